@@ -1,0 +1,112 @@
+package codec
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Sentinel errors. Test for them with errors.Is: all but ErrShort reach the
+// caller wrapped in a *ProtocolError (or a *VersionError for ErrVersion).
+var (
+	// ErrShort means the input is a valid prefix that is too short to parse;
+	// the caller should retry with more bytes. It is not a protocol error.
+	ErrShort = errors.New("zmq: short buffer")
+
+	// ErrNotZMTP means the peer's first bytes are not a ZMTP 2.0+ signature
+	// (it speaks another protocol, or ZMTP 1.0).
+	ErrNotZMTP = errors.New("zmq: peer does not speak ZMTP")
+
+	// ErrVersion means the peer speaks a ZMTP version older than 3.0.
+	// It is carried by *VersionError.
+	ErrVersion = errors.New("zmq: unsupported ZMTP version")
+
+	// ErrReservedFlags means a frame's flags byte has one of the reserved
+	// bits 3-7 set.
+	ErrReservedFlags = errors.New("zmq: reserved frame flag bits set")
+
+	// ErrTooLarge means a frame's size exceeds the caller's limit or 2^63-1.
+	ErrTooLarge = errors.New("zmq: frame too large")
+
+	// ErrMalformed means a greeting, command or metadata block does not
+	// follow the ZMTP grammar.
+	ErrMalformed = errors.New("zmq: malformed input")
+)
+
+// ProtocolError reports input that violates ZMTP and can never become valid.
+// Op names the structure being parsed ("frame", "greeting", "command",
+// "metadata"); Err wraps one of the sentinel errors above.
+type ProtocolError struct {
+	Op  string
+	Err error
+}
+
+func (e *ProtocolError) Error() string {
+	detail := "unknown error"
+	if e.Err != nil {
+		// The wrapped sentinel carries its own "zmq: " prefix; print it once.
+		detail = strings.TrimPrefix(e.Err.Error(), "zmq: ")
+	}
+	return "zmq: protocol error in " + e.Op + ": " + detail
+}
+
+// Unwrap returns Err, so errors.Is(err, ErrTooLarge) and the like work.
+func (e *ProtocolError) Unwrap() error { return e.Err }
+
+// VersionError reports a peer whose greeting announces a major version below
+// 3 (ZMTP 1.0 or 2.0), which zloop does not speak. Minor is always zero: those
+// revisions have no minor version, and their byte 11 means something else.
+type VersionError struct {
+	Major, Minor byte
+}
+
+func (e *VersionError) Error() string {
+	return fmt.Sprintf("zmq: unsupported ZMTP version %d.%d (need 3.0 or later)", e.Major, e.Minor)
+}
+
+// Unwrap returns ErrVersion.
+func (e *VersionError) Unwrap() error { return ErrVersion }
+
+// Op values of ProtocolError.
+const (
+	opFrame    = "frame"
+	opGreeting = "greeting"
+	opCommand  = "command"
+	opMetadata = "metadata"
+)
+
+// detailError adds a fixed explanation to a sentinel. The values are built
+// once at package init so that rejecting input costs one small allocation
+// (the *ProtocolError) and no formatting.
+type detailError struct {
+	err error
+	msg string
+}
+
+func (e *detailError) Error() string { return e.err.Error() + ": " + e.msg }
+func (e *detailError) Unwrap() error { return e.err }
+
+func malformed(msg string) error { return &detailError{err: ErrMalformed, msg: msg} }
+
+var (
+	errCommandMore    = malformed("MORE flag on a command frame")
+	errHugeSize       = &detailError{err: ErrTooLarge, msg: "size of 2^63 or more"}
+	errOverLimit      = &detailError{err: ErrTooLarge, msg: "size over the limit"}
+	errMechEmpty      = malformed("empty security mechanism name")
+	errMechChar       = malformed("invalid character in security mechanism name")
+	errAsServer       = malformed("as-server byte is neither 0 nor 1")
+	errCmdEmpty       = malformed("empty command body")
+	errCmdNameEmpty   = malformed("empty command name")
+	errCmdNameShort   = malformed("command name runs past the end of the body")
+	errCmdNameChar    = malformed("command name is not ASCII letters")
+	errErrorShort     = malformed("ERROR reason runs past the end of the body")
+	errPingShort      = malformed("PING shorter than its 2-byte TTL")
+	errPropNameEmpty  = malformed("empty property name")
+	errPropNameShort  = malformed("property name runs past the end")
+	errPropNameChar   = malformed("invalid character in property name")
+	errPropSizeShort  = malformed("property value size runs past the end")
+	errPropValueShort = malformed("property value runs past the end")
+	errPropValueHuge  = malformed("property value longer than 2^31-1")
+)
+
+func protoErr(op string, err error) error { return &ProtocolError{Op: op, Err: err} }

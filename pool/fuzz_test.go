@@ -1,0 +1,86 @@
+package pool
+
+import (
+	"bytes"
+	"testing"
+)
+
+// FuzzMsgOps drives a Msg with an operation stream decoded from the input and checks it
+// against a plain [][]byte model after every step.
+func FuzzMsgOps(f *testing.F) {
+	// Seeds: op streams that build the messages the encoder side produces most
+	// (one frame, an empty delimiter plus body, a frame in pieces).
+	f.Add([]byte{0, 5, 'h', 'e', 'l', 'l', 'o'})
+	f.Add([]byte{0, 0, 0, 3, 'a', 'b', 'c', 6, 1})
+	f.Add([]byte{1, 200, 2, 3, 'a', 'b', 'c', 2, 1, 'd', 4, 1, 0})
+	f.Add([]byte{5, 0, 2, 'x', 'y', 3, 1, 0, 0})
+	f.Fuzz(func(t *testing.T, in []byte) {
+		m := NewMsg()
+		defer m.Release()
+		var model [][]byte
+		next := func() int {
+			if len(in) == 0 {
+				return 0
+			}
+			c := int(in[0])
+			in = in[1:]
+			return c
+		}
+		take := func() []byte {
+			n := min(next(), len(in))
+			p := in[:n]
+			in = in[n:]
+			return p
+		}
+		for len(in) > 0 {
+			switch next() % 7 {
+			case 0:
+				p := take()
+				m.AppendFrame(p)
+				model = append(model, bytes.Clone(p))
+			case 1:
+				m.AddFrame(next() << (next() % 24))
+				model = append(model, []byte{})
+			case 2:
+				p := take()
+				m.Extend(p)
+				if len(model) == 0 {
+					model = append(model, []byte{})
+				}
+				model[len(model)-1] = append(model[len(model)-1], p...)
+			case 3:
+				a, b := take(), take()
+				m.AppendFrames(a, b)
+				model = append(model, bytes.Clone(a), bytes.Clone(b))
+			case 4:
+				m.Reset()
+				model = model[:0]
+			case 5:
+				c := m.Copy()
+				if len(c) != len(model) {
+					t.Fatalf("copy has %d frames, model %d", len(c), len(model))
+				}
+			case 6:
+				if len(model) > 0 {
+					i := next() % len(model)
+					if !bytes.Equal(m.Frame(i), model[i]) {
+						t.Fatalf("frame %d = %q, model %q", i, m.Frame(i), model[i])
+					}
+				}
+			}
+			size := 0
+			for _, fr := range model {
+				size += len(fr)
+			}
+			if m.Len() != len(model) || m.Size() != size {
+				t.Fatalf("len %d size %d, model %d %d", m.Len(), m.Size(), len(model), size)
+			}
+		}
+		got := m.Frames(nil)
+		for i := range model {
+			if !bytes.Equal(got[i], model[i]) {
+				t.Fatalf("frame %d = %q, model %q", i, got[i], model[i])
+			}
+		}
+	})
+}

@@ -1,0 +1,272 @@
+package pool
+
+import (
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/valyala/bytebufferpool"
+)
+
+const (
+	// maxReserve caps what AddFrame reserves up front: the size hint usually comes from a
+	// peer's frame header, and a hostile peer must not make us allocate gigabytes by
+	// announcing them. Bytes that really arrive still grow the buffer as needed.
+	maxReserve = 64 << 10
+
+	// maxKeptFrames bounds the frame-offset slice kept across reuse, so that one message of
+	// millions of tiny frames does not pin that much memory in the pool for ever.
+	maxKeptFrames = 4096
+
+	// PoisonByte fills released storage while checking is on.
+	PoisonByte = 0xDB
+)
+
+const (
+	stateZero     uint32 = iota // never handed out by NewMsg/GetBuffer
+	stateLive                   // owned by a caller
+	stateReleased               // back in (or retired from) the pool
+)
+
+var (
+	// Separate byte pools because message bodies and scratch copies have unrelated size
+	// distributions and bytebufferpool calibrates per pool.
+	msgBytes     bytebufferpool.Pool
+	scratchBytes bytebufferpool.Pool
+
+	msgs    = sync.Pool{New: func() any { return new(Msg) }}
+	buffers = sync.Pool{New: func() any { return new(Buffer) }}
+
+	debug atomic.Bool
+)
+
+// SetDebug turns lifetime checking on or off for the whole process (it is always on in
+// race builds). Any goroutine may call it; it affects values released afterwards.
+func SetDebug(on bool) { debug.Store(on) }
+
+// Checking reports whether lifetime checking is on.
+func Checking() bool { return raceChecks || debug.Load() }
+
+func poison(b []byte) {
+	b = b[:cap(b)]
+	for i := range b {
+		b[i] = PoisonByte
+	}
+}
+
+// Msg is a multipart ZeroMQ message whose frame bodies live, concatenated, in one pooled
+// buffer. Obtain one with NewMsg; the zero value is not usable.
+type Msg struct {
+	bb    *bytebufferpool.ByteBuffer
+	ends  []int // end offset of each frame in bb.B; capacity kept across reuse
+	state atomic.Uint32
+}
+
+// NewMsg returns an empty message from the pool, owned by the caller, who must Release
+// it (or hand it to an API that takes ownership). Any goroutine may call it.
+func NewMsg() *Msg {
+	m := msgs.Get().(*Msg)
+	m.state.Store(stateLive)
+	m.bb = msgBytes.Get()
+	return m
+}
+
+// live is the cheap guard of every method; the panic path is kept out of line so that
+// the guard stays inlinable.
+func (m *Msg) live(op string) {
+	if m.state.Load() != stateLive {
+		m.misuse(op)
+	}
+}
+
+//go:noinline
+func (m *Msg) misuse(op string) {
+	err := ErrUseAfterRelease
+	switch m.state.Load() {
+	case stateZero:
+		err = ErrNotPooled
+	case stateReleased:
+		if op == "Release" {
+			err = ErrDoubleRelease
+		}
+	}
+	panic(&MisuseError{Type: "Msg", Op: op, Err: err})
+}
+
+// AppendFrame copies p as a new last frame. p may be reused by the caller at once.
+func (m *Msg) AppendFrame(p []byte) {
+	m.live("AppendFrame")
+	m.bb.B = append(m.bb.B, p...)
+	m.ends = append(m.ends, len(m.bb.B))
+}
+
+// AppendFrames copies each of frames as a new frame, in order.
+func (m *Msg) AppendFrames(frames ...[]byte) {
+	m.live("AppendFrames")
+	n := 0
+	for _, f := range frames {
+		n += len(f)
+	}
+	m.bb.B = slices.Grow(m.bb.B, n)
+	m.ends = slices.Grow(m.ends, len(frames))
+	for _, f := range frames {
+		m.bb.B = append(m.bb.B, f...)
+		m.ends = append(m.ends, len(m.bb.B))
+	}
+}
+
+// AddFrame starts a new, empty last frame that Extend then fills. It reserves room for
+// min(sizeHint, 64 KiB) bytes: the hint saves regrowth for ordinary frames, and the cap
+// keeps a peer's announced size from driving a large allocation by itself.
+func (m *Msg) AddFrame(sizeHint int) {
+	m.live("AddFrame")
+	if sizeHint > maxReserve {
+		sizeHint = maxReserve
+	}
+	if sizeHint > 0 {
+		m.bb.B = slices.Grow(m.bb.B, sizeHint)
+	}
+	m.ends = append(m.ends, len(m.bb.B))
+}
+
+// Extend appends p to the last frame, for a frame that arrives in pieces. On a message
+// without frames it starts one. p may be reused by the caller at once.
+func (m *Msg) Extend(p []byte) {
+	m.live("Extend")
+	m.bb.B = append(m.bb.B, p...)
+	if len(m.ends) == 0 {
+		m.ends = append(m.ends, len(m.bb.B))
+		return
+	}
+	m.ends[len(m.ends)-1] = len(m.bb.B)
+}
+
+// Len returns the number of frames.
+func (m *Msg) Len() int {
+	m.live("Len")
+	return len(m.ends)
+}
+
+// Size returns the total number of body bytes over all frames.
+func (m *Msg) Size() int {
+	m.live("Size")
+	return len(m.bb.B)
+}
+
+// Frame returns a view of frame i, 0 <= i < Len() (other values panic like a slice index).
+// The view is valid until Release or the next mutation of m; its capacity is clipped, so
+// appending to it never overwrites the next frame.
+func (m *Msg) Frame(i int) []byte {
+	m.live("Frame")
+	start := 0
+	if i > 0 {
+		start = m.ends[i-1]
+	}
+	end := m.ends[i]
+	return m.bb.B[start:end:end]
+}
+
+// Frames appends a view of every frame to dst and returns the extended slice. The views
+// are valid until Release or the next mutation of m.
+func (m *Msg) Frames(dst [][]byte) [][]byte {
+	m.live("Frames")
+	start := 0
+	for _, end := range m.ends {
+		dst = append(dst, m.bb.B[start:end:end])
+		start = end
+	}
+	return dst
+}
+
+// Copy returns independent copies of all frames (two allocations in total). They stay
+// valid after Release; this is the convenient, allocating API.
+func (m *Msg) Copy() [][]byte {
+	m.live("Copy")
+	body := slices.Clone(m.bb.B)
+	if body == nil {
+		body = []byte{}
+	}
+	out := make([][]byte, len(m.ends))
+	start := 0
+	for i, end := range m.ends {
+		out[i] = body[start:end:end]
+		start = end
+	}
+	return out
+}
+
+// Reset drops all frames but keeps the storage, invalidating earlier views.
+func (m *Msg) Reset() {
+	m.live("Reset")
+	m.bb.B = m.bb.B[:0]
+	m.ends = m.ends[:0]
+}
+
+// Release returns m to the pool; neither m nor any view of it may be used afterwards.
+// A second Release panics (an error wrapping ErrDoubleRelease). With checking on, the
+// bytes are poisoned with 0xDB and m is retired instead of recycled.
+func (m *Msg) Release() {
+	if !m.state.CompareAndSwap(stateLive, stateReleased) {
+		m.misuse("Release")
+	}
+	bb := m.bb
+	m.bb = nil
+	if Checking() {
+		poison(bb.B)
+		m.ends = nil
+		return
+	}
+	if cap(m.ends) > maxKeptFrames {
+		m.ends = nil
+	} else {
+		m.ends = m.ends[:0]
+	}
+	msgBytes.Put(bb) // with its length intact: bytebufferpool calibrates on it
+	msgs.Put(m)
+}
+
+// Buffer is a pooled scratch byte slice. Obtain one with GetBuffer and Release it when
+// done; the same lifetime policy as for Msg applies to B and every slice of it.
+type Buffer struct {
+	// B has the length asked of GetBuffer; its contents are unspecified (not zeroed).
+	// The owner may reslice it or write into it freely. Release recycles the storage
+	// GetBuffer provided, not anything B was later pointed at.
+	B []byte
+
+	bb    *bytebufferpool.ByteBuffer
+	state atomic.Uint32
+}
+
+// GetBuffer returns a pooled Buffer whose B has length n (n < 0 counts as 0), owned by the
+// caller. Any goroutine may call it.
+func GetBuffer(n int) *Buffer {
+	n = max(n, 0)
+	b := buffers.Get().(*Buffer)
+	b.state.Store(stateLive)
+	bb := scratchBytes.Get()
+	bb.B = slices.Grow(bb.B[:0], n)[:n]
+	b.bb = bb
+	b.B = bb.B
+	return b
+}
+
+// Release returns b to the pool; neither b nor any slice of b.B may be used afterwards
+// (B is set to nil). A second Release panics (an error wrapping ErrDoubleRelease). With
+// checking on, the storage is poisoned with 0xDB and not recycled.
+func (b *Buffer) Release() {
+	if !b.state.CompareAndSwap(stateLive, stateReleased) {
+		err := ErrDoubleRelease
+		if b.state.Load() == stateZero {
+			err = ErrNotPooled
+		}
+		panic(&MisuseError{Type: "Buffer", Op: "Release", Err: err})
+	}
+	bb := b.bb
+	b.bb, b.B = nil, nil
+	if Checking() {
+		poison(bb.B)
+		return
+	}
+	scratchBytes.Put(bb)
+	buffers.Put(b)
+}

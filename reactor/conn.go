@@ -1,0 +1,549 @@
+package reactor
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+	"github.com/zloop/zloop/codec"
+	"github.com/zloop/zloop/pool"
+	"github.com/zloop/zloop/zmtp"
+)
+
+// conn is one ZMTP connection. It is pinned to one event loop for life (a pause re-enrolls it on the
+// same loop), and every field below "loop-owned" is touched only on that loop.
+type conn struct {
+	r      *Reactor
+	owner  Owner
+	opts   *Options
+	ep     string
+	remote string
+	dialer *Dialer   // nil for an accepted connection
+	ln     *Listener // nil for a dialed connection
+	done   chan struct{}
+
+	// Set once on the loop before any other goroutine can see c (through its pipe).
+	loop *loop
+
+	drainTask, resumeTask, closeTask gnet.RunnableFunc
+
+	// loop-owned
+	gc         gnet.Conn // nil while detached or after close
+	sess       *zmtp.Session
+	pipe       *Pipe
+	closed     bool
+	handshaken bool
+	blocked    bool // in loop.blocked, waiting for output to drain
+	paused     bool // stopped reading: the pipe's inbound queue is full
+	detaching  bool // the next OnClose is our own pause, not the end
+	detached   bool // paused and out of epoll; dupFD keeps the socket open
+	dupFD      int
+	carry      []byte // bytes gnet had read before a detach; parsed before anything newer
+	lingering  bool
+	lingerEnd  time.Time // zero: linger forever
+	failErr    error     // why the connection is being closed by us
+	cur        *pool.Msg // message being received
+	curMore    bool
+	room       int // messages the pipe's inbound queue still takes
+	batch      []*pool.Msg
+}
+
+func newConn(r *Reactor, owner Owner, opts *Options, ep string) *conn {
+	c := &conn{r: r, owner: owner, opts: opts, ep: ep, done: make(chan struct{}), dupFD: -1}
+	c.sess = zmtp.NewSession(&opts.Session)
+	c.drainTask = func(context.Context) error {
+		if !c.closed && !c.detached {
+			c.drain()
+		}
+		return nil
+	}
+	c.resumeTask = func(context.Context) error { c.resume(); return nil }
+	c.closeTask = func(context.Context) error { c.closeNow(ErrClosed); return nil }
+	return c
+}
+
+// scheduleDrain asks c's loop to write queued messages. Any goroutine; the pipe's scheduled flag
+// makes sure a burst of sends costs one wake-up.
+func (c *conn) scheduleDrain() { _ = c.loop.el.Execute(context.Background(), c.drainTask) }
+
+// scheduleResume asks c's loop to read again after the reader made room. Any goroutine.
+func (c *conn) scheduleResume() { _ = c.loop.el.Execute(context.Background(), c.resumeTask) }
+
+// scheduleClose closes c on its loop at once, dropping what is unsent. Any goroutine.
+func (c *conn) scheduleClose() {
+	if err := c.loop.el.Execute(context.Background(), c.closeTask); err != nil {
+		// The loop is gone (reactor shut down): gnet closed the connection itself.
+		return
+	}
+}
+
+// opened runs in OnOpen: a new connection, or a paused one coming back.
+func (c *conn) opened(gc gnet.Conn) (out []byte) {
+	c.gc = gc
+	if c.detached {
+		c.detached = false
+		c.read()
+		if !c.closed {
+			c.drain()
+			c.loop.watch(c)
+		}
+		return nil
+	}
+	if c.remote == "" {
+		if a := gc.RemoteAddr(); a != nil {
+			c.remote = a.String()
+		}
+	}
+	out = c.sess.Start(time.Now(), c.loop.scratch[:0])
+	c.loop.watch(c)
+	return out
+}
+
+// traffic runs in OnTraffic (also after gnet's Wake).
+func (c *conn) traffic() gnet.Action {
+	c.read()
+	if c.closed {
+		return gnet.None
+	}
+	if c.detaching || c.failErr != nil {
+		return gnet.Close
+	}
+	c.drain()
+	if c.failErr != nil {
+		return gnet.Close
+	}
+	return gnet.None
+}
+
+// read parses what has arrived. It stops when the pipe's inbound queue is full, and then, once gnet
+// holds more than pauseSoftLimit for this connection, detaches it so that the kernel pushes back.
+func (c *conn) read() {
+	for {
+		if c.closed || c.failErr != nil || c.detaching || c.gc == nil {
+			return
+		}
+		if c.paused {
+			c.maybeDetach()
+			return
+		}
+		in, _ := c.gc.Peek(-1)
+		if len(c.carry) > 0 {
+			c.carry = append(c.carry, in...)
+			if len(in) > 0 {
+				_, _ = c.gc.Discard(len(in))
+			}
+			in = c.carry
+		}
+		if len(in) == 0 {
+			return
+		}
+		if c.pipe != nil {
+			c.room = c.pipe.inRoom()
+		}
+		n, out, err := c.sess.Read(in, time.Now(), c.loop.scratch[:0], c)
+		if len(c.carry) > 0 {
+			c.carry = c.carry[:copy(c.carry, c.carry[n:])]
+			if len(c.carry) == 0 {
+				c.carry = nil
+			}
+		} else if n > 0 {
+			_, _ = c.gc.Discard(n)
+		}
+		if len(out) > 0 {
+			c.write(out)
+		}
+		again := false
+		if len(c.batch) > 0 || c.paused {
+			stillPaused := c.pipe.deliver(c.batch, c.paused)
+			clear(c.batch)
+			c.batch = c.batch[:0]
+			if c.paused && !stillPaused {
+				c.paused = false
+				again = true
+			}
+		}
+		if err != nil {
+			c.fail(err)
+			return
+		}
+		c.loop.watch(c)
+		if !again {
+			if c.paused {
+				c.maybeDetach()
+			}
+			return
+		}
+	}
+}
+
+func (c *conn) maybeDetach() {
+	if c.gc.InboundBuffered() < pauseSoftLimit || c.gc.OutboundBuffered() > 0 {
+		return // gnet drops pending output on close: let it drain first
+	}
+	fd, err := c.gc.Dup()
+	if err != nil {
+		return // keep buffering; try again on the next read
+	}
+	in, _ := c.gc.Peek(-1)
+	c.carry = append(c.carry, in...)
+	c.dupFD = fd
+	c.detaching = true
+}
+
+// resume runs on the loop when the reader made room.
+func (c *conn) resume() {
+	if c.closed {
+		return
+	}
+	if c.detached {
+		if c.dupFD >= 0 && c.paused {
+			c.paused = false
+			c.reenroll()
+		}
+		return
+	}
+	c.paused = false
+	if c.gc != nil {
+		c.read()
+		if c.closed {
+			return
+		}
+		if c.failErr != nil || c.detaching {
+			_ = c.loop.el.Close(c.gc)
+			return
+		}
+		c.drain()
+	}
+}
+
+// reenroll hands the paused socket back to the same loop. Enroll blocks until OnOpen has run, so it
+// happens on a goroutine of its own.
+func (c *conn) reenroll() {
+	fd := c.dupFD
+	c.dupFD = -1
+	c.r.wg.Add(1)
+	go func() {
+		defer c.r.wg.Done()
+		f := os.NewFile(uintptr(fd), "zloop")
+		nc, err := net.FileConn(f)
+		_ = f.Close()
+		if err == nil {
+			var ch <-chan gnet.RegisteredResult
+			ch, err = c.loop.el.Enroll(gnet.NewContext(context.Background(), c), nc)
+			if err == nil {
+				res := <-ch
+				err = res.Err
+			} else {
+				_ = nc.Close()
+			}
+		}
+		if err != nil {
+			_ = c.loop.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
+				c.finish(err)
+				return nil
+			}))
+		}
+	}()
+}
+
+// zmtp.Handler, called by c.sess.Read on the loop.
+
+// Ready attaches the connection to its pipe once the handshake completed.
+func (c *conn) Ready(peer *zmtp.Peer) error {
+	p := c.pipe
+	if c.dialer != nil {
+		p = c.dialer.pipe
+	} else if p == nil {
+		p = newPipe(c.owner, c.opts, false)
+	}
+	c.pipe = p
+	if !p.attach(c, peer) {
+		return ErrClosed
+	}
+	c.handshaken = true
+	c.room = p.inRoom()
+	if c.dialer != nil {
+		c.dialer.connected()
+	}
+	c.owner.Event(Event{Type: EventHandshakeSucceeded, Endpoint: c.ep, Remote: c.remote})
+	return nil
+}
+
+// Frame starts a message frame; at a message boundary it refuses when the inbound queue is full.
+func (c *conn) Frame(size int, more, first bool) bool {
+	if first {
+		if c.room <= 0 {
+			c.paused = true
+			return false
+		}
+		c.room--
+		c.cur = pool.NewMsg()
+	}
+	c.cur.AddFrame(size)
+	c.curMore = more
+	return true
+}
+
+// FrameData streams a frame's body into the message being received.
+func (c *conn) FrameData(p []byte, last bool) {
+	c.cur.Extend(p)
+	if last && !c.curMore {
+		c.batch = append(c.batch, c.cur)
+		c.cur = nil
+	}
+}
+
+// Command passes SUBSCRIBE, CANCEL and unknown commands up to the socket.
+func (c *conn) Command(cmd codec.Command) {
+	if c.pipe != nil {
+		c.owner.PipeCommand(c.pipe, cmd)
+	}
+}
+
+// drain encodes queued messages into the loop's batch and writes them, until the queue is empty or
+// gnet holds sendBound bytes that the kernel would not take.
+func (c *conn) drain() {
+	if c.closed || c.gc == nil || c.pipe == nil || c.blocked || !c.handshaken {
+		return
+	}
+	p := c.pipe
+	for {
+		if c.gc.OutboundBuffered() >= sendBound {
+			c.blocked = true
+			c.loop.block(c)
+			return
+		}
+		hand := p.takeOut(handMax)
+		if len(hand) == 0 {
+			return
+		}
+		n := c.encode(hand)
+		p.encoded(n)
+		if c.closed || c.gc == nil {
+			return
+		}
+	}
+}
+
+// encode writes the messages of hand, in order, and returns how many it wrote (each one whole). It
+// releases them. Small frames are batched into the loop's scratch buffer; large bodies go out with
+// writev straight from the message.
+func (c *conn) encode(hand []*pool.Msg) int {
+	buf := c.loop.scratch[:0]
+	done := 0
+	for _, m := range hand {
+		nf := m.Len()
+		for j := 0; j < nf; j++ {
+			f := m.Frame(j)
+			var flags byte
+			if j < nf-1 {
+				flags = codec.FlagMore
+			}
+			if len(f) >= largeFrame {
+				buf = codec.AppendFrameHeader(buf, flags, len(f))
+				c.writev(buf, f)
+				buf = buf[:0]
+			} else {
+				if len(buf) > 0 && len(buf)+9+len(f) > outBatch {
+					c.write(buf)
+					buf = buf[:0]
+				}
+				buf = codec.AppendFrame(buf, flags, f)
+			}
+			if c.closed {
+				break
+			}
+		}
+		done++
+		if c.closed {
+			break
+		}
+		if len(buf) == 0 && c.gc.OutboundBuffered() >= sendBound {
+			break
+		}
+	}
+	if len(buf) > 0 && !c.closed {
+		c.write(buf)
+	}
+	for i := 0; i < done; i++ {
+		hand[i].Release()
+		hand[i] = nil
+	}
+	return done
+}
+
+// write sends b at once when the kernel takes it; gnet copies what it does not take. b is not used
+// after write returns. A write error closes the connection inside gnet (OnClose runs before write
+// returns), so callers check c.closed afterwards.
+func (c *conn) write(b []byte) {
+	if c.closed || c.gc == nil {
+		return
+	}
+	before := c.gc.OutboundBuffered()
+	_, _ = c.gc.Write(b)
+	c.account(len(b), before)
+}
+
+func (c *conn) writev(hdr, body []byte) {
+	if c.closed || c.gc == nil {
+		return
+	}
+	before := c.gc.OutboundBuffered()
+	_, _ = c.gc.Writev([][]byte{hdr, body})
+	c.account(len(hdr)+len(body), before)
+}
+
+func (c *conn) account(n, before int) {
+	l := c.loop
+	l.writes.Add(1)
+	if c.closed || c.gc == nil {
+		return
+	}
+	q := n
+	if before == 0 {
+		q = c.gc.OutboundBuffered()
+	}
+	l.inline.Add(uint64(n - q))
+	l.queued.Add(uint64(q))
+}
+
+func (c *conn) outputDrained() bool {
+	return c.gc == nil || c.gc.OutboundBuffered() < sendBound/2
+}
+
+// runTimers runs the session's timers (handshake timeout, heartbeats) on the loop.
+func (c *conn) runTimers(now time.Time) {
+	out, err := c.sess.Tick(now, c.loop.scratch[:0])
+	if len(out) > 0 {
+		c.write(out)
+	}
+	if err != nil && !c.closed {
+		c.fail(err)
+		if c.gc != nil {
+			_ = c.loop.el.Close(c.gc)
+		}
+		return
+	}
+	if !c.closed {
+		c.loop.watch(c)
+	}
+}
+
+// fail records why we close the connection; the caller makes gnet close it.
+func (c *conn) fail(err error) {
+	if c.failErr == nil {
+		c.failErr = err
+	}
+}
+
+// lingerClose closes c once everything queued has reached the kernel, or at end (zero: no limit).
+func (c *conn) lingerClose(end time.Time) {
+	if c.closed {
+		return
+	}
+	if c.gc == nil || !c.handshaken {
+		c.closeNow(ErrClosed)
+		return
+	}
+	c.lingering, c.lingerEnd = true, end
+	c.drain()
+	c.checkLinger(time.Now())
+	if !c.closed && !c.blocked {
+		c.loop.block(c) // poll until flushed
+	}
+}
+
+func (c *conn) checkLinger(now time.Time) {
+	if c.closed {
+		return
+	}
+	flushed := c.pipe == nil || (c.pipe.OutLen() == 0 && (c.gc == nil || c.gc.OutboundBuffered() == 0))
+	if flushed || (!c.lingerEnd.IsZero() && !now.Before(c.lingerEnd)) {
+		c.closeNow(ErrClosed)
+	}
+}
+
+// closeNow closes c on its loop, whatever is pending.
+func (c *conn) closeNow(err error) {
+	if c.closed {
+		return
+	}
+	c.fail(err)
+	if c.gc != nil {
+		_ = c.loop.el.Close(c.gc)
+		return
+	}
+	c.finish(err)
+}
+
+// closed runs in OnClose. A detach is not an end: the session and pipe stay.
+func (c *conn) onClose(err error) {
+	if c.detaching {
+		c.detaching = false
+		c.detached = true
+		c.gc = nil
+		return
+	}
+	if c.failErr != nil {
+		err = c.failErr
+	}
+	c.gc = nil
+	c.finish(err)
+}
+
+// finish ends the connection for good (on the loop).
+func (c *conn) finish(err error) {
+	if c.closed {
+		return
+	}
+	c.closed = true
+	c.gc = nil
+	c.loop.forget(c)
+	if c.dupFD >= 0 {
+		_ = syscall.Close(c.dupFD)
+		c.dupFD = -1
+	}
+	c.carry = nil
+	if c.cur != nil {
+		c.cur.Release()
+		c.cur = nil
+	}
+	for i, m := range c.batch {
+		m.Release()
+		c.batch[i] = nil
+	}
+	c.batch = c.batch[:0]
+	ev := Event{Endpoint: c.ep, Remote: c.remote, Err: err}
+	switch {
+	case c.handshaken:
+		ev.Type = EventDisconnected
+	case isProtocolError(err):
+		ev.Type = EventHandshakeFailedProtocol
+	default:
+		ev.Type = EventHandshakeFailedNoDetail
+	}
+	if errors.Is(err, ErrClosed) && !c.handshaken {
+		ev.Type = EventDisconnected
+	}
+	if c.pipe != nil {
+		c.pipe.detachConn(c)
+	}
+	c.owner.Event(ev)
+	if c.ln != nil {
+		c.ln.forget(c)
+	}
+	c.r.forget(c)
+	close(c.done)
+}
+
+func isProtocolError(err error) bool {
+	var pe *codec.ProtocolError
+	var ve *codec.VersionError
+	return errors.As(err, &pe) || errors.As(err, &ve) || errors.Is(err, zmtp.ErrIncompatible) ||
+		errors.Is(err, zmtp.ErrMechanismMismatch) || errors.Is(err, zmtp.ErrTooLarge) ||
+		errors.Is(err, zmtp.ErrTooManyFrames) || errors.Is(err, zmtp.ErrUnexpectedCommand)
+}

@@ -1,0 +1,33 @@
+package reactor
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinel errors of the reactor. Every error the package returns either is one of these or wraps one
+// (test with errors.Is), possibly inside an *OpError that names the endpoint.
+var (
+	// ErrClosed: the reactor, listener, dialer or pipe was closed.
+	ErrClosed = errors.New("zmq: closed")
+	// ErrBadEndpoint: the endpoint string is malformed or names an unknown transport.
+	ErrBadEndpoint = errors.New("zmq: invalid endpoint")
+	// ErrTransport: the transport exists in ZeroMQ but not (yet) in zloop.
+	ErrTransport = errors.New("zmq: transport not supported")
+	// ErrAddrInUse: bind failed because the address is taken.
+	ErrAddrInUse = errors.New("zmq: address in use")
+)
+
+// OpError describes a failed operation on an endpoint, like net.OpError.
+type OpError struct {
+	Op       string // "bind", "connect", "accept", ...
+	Endpoint string
+	Err      error
+}
+
+func (e *OpError) Error() string {
+	return fmt.Sprintf("%s %s: %v", e.Op, e.Endpoint, e.Err)
+}
+
+// Unwrap returns the underlying error.
+func (e *OpError) Unwrap() error { return e.Err }

@@ -1,0 +1,195 @@
+package reactor
+
+import (
+	"errors"
+	"net"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Listener accepts connections on one bound endpoint and gives each its own pipe after the handshake.
+type Listener struct {
+	r     *Reactor
+	owner Owner
+	opts  *Options
+	ep    Endpoint
+	addr  string // the resolved endpoint, e.g. tcp://127.0.0.1:41234
+	ln    net.Listener
+
+	mu     sync.Mutex
+	conns  map[*conn]struct{}
+	closed bool
+	stop   chan struct{} // closed by Close
+	done   chan struct{} // closed when the accept goroutine ends
+}
+
+// Listen binds endpoint (see ParseBindEndpoint) and accepts connections until Close. Each accepted
+// connection performs the handshake on a loop and is then offered to owner as a new pipe.
+func (r *Reactor) Listen(endpoint string, opts *Options, owner Owner) (*Listener, error) {
+	ep, err := ParseBindEndpoint(endpoint)
+	if err != nil {
+		return nil, err
+	}
+	if ep.Network == "unix" && ep.Addr[0] != '@' {
+		// libzmq replaces a stale socket file left by a dead process.
+		if fi, err := os.Lstat(ep.Addr); err == nil && fi.Mode()&os.ModeSocket != 0 {
+			_ = os.Remove(ep.Addr)
+		}
+	}
+	ln, err := net.Listen(ep.Network, ep.Addr)
+	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			err = ErrAddrInUse
+		}
+		owner.Event(Event{Type: EventBindFailed, Endpoint: endpoint, Err: err})
+		return nil, &OpError{Op: "bind", Endpoint: endpoint, Err: err}
+	}
+	if ul, ok := ln.(*net.UnixListener); ok {
+		ul.SetUnlinkOnClose(true)
+	}
+	l := &Listener{r: r, owner: owner, opts: opts, ep: ep, ln: ln, conns: make(map[*conn]struct{}), stop: make(chan struct{}), done: make(chan struct{})}
+	switch ep.Network {
+	case "unix":
+		l.addr = "ipc://" + ep.Addr
+	default:
+		l.addr = "tcp://" + ln.Addr().String()
+	}
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		_ = ln.Close()
+		return nil, ErrClosed
+	}
+	r.listeners[l] = struct{}{}
+	r.wg.Add(1)
+	r.mu.Unlock()
+	owner.Event(Event{Type: EventListening, Endpoint: l.addr})
+	go l.accept()
+	return l, nil
+}
+
+// Endpoint returns the bound endpoint with the port resolved (libzmq's ZMQ_LAST_ENDPOINT).
+func (l *Listener) Endpoint() string { return l.addr }
+
+func (l *Listener) accept() {
+	defer l.r.wg.Done()
+	defer close(l.done)
+	backoff := time.Duration(0)
+	for {
+		nc, err := l.ln.Accept()
+		if err != nil {
+			if l.isClosed() {
+				return
+			}
+			l.owner.Event(Event{Type: EventAcceptFailed, Endpoint: l.addr, Err: err})
+			// EMFILE and friends: back off and keep serving the connections already up, instead of
+			// spinning as libzmq's I/O thread does.
+			if backoff == 0 {
+				backoff = 5 * time.Millisecond
+			} else if backoff < time.Second {
+				backoff *= 2
+			}
+			t := time.NewTimer(backoff)
+			select {
+			case <-t.C:
+			case <-l.stop:
+				t.Stop()
+				return
+			}
+			continue
+		}
+		backoff = 0
+		if err := l.setup(nc); err != nil {
+			_ = nc.Close()
+			continue
+		}
+		c := newConn(l.r, l.owner, l.opts, l.addr)
+		c.ln = l
+		c.remote = nc.RemoteAddr().String()
+		if !l.track(c) {
+			_ = nc.Close()
+			return
+		}
+		l.owner.Event(Event{Type: EventAccepted, Endpoint: l.addr, Remote: c.remote})
+		if err := l.r.enroll(nc, c); err != nil {
+			l.forget(c)
+		}
+	}
+}
+
+func (l *Listener) setup(nc net.Conn) error {
+	return setBuffers(nc, l.opts)
+}
+
+func setBuffers(nc net.Conn, o *Options) error {
+	type buffered interface {
+		SetReadBuffer(int) error
+		SetWriteBuffer(int) error
+	}
+	b, ok := nc.(buffered)
+	if !ok {
+		return nil
+	}
+	if o.SndBuf > 0 {
+		if err := b.SetWriteBuffer(o.SndBuf); err != nil {
+			return err
+		}
+	}
+	if o.RcvBuf > 0 {
+		return b.SetReadBuffer(o.RcvBuf)
+	}
+	return nil
+}
+
+func (l *Listener) isClosed() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.closed
+}
+
+func (l *Listener) track(c *conn) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return false
+	}
+	l.conns[c] = struct{}{}
+	return true
+}
+
+func (l *Listener) forget(c *conn) {
+	l.mu.Lock()
+	delete(l.conns, c)
+	l.mu.Unlock()
+}
+
+// Close stops accepting and closes the connections accepted through this endpoint, as libzmq's
+// unbind does. It waits for the accept goroutine, not for the connections to finish closing.
+func (l *Listener) Close() error {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return nil
+	}
+	l.closed = true
+	close(l.stop)
+	cs := make([]*conn, 0, len(l.conns))
+	for c := range l.conns {
+		cs = append(cs, c)
+	}
+	l.mu.Unlock()
+	err := l.ln.Close()
+	<-l.done
+	for _, c := range cs {
+		if c.loop != nil {
+			c.scheduleClose()
+		}
+	}
+	l.r.mu.Lock()
+	delete(l.r.listeners, l)
+	l.r.mu.Unlock()
+	l.owner.Event(Event{Type: EventClosed, Endpoint: l.addr})
+	return err
+}

@@ -1,0 +1,155 @@
+package reactor
+
+import (
+	"context"
+	"sync/atomic"
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+)
+
+const (
+	// outBatch is libzmq's out_batch_size: small messages are encoded into one buffer of about this
+	// size and written with one syscall.
+	outBatch = 8 << 10
+	// largeFrame: bodies of at least this size are written with writev straight from the message,
+	// never copied into the batch.
+	largeFrame = 8 << 10
+	// sendBound caps what a connection may leave in gnet's outbound buffer (which gnet never bounds).
+	// Past it the connection stops encoding and waits for the kernel to take the data.
+	sendBound = 256 << 10
+	// pauseSoftLimit: bytes gnet may hold for a connection whose reader is full before the
+	// connection is detached from epoll so that TCP pushes back on the sender.
+	pauseSoftLimit = 64 << 10
+	// handMax is how many messages the loop takes from a pipe under one lock.
+	handMax = 256
+	// pollMin/pollMax bound the interval at which a loop checks connections blocked on output.
+	pollMin = 50 * time.Microsecond
+	pollMax = 2 * time.Millisecond
+)
+
+// Stats are counters of the reactor's write path, for tests and benchmarks.
+type Stats struct {
+	Writes      uint64 // write and writev calls made on connections
+	BytesInline uint64 // bytes the kernel took at once
+	BytesQueued uint64 // bytes gnet had to copy into its outbound buffer (the kernel would block)
+}
+
+// loop is zloop's state for one gnet event loop. Everything but the counters and tickTask's timer
+// callback is touched only on that loop's goroutine.
+type loop struct {
+	r       *Reactor
+	el      gnet.EventLoop
+	scratch []byte // the out batch: valid until the next encode on this loop
+
+	blocked map[*conn]struct{} // waiting for gnet's outbound buffer to drain (or lingering)
+	timed   map[*conn]struct{} // sessions with a deadline (handshake, heartbeats)
+
+	timer    *time.Timer
+	armedAt  time.Time // when the timer fires; zero when not armed
+	pollIvl  time.Duration
+	tickTask gnet.RunnableFunc
+
+	writes, inline, queued atomic.Uint64
+}
+
+func newLoop(r *Reactor, el gnet.EventLoop) *loop {
+	l := &loop{
+		r:       r,
+		el:      el,
+		scratch: make([]byte, 0, outBatch+largeFrame+16),
+		blocked: make(map[*conn]struct{}),
+		timed:   make(map[*conn]struct{}),
+		pollIvl: pollMin,
+	}
+	l.tickTask = func(context.Context) error { l.tick(); return nil }
+	l.timer = time.AfterFunc(time.Hour, func() { _ = l.el.Execute(context.Background(), l.tickTask) })
+	l.timer.Stop()
+	return l
+}
+
+// arm makes sure tick runs no later than at (on the loop). The timer goes through a goroutine and
+// Execute, never a task that re-queues itself, because gnet drains its task queue before polling.
+func (l *loop) arm(at time.Time) {
+	if !l.armedAt.IsZero() && !at.Before(l.armedAt) {
+		return
+	}
+	l.armedAt = at
+	l.timer.Reset(time.Until(at))
+}
+
+func (l *loop) block(c *conn) {
+	l.blocked[c] = struct{}{}
+	l.pollIvl = pollMin
+	l.arm(time.Now().Add(l.pollIvl))
+}
+
+func (l *loop) watch(c *conn) {
+	if d := c.sess.NextDeadline(); !d.IsZero() {
+		l.timed[c] = struct{}{}
+		l.arm(d)
+	} else {
+		delete(l.timed, c)
+	}
+}
+
+func (l *loop) forget(c *conn) {
+	delete(l.blocked, c)
+	delete(l.timed, c)
+}
+
+// tick runs on the loop: it resumes connections whose output drained, finishes lingering ones and
+// runs session timers, then re-arms the timer for what is left.
+func (l *loop) tick() {
+	l.armedAt = time.Time{}
+	now := time.Now()
+	progressed := false
+	for c := range l.blocked {
+		if c.closed {
+			delete(l.blocked, c)
+			continue
+		}
+		if c.outputDrained() {
+			delete(l.blocked, c)
+			c.blocked = false
+			progressed = true
+			c.drain()
+		}
+		if c.lingering {
+			c.checkLinger(now)
+		}
+	}
+	for c := range l.timed {
+		if c.closed {
+			delete(l.timed, c)
+			continue
+		}
+		if c.gc == nil {
+			continue // detached: its timers wait until it is back
+		}
+		if d := c.sess.NextDeadline(); !d.IsZero() && !d.After(now) {
+			c.runTimers(now)
+		}
+	}
+	next := time.Time{}
+	if len(l.blocked) > 0 {
+		if progressed {
+			l.pollIvl = pollMin
+		} else if l.pollIvl < pollMax {
+			l.pollIvl *= 2
+		}
+		next = now.Add(l.pollIvl)
+	}
+	for c := range l.timed {
+		if d := c.sess.NextDeadline(); !d.IsZero() && (next.IsZero() || d.Before(next)) {
+			next = d
+		}
+	}
+	if !next.IsZero() {
+		l.arm(next)
+	}
+}
+
+func (l *loop) stats() Stats {
+	return Stats{Writes: l.writes.Load(), BytesInline: l.inline.Load(), BytesQueued: l.queued.Load()}
+}

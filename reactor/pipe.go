@@ -1,0 +1,285 @@
+package reactor
+
+import (
+	"sync"
+
+	"github.com/zloop/zloop/codec"
+	"github.com/zloop/zloop/pool"
+	"github.com/zloop/zloop/zmtp"
+)
+
+// Owner is the socket side of a pipe: the reactor tells it what happens to its pipes. Every method is
+// called on an event loop (or a dialer or listener goroutine) and must return quickly without blocking
+// and without calling back into the same pipe's connection synchronously. Pipe methods are safe to
+// call from an Owner callback.
+type Owner interface {
+	// PipeAttached: a handshake completed and p now has a connected peer (p.Peer() is set).
+	// For a dialed pipe it is called after every successful (re)connection.
+	PipeAttached(p *Pipe)
+	// PipeDetached: p's connection is gone. final is true when p will never be attached again
+	// (an accepted connection closed, or the pipe was closed); messages already received stay
+	// readable with TryRecv.
+	PipeDetached(p *Pipe, final bool)
+	// PipeReadable: p's inbound queue went from empty to non-empty.
+	PipeReadable(p *Pipe)
+	// PipeWritable: p's outbound queue has room again after a TrySend found it full.
+	PipeWritable(p *Pipe)
+	// PipeCommand: the peer sent a command the session does not handle itself (SUBSCRIBE, CANCEL,
+	// unknown ones). c aliases the read buffer: valid only during the call.
+	PipeCommand(p *Pipe, c codec.Command)
+	// Event reports a connection life-cycle event for monitoring.
+	Event(e Event)
+}
+
+// Pipe is one peer of a socket: a bounded queue of messages toward the peer (SNDHWM) and a bounded
+// queue of complete messages received from it (RCVHWM). A dialed pipe exists from Connect on and
+// outlives reconnections, as in libzmq, so messages can be queued before the peer is up; an accepted
+// pipe lives as long as its connection.
+//
+// TrySend, TryRecv and the accessors are safe for concurrent use by any goroutine.
+type Pipe struct {
+	owner Owner
+	opts  *Options
+	dial  bool
+
+	// UserData belongs to the socket layer (routing ids, subscriptions). The reactor never reads it.
+	UserData any
+
+	mu       sync.Mutex
+	out      ring
+	outCount int // accepted by TrySend and not yet encoded (out plus the loop's hand)
+	in       ring
+	conn     *conn // attached connection, nil while there is none
+	peer     *zmtp.Peer
+	// scheduled: a drain task is pending (or running) on conn's loop, so producers need not wake it.
+	scheduled bool
+	sawFull   bool // a TrySend failed on a full queue: report PipeWritable when room frees
+	inPaused  bool // the connection stopped reading because in was full
+	closed    bool
+	// hand holds messages the loop took from out but could not encode yet (the kernel and gnet's
+	// buffer were full). Owned by whichever loop the pipe is attached to.
+	hand []*pool.Msg
+}
+
+func newPipe(owner Owner, opts *Options, dial bool) *Pipe {
+	return &Pipe{owner: owner, opts: opts, dial: dial}
+}
+
+// Dialed reports whether p belongs to a Connect (it survives reconnections).
+func (p *Pipe) Dialed() bool { return p.dial }
+
+// Peer returns the metadata of the peer of the current (or last) connection; nil before the first
+// handshake. The returned value is immutable.
+func (p *Pipe) Peer() *zmtp.Peer {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.peer
+}
+
+// Connected reports whether a connection with a completed handshake is attached.
+func (p *Pipe) Connected() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.conn != nil
+}
+
+// TrySend queues m for the peer and returns true, or returns false without taking m when the queue
+// is at SNDHWM or the pipe is closed. On success m belongs to the pipe: the caller must not touch it
+// again. The owning loop is woken once per burst, not once per message.
+func (p *Pipe) TrySend(m *pool.Msg) bool {
+	p.mu.Lock()
+	if p.closed || (p.opts.SndHWM > 0 && p.outCount >= p.opts.SndHWM) {
+		if !p.closed {
+			p.sawFull = true
+		}
+		p.mu.Unlock()
+		return false
+	}
+	p.out.push(m)
+	p.outCount++
+	c := p.conn
+	wake := c != nil && !p.scheduled
+	if wake {
+		p.scheduled = true
+	}
+	p.mu.Unlock()
+	if wake {
+		c.scheduleDrain()
+	}
+	return true
+}
+
+// CanSend reports whether TrySend would accept a message now.
+func (p *Pipe) CanSend() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	ok := !p.closed && (p.opts.SndHWM <= 0 || p.outCount < p.opts.SndHWM)
+	if !ok && !p.closed {
+		p.sawFull = true
+	}
+	return ok
+}
+
+// TryRecv returns the next received message, or nil when there is none. The message belongs to the
+// caller, who must Release it.
+func (p *Pipe) TryRecv() *pool.Msg {
+	p.mu.Lock()
+	m := p.in.pop()
+	var resume *conn
+	if m != nil && p.inPaused && p.in.len() <= lowWater(p.opts.RcvHWM) {
+		p.inPaused = false
+		resume = p.conn
+	}
+	p.mu.Unlock()
+	if resume != nil {
+		resume.scheduleResume()
+	}
+	return m
+}
+
+// InLen returns the number of received messages waiting in the pipe.
+func (p *Pipe) InLen() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.in.len()
+}
+
+// OutLen returns the number of messages queued toward the peer and not yet written.
+func (p *Pipe) OutLen() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.outCount
+}
+
+func lowWater(hwm int) int {
+	if hwm <= 0 {
+		return 1 << 30
+	}
+	return (hwm + 1) / 2
+}
+
+// inRoom returns how many more messages the inbound queue takes (a large number without a limit).
+func (p *Pipe) inRoom() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.opts.RcvHWM <= 0 {
+		return 1 << 30
+	}
+	return p.opts.RcvHWM - p.in.len()
+}
+
+// deliver appends received messages (on the loop) and reports readability on an empty-to-non-empty
+// transition. paused says the connection stopped reading because the queue was full; deliver returns
+// whether it must stay paused (false when the reader drained the queue meanwhile).
+func (p *Pipe) deliver(batch []*pool.Msg, paused bool) bool {
+	p.mu.Lock()
+	wasEmpty := p.in.len() == 0
+	for _, m := range batch {
+		p.in.push(m)
+	}
+	if paused {
+		// Recheck under the lock: a reader that drained below the low-water mark before this point
+		// saw inPaused false and will not resume us, so keep reading instead.
+		if p.opts.RcvHWM > 0 && p.in.len() > lowWater(p.opts.RcvHWM) {
+			p.inPaused = true
+		} else {
+			paused = false
+		}
+	}
+	p.mu.Unlock()
+	if wasEmpty && len(batch) > 0 {
+		p.owner.PipeReadable(p)
+	}
+	return paused
+}
+
+// takeOut moves queued messages into the loop's hand (on the loop). It returns the hand.
+func (p *Pipe) takeOut(max int) []*pool.Msg {
+	p.mu.Lock()
+	if len(p.hand) == 0 && p.out.len() == 0 {
+		p.scheduled = false
+		p.mu.Unlock()
+		return nil
+	}
+	if cap(p.hand) < max {
+		h := make([]*pool.Msg, len(p.hand), max)
+		copy(h, p.hand)
+		p.hand = h
+	}
+	p.hand = p.out.popInto(p.hand)
+	h := p.hand
+	p.mu.Unlock()
+	return h
+}
+
+// encoded records that the loop wrote n messages from the front of the hand.
+func (p *Pipe) encoded(n int) {
+	p.mu.Lock()
+	rest := copy(p.hand, p.hand[n:])
+	clear(p.hand[rest:])
+	p.hand = p.hand[:rest]
+	p.outCount -= n
+	notify := p.sawFull && (p.opts.SndHWM <= 0 || p.outCount < p.opts.SndHWM)
+	if notify {
+		p.sawFull = false
+	}
+	p.mu.Unlock()
+	if notify {
+		p.owner.PipeWritable(p)
+	}
+}
+
+// attach connects c to p after its handshake (on c's loop).
+func (p *Pipe) attach(c *conn, peer *zmtp.Peer) bool {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return false
+	}
+	p.conn, p.peer = c, peer
+	p.scheduled = true // the caller drains right away
+	p.mu.Unlock()
+	p.owner.PipeAttached(p)
+	return true
+}
+
+// detachConn unhooks c (on c's loop, from OnClose). An accepted pipe ends with its connection.
+func (p *Pipe) detachConn(c *conn) {
+	p.mu.Lock()
+	if p.conn != c {
+		p.mu.Unlock()
+		return
+	}
+	p.conn = nil
+	p.scheduled = false
+	p.inPaused = false
+	final := !p.dial || p.closed
+	if final {
+		p.closed = true
+		p.dropOutLocked()
+	}
+	p.mu.Unlock()
+	p.owner.PipeDetached(p, final)
+}
+
+// dropOutLocked releases every unsent message; p.mu is held.
+func (p *Pipe) dropOutLocked() {
+	p.out.releaseAll()
+	for i, m := range p.hand {
+		m.Release()
+		p.hand[i] = nil
+	}
+	p.hand = p.hand[:0]
+	p.outCount = 0
+}
+
+// Drain releases every message still queued in the pipe in either direction.
+// Safe for any goroutine; used by the socket after a pipe ended.
+func (p *Pipe) Drain() {
+	p.mu.Lock()
+	p.in.releaseAll()
+	if p.conn == nil {
+		p.dropOutLocked()
+	}
+	p.mu.Unlock()
+}

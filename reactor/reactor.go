@@ -1,0 +1,222 @@
+package reactor
+
+import (
+	"fmt"
+	"net"
+	"runtime"
+	"sync"
+
+	"github.com/panjf2000/gnet/v2"
+)
+
+// Config configures a Reactor.
+type Config struct {
+	// Loops is the number of gnet event loops; 0 means one per CPU. Like libzmq's I/O threads.
+	Loops int
+	// Logger receives gnet's own log lines; nil discards them (the library never logs on its own).
+	Logger Logger
+}
+
+// Logger is the logging interface gnet expects.
+type Logger interface {
+	Debugf(format string, args ...any)
+	Infof(format string, args ...any)
+	Warnf(format string, args ...any)
+	Errorf(format string, args ...any)
+	Fatalf(format string, args ...any)
+}
+
+type discardLogger struct{}
+
+func (discardLogger) Debugf(string, ...any) {}
+func (discardLogger) Infof(string, ...any)  {}
+func (discardLogger) Warnf(string, ...any)  {}
+func (discardLogger) Errorf(string, ...any) {}
+func (discardLogger) Fatalf(string, ...any) {}
+
+// Reactor is a set of gnet event loops that own every connection of the sockets built on it: the
+// counterpart of a libzmq context. Its methods are safe for concurrent use.
+type Reactor struct {
+	gnet.BuiltinEventEngine
+	cli *gnet.Client
+
+	mu        sync.Mutex
+	loops     map[gnet.EventLoop]*loop
+	conns     map[*conn]struct{}
+	listeners map[*Listener]struct{}
+	dialers   map[*Dialer]struct{}
+	closed    bool
+
+	wg sync.WaitGroup // listener, dialer and re-enroll goroutines
+}
+
+// New starts a reactor.
+func New(cfg Config) (*Reactor, error) {
+	n := cfg.Loops
+	if n <= 0 {
+		n = runtime.NumCPU()
+	}
+	var lg Logger = discardLogger{}
+	if cfg.Logger != nil {
+		lg = cfg.Logger
+	}
+	r := &Reactor{
+		loops:     make(map[gnet.EventLoop]*loop),
+		conns:     make(map[*conn]struct{}),
+		listeners: make(map[*Listener]struct{}),
+		dialers:   make(map[*Dialer]struct{}),
+	}
+	cli, err := gnet.NewClient(r,
+		gnet.WithNumEventLoop(n),
+		gnet.WithLogger(lg),
+		gnet.WithTCPNoDelay(gnet.TCPNoDelay),
+		gnet.WithReadBufferCap(64<<10),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("zmq: reactor: %w", err)
+	}
+	if err := cli.Start(); err != nil {
+		return nil, fmt.Errorf("zmq: reactor: %w", err)
+	}
+	r.cli = cli
+	return r, nil
+}
+
+// Stats sums the write-path counters of every loop.
+func (r *Reactor) Stats() Stats {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var s Stats
+	for _, l := range r.loops {
+		ls := l.stats()
+		s.Writes += ls.Writes
+		s.BytesInline += ls.BytesInline
+		s.BytesQueued += ls.BytesQueued
+	}
+	return s
+}
+
+// Close stops listening and dialing, closes every connection at once (sockets linger before they
+// close their pipes) and stops the loops. It waits for every goroutine the reactor started.
+func (r *Reactor) Close() error {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return nil
+	}
+	r.closed = true
+	lns := make([]*Listener, 0, len(r.listeners))
+	for l := range r.listeners {
+		lns = append(lns, l)
+	}
+	ds := make([]*Dialer, 0, len(r.dialers))
+	for d := range r.dialers {
+		ds = append(ds, d)
+	}
+	r.mu.Unlock()
+	for _, l := range lns {
+		_ = l.Close()
+	}
+	for _, d := range ds {
+		d.stop()
+	}
+	r.wg.Wait()
+	r.mu.Lock()
+	cs := make([]*conn, 0, len(r.conns))
+	for c := range r.conns {
+		cs = append(cs, c)
+	}
+	r.mu.Unlock()
+	for _, c := range cs {
+		c.scheduleClose()
+	}
+	for _, c := range cs {
+		<-c.done
+	}
+	r.wg.Wait() // re-enrolls that were in flight
+	err := r.cli.Stop()
+	r.mu.Lock()
+	for _, l := range r.loops {
+		l.timer.Stop()
+	}
+	r.mu.Unlock()
+	return err
+}
+
+func (r *Reactor) track(c *conn) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return false
+	}
+	r.conns[c] = struct{}{}
+	return true
+}
+
+func (r *Reactor) forget(c *conn) {
+	r.mu.Lock()
+	delete(r.conns, c)
+	r.mu.Unlock()
+}
+
+func (r *Reactor) loopOf(gc gnet.Conn) *loop {
+	el := gc.EventLoop()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	l := r.loops[el]
+	if l == nil {
+		l = newLoop(r, el)
+		r.loops[el] = l
+	}
+	return l
+}
+
+// gnet callbacks; each runs on the loop that owns gc.
+
+// OnOpen implements gnet.EventHandler.
+func (r *Reactor) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
+	c, _ := gc.Context().(*conn)
+	if c == nil {
+		return nil, gnet.Close
+	}
+	if c.closed {
+		return nil, gnet.Close // closed while a paused connection was being re-enrolled
+	}
+	if c.loop == nil {
+		c.loop = r.loopOf(gc)
+	}
+	return c.opened(gc), gnet.None
+}
+
+// OnTraffic implements gnet.EventHandler.
+func (r *Reactor) OnTraffic(gc gnet.Conn) gnet.Action {
+	c, _ := gc.Context().(*conn)
+	if c == nil || c.closed || c.gc != gc {
+		return gnet.None
+	}
+	return c.traffic()
+}
+
+// OnClose implements gnet.EventHandler.
+func (r *Reactor) OnClose(gc gnet.Conn, err error) gnet.Action {
+	c, _ := gc.Context().(*conn)
+	if c == nil || c.closed || c.gc != gc {
+		return gnet.None
+	}
+	c.onClose(err)
+	return gnet.None
+}
+
+// enroll hands an established connection to a loop. It blocks until OnOpen ran: never call it on a
+// loop. gnet duplicates the descriptor; nc is closed in every case.
+func (r *Reactor) enroll(nc net.Conn, c *conn) error {
+	if !r.track(c) {
+		_ = nc.Close()
+		return ErrClosed
+	}
+	if _, err := r.cli.EnrollContext(nc, c); err != nil {
+		r.forget(c)
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,27 @@
+package sockets
+
+import (
+	"errors"
+
+	"github.com/zloop/zloop/reactor"
+)
+
+// Errors returned by sockets. Test for them with errors.Is; each corresponds to a libzmq errno.
+var (
+	// ErrWouldBlock: the operation cannot complete now (a full queue on send, nothing to receive)
+	// and the caller asked not to wait (libzmq's EAGAIN: ZMQ_DONTWAIT, or SNDTIMEO/RCVTIMEO expired).
+	ErrWouldBlock = errors.New("zmq: resource temporarily unavailable")
+	// ErrClosed: the socket was closed (libzmq's ENOTSOCK / ETERM).
+	ErrClosed = reactor.ErrClosed
+	// ErrState: the call breaks the socket's state machine, e.g. two sends in a row on a REQ
+	// socket (libzmq's EFSM).
+	ErrState = errors.New("zmq: operation cannot be accomplished in current state")
+	// ErrNotSupported: the socket type does not do that operation, e.g. Recv on PUSH (ENOTSUP).
+	ErrNotSupported = errors.New("zmq: operation not supported by socket type")
+	// ErrNoEndpoint: Unbind or Disconnect of an endpoint that was not bound or connected (ENOENT).
+	ErrNoEndpoint = errors.New("zmq: no such endpoint")
+	// ErrEmptyMessage: a message needs at least one frame.
+	ErrEmptyMessage = errors.New("zmq: message has no frames")
+	// ErrInvalid: an invalid argument, such as an option value out of range (EINVAL).
+	ErrInvalid = errors.New("zmq: invalid argument")
+)

@@ -1,0 +1,150 @@
+package sockets
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/zloop/zloop/codec"
+	"github.com/zloop/zloop/reactor"
+)
+
+// Options are a socket's settings. Each field is the libzmq option named in its comment, with
+// libzmq's default (see DefaultOptions). As in libzmq, a change applies to endpoints bound or
+// connected after it.
+type Options struct {
+	SndHWM int // ZMQ_SNDHWM: messages queued per peer before Send blocks; 0 = no limit. Default 1000.
+	RcvHWM int // ZMQ_RCVHWM: messages queued per peer before the peer is paused; 0 = no limit. Default 1000.
+	// Linger (ZMQ_LINGER): how long Close waits for queued messages to reach connected peers;
+	// negative = as long as it takes (libzmq's -1, the default), 0 = drop them.
+	Linger time.Duration
+	// SndTimeout / RcvTimeout (ZMQ_SNDTIMEO / ZMQ_RCVTIMEO): negative = wait for the context only
+	// (default); 0 = never wait (ZMQ_DONTWAIT); otherwise ErrWouldBlock after that long.
+	SndTimeout, RcvTimeout time.Duration
+	RoutingID              []byte        // ZMQ_ROUTING_ID: sent as the Identity property; up to 255 bytes
+	ReconnectIvl           time.Duration // ZMQ_RECONNECT_IVL, default 100 ms; negative = no reconnection
+	ReconnectIvlMax        time.Duration // ZMQ_RECONNECT_IVL_MAX, default 0 (no backoff)
+	ConnectTimeout         time.Duration // ZMQ_CONNECT_TIMEOUT, default 0 (the OS's)
+	HandshakeIvl           time.Duration // ZMQ_HANDSHAKE_IVL, default 30 s; 0 = none
+	HeartbeatIvl           time.Duration // ZMQ_HEARTBEAT_IVL, default 0 (off)
+	HeartbeatTTL           time.Duration // ZMQ_HEARTBEAT_TTL, default 0
+	HeartbeatTimeout       time.Duration // ZMQ_HEARTBEAT_TIMEOUT, default 0 (= HeartbeatIvl)
+	MaxMsgSize             int64         // ZMQ_MAXMSGSIZE: bytes of one inbound message; -1 = no limit (default)
+	SndBuf, RcvBuf         int           // ZMQ_SNDBUF / ZMQ_RCVBUF: kernel buffers; 0 = the OS's
+	Immediate              bool          // ZMQ_IMMEDIATE: queue only to completed connections
+	// Metadata (ZMQ_METADATA): extra READY properties; names must start with "X-".
+	Metadata map[string]string
+}
+
+// DefaultOptions returns libzmq 4.3's defaults.
+func DefaultOptions() Options {
+	return Options{
+		SndHWM:       1000,
+		RcvHWM:       1000,
+		Linger:       -1,
+		SndTimeout:   -1,
+		RcvTimeout:   -1,
+		ReconnectIvl: 100 * time.Millisecond,
+		HandshakeIvl: 30 * time.Second,
+		MaxMsgSize:   -1,
+	}
+}
+
+// An Option changes Options; pass them to New or Socket.SetOptions.
+type Option func(*Options)
+
+// WithSndHWM sets ZMQ_SNDHWM.
+func WithSndHWM(n int) Option { return func(o *Options) { o.SndHWM = n } }
+
+// WithRcvHWM sets ZMQ_RCVHWM.
+func WithRcvHWM(n int) Option { return func(o *Options) { o.RcvHWM = n } }
+
+// WithHWM sets both ZMQ_SNDHWM and ZMQ_RCVHWM.
+func WithHWM(n int) Option { return func(o *Options) { o.SndHWM, o.RcvHWM = n, n } }
+
+// WithLinger sets ZMQ_LINGER.
+func WithLinger(d time.Duration) Option { return func(o *Options) { o.Linger = d } }
+
+// WithSndTimeout sets ZMQ_SNDTIMEO.
+func WithSndTimeout(d time.Duration) Option { return func(o *Options) { o.SndTimeout = d } }
+
+// WithRcvTimeout sets ZMQ_RCVTIMEO.
+func WithRcvTimeout(d time.Duration) Option { return func(o *Options) { o.RcvTimeout = d } }
+
+// WithRoutingID sets ZMQ_ROUTING_ID.
+func WithRoutingID(id []byte) Option {
+	return func(o *Options) { o.RoutingID = append([]byte(nil), id...) }
+}
+
+// WithReconnectIvl sets ZMQ_RECONNECT_IVL and ZMQ_RECONNECT_IVL_MAX.
+func WithReconnectIvl(ivl, max time.Duration) Option {
+	return func(o *Options) { o.ReconnectIvl, o.ReconnectIvlMax = ivl, max }
+}
+
+// WithHandshakeIvl sets ZMQ_HANDSHAKE_IVL.
+func WithHandshakeIvl(d time.Duration) Option { return func(o *Options) { o.HandshakeIvl = d } }
+
+// WithHeartbeat sets ZMQ_HEARTBEAT_IVL, ZMQ_HEARTBEAT_TTL and ZMQ_HEARTBEAT_TIMEOUT.
+func WithHeartbeat(ivl, ttl, timeout time.Duration) Option {
+	return func(o *Options) { o.HeartbeatIvl, o.HeartbeatTTL, o.HeartbeatTimeout = ivl, ttl, timeout }
+}
+
+// WithMaxMsgSize sets ZMQ_MAXMSGSIZE.
+func WithMaxMsgSize(n int64) Option { return func(o *Options) { o.MaxMsgSize = n } }
+
+// WithImmediate sets ZMQ_IMMEDIATE.
+func WithImmediate(on bool) Option { return func(o *Options) { o.Immediate = on } }
+
+// WithMetadata adds a ZMQ_METADATA property ("X-" names).
+func WithMetadata(name, value string) Option {
+	return func(o *Options) {
+		if o.Metadata == nil {
+			o.Metadata = map[string]string{}
+		}
+		o.Metadata[name] = value
+	}
+}
+
+func (o *Options) validate() error {
+	switch {
+	case len(o.RoutingID) > 255:
+		return fmt.Errorf("%w: routing id longer than 255 bytes", ErrInvalid)
+	case o.SndHWM < 0 || o.RcvHWM < 0:
+		return fmt.Errorf("%w: negative high-water mark", ErrInvalid)
+	case o.MaxMsgSize < -1:
+		return fmt.Errorf("%w: MaxMsgSize below -1", ErrInvalid)
+	}
+	for name := range o.Metadata {
+		if len(name) < 3 || (name[:2] != "X-" && name[:2] != "x-") {
+			return fmt.Errorf("%w: metadata name %q must start with X-", ErrInvalid, name)
+		}
+	}
+	return nil
+}
+
+// pipeOptions snapshots o for one endpoint of a socket of type t.
+func (o *Options) pipeOptions(t Type) *reactor.Options {
+	ro := &reactor.Options{
+		SndHWM:          o.SndHWM,
+		RcvHWM:          o.RcvHWM,
+		ReconnectIvl:    o.ReconnectIvl,
+		ReconnectIvlMax: o.ReconnectIvlMax,
+		ConnectTimeout:  o.ConnectTimeout,
+		SndBuf:          o.SndBuf,
+		RcvBuf:          o.RcvBuf,
+		Immediate:       o.Immediate,
+	}
+	s := &ro.Session
+	s.SocketType = t.String()
+	s.Identity = append([]byte(nil), o.RoutingID...)
+	s.Compatible = t.Compatible
+	s.MaxMsgSize = o.MaxMsgSize
+	s.HandshakeTimeout = o.HandshakeIvl
+	if o.HandshakeIvl == 0 {
+		s.HandshakeTimeout = -1
+	}
+	s.HeartbeatIvl, s.HeartbeatTTL, s.HeartbeatTimeout = o.HeartbeatIvl, o.HeartbeatTTL, o.HeartbeatTimeout
+	for name, v := range o.Metadata {
+		s.Properties = append(s.Properties, codec.Property{Name: name, Value: []byte(v)})
+	}
+	return ro
+}

@@ -1,0 +1,121 @@
+package zmtp
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/zloop/zloop/codec"
+)
+
+// Sentinel errors. Every error a Session returns matches one of these, a codec sentinel
+// (codec.ErrNotZMTP, codec.ErrReservedFlags, codec.ErrMalformed, codec.ErrVersion through
+// *codec.VersionError), or is the error the Handler returned from Ready. Test with errors.Is.
+var (
+	// ErrHandshakeTimeout: the handshake did not complete within Config.HandshakeTimeout.
+	ErrHandshakeTimeout = errors.New("zmq: handshake timed out")
+	// ErrHeartbeatTimeout: nothing arrived within Config.HeartbeatTimeout after one of our PINGs,
+	// or within the TTL the peer announced in its last PING.
+	ErrHeartbeatTimeout = errors.New("zmq: heartbeat timed out")
+	// ErrIncompatible: the peer's Socket-Type cannot talk to ours. Returned as *IncompatibleError.
+	ErrIncompatible = errors.New("zmq: incompatible socket type")
+	// ErrMechanismMismatch: the peer announced a known security mechanism other than ours.
+	ErrMechanismMismatch = errors.New("zmq: security mechanism mismatch")
+	// ErrUnsupportedMechanism: the peer announced a security mechanism this package does not know.
+	ErrUnsupportedMechanism = errors.New("zmq: unsupported security mechanism")
+	// ErrTooLarge: a frame or message exceeds Config.MaxMsgSize, or a command exceeds
+	// Config.MaxCommandSize. It is codec.ErrTooLarge, so either name matches.
+	ErrTooLarge = codec.ErrTooLarge
+	// ErrTooManyFrames: an unfinished message has more than Config.MaxFrames frames.
+	ErrTooManyFrames = errors.New("zmq: too many frames in one message")
+	// ErrUnexpectedCommand: a command that is not allowed in the current state (READY twice,
+	// PING during the handshake, ...).
+	ErrUnexpectedCommand = errors.New("zmq: unexpected command")
+	// ErrUnexpectedMessage: a message frame arrived before the handshake completed.
+	ErrUnexpectedMessage = errors.New("zmq: message frame before the handshake completed")
+	// ErrMissingSocketType: the peer's READY has no Socket-Type property.
+	ErrMissingSocketType = errors.New("zmq: peer sent no Socket-Type")
+	// ErrPeer: the peer sent an ERROR command. Returned as *PeerError, which carries the reason.
+	ErrPeer = errors.New("zmq: peer sent ERROR")
+	// ErrInvalidConfig: the Config cannot be used (an Identity longer than 255 bytes, a property
+	// name the wire cannot carry). Reported by the first Read.
+	ErrInvalidConfig = errors.New("zmq: invalid session configuration")
+)
+
+// Error is a protocol violation or a local failure detected by a Session. Err is one of the
+// sentinels above; Op names the stage ("greeting", "handshake", "frame", "command", "heartbeat",
+// "config").
+type Error struct {
+	Op     string
+	Err    error
+	Detail string // optional, human-readable context
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("zmq: ")
+	b.WriteString(e.Op)
+	b.WriteString(": ")
+	b.WriteString(trimPrefix(e.Err))
+	if e.Detail != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Detail)
+	}
+	return b.String()
+}
+
+// Unwrap returns the sentinel so errors.Is works.
+func (e *Error) Unwrap() error { return e.Err }
+
+// PeerError reports an ERROR command received from the peer. errors.Is(err, ErrPeer) matches it.
+type PeerError struct {
+	Reason string
+}
+
+func (e *PeerError) Error() string { return "zmq: peer sent ERROR: " + quote(e.Reason) }
+
+// Unwrap returns ErrPeer.
+func (e *PeerError) Unwrap() error { return ErrPeer }
+
+// IncompatibleError reports that the peer's socket type cannot talk to ours.
+// errors.Is(err, ErrIncompatible) matches it.
+type IncompatibleError struct {
+	Ours, Peer string
+}
+
+func (e *IncompatibleError) Error() string {
+	return "zmq: incompatible socket type: we are " + quote(e.Ours) + ", peer is " + quote(e.Peer)
+}
+
+// Unwrap returns ErrIncompatible.
+func (e *IncompatibleError) Unwrap() error { return ErrIncompatible }
+
+func trimPrefix(err error) string {
+	if err == nil {
+		return "<nil>"
+	}
+	return strings.TrimPrefix(err.Error(), "zmq: ")
+}
+
+// quote keeps error text printable: reasons and socket types come from the wire and may hold
+// any bytes, and a terminal or log line should not interpret them.
+func quote(s string) string {
+	const max = 64
+	var b strings.Builder
+	b.WriteByte('"')
+	for i := 0; i < len(s) && i < max; i++ {
+		c := s[i]
+		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			const hex = "0123456789abcdef"
+			b.WriteString(`\x`)
+			b.WriteByte(hex[c>>4])
+			b.WriteByte(hex[c&15])
+			continue
+		}
+		b.WriteByte(c)
+	}
+	if len(s) > max {
+		b.WriteString("...")
+	}
+	b.WriteByte('"')
+	return b.String()
+}

@@ -1,0 +1,65 @@
+package zmtp
+
+import "github.com/zloop/zloop/codec"
+
+// Mechanism names as they appear in the greeting.
+const (
+	MechanismNull  = "NULL"
+	MechanismPlain = "PLAIN"
+	MechanismCurve = "CURVE"
+)
+
+// mechanism is a security handshake (rfc 37 section "Security Mechanisms") as an I/O-free state
+// machine. The session runs the greetings and hands every command to the mechanism until done
+// reports true; ERROR commands are handled by the session because every mechanism treats them
+// alike. PLAIN and CURVE will implement this interface next to nullMechanism.
+type mechanism interface {
+	// name is the mechanism as announced in our greeting.
+	name() string
+	// start runs once, when the peer's greeting has fully arrived, and appends the commands we
+	// send first (NULL: READY; a PLAIN or CURVE client: HELLO).
+	start(out []byte) []byte
+	// command handles one handshake command from the peer and appends any answer to out.
+	// c aliases the caller's input and is valid only during the call.
+	command(c codec.Command, out []byte) ([]byte, error)
+	// done reports that the handshake completed in both directions.
+	done() bool
+}
+
+// metadataFunc receives the peer's authenticated metadata (the body of its READY, or of
+// INITIATE for CURVE). It may append an ERROR to out and fail the handshake.
+type metadataFunc func(data []byte, out []byte) ([]byte, error)
+
+// nullMechanism is rfc 37's NULL: each side sends READY with its metadata once the peer's
+// greeting has arrived; the handshake is complete when both READYs have crossed.
+type nullMechanism struct {
+	ready    []byte // our whole READY frame, built once by NewSession
+	metadata metadataFunc
+	sent     bool
+	received bool
+}
+
+func (m *nullMechanism) name() string { return MechanismNull }
+
+func (m *nullMechanism) start(out []byte) []byte {
+	m.sent = true
+	return append(out, m.ready...)
+}
+
+func (m *nullMechanism) command(c codec.Command, out []byte) ([]byte, error) {
+	if !c.Is(codec.CmdReady) || m.received {
+		return out, unexpectedCommand("handshake", c)
+	}
+	out, err := m.metadata(c.Data, out)
+	if err != nil {
+		return out, err
+	}
+	m.received = true
+	return out, nil
+}
+
+func (m *nullMechanism) done() bool { return m.sent && m.received }
+
+func unexpectedCommand(op string, c codec.Command) error {
+	return &Error{Op: op, Err: ErrUnexpectedCommand, Detail: quote(string(c.Name))}
+}

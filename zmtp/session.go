@@ -1,0 +1,597 @@
+package zmtp
+
+import (
+	"bytes"
+	"errors"
+	"math"
+	"time"
+
+	"github.com/zloop/zloop/codec"
+)
+
+// Defaults for the zero values of Config.
+const (
+	DefaultMaxFrames        = 65536
+	DefaultMaxCommandSize   = 64 << 10
+	DefaultHandshakeTimeout = 30 * time.Second
+)
+
+// Property names this package sends and looks for in the peer's READY. They are spelled exactly
+// as libzmq spells them because libzmq compares them case-sensitively.
+const (
+	PropSocketType = "Socket-Type"
+	PropIdentity   = "Identity"
+)
+
+// errorInvalidSocketType is the reason libzmq-style peers print for a rejected socket type.
+const errorInvalidSocketType = "Invalid socket type"
+
+// Config configures one Session. NewSession copies it; later changes have no effect.
+type Config struct {
+	SocketType string           // our type, e.g. "PUSH"; sent as Socket-Type in READY
+	Identity   []byte           // ROUTING_ID, sent as Identity when non-empty (0..255 bytes)
+	Properties []codec.Property // extra READY properties (application "X-" names)
+	// Compatible decides whether we talk to a peer of type peerType. nil accepts any type;
+	// false sends ERROR "Invalid socket type" and fails with ErrIncompatible.
+	Compatible func(peerType string) bool
+	// MaxMsgSize bounds the total body bytes of one message. -1 (libzmq's default) and 0 (the
+	// zero Config) mean unlimited; libzmq's "0 = only empty messages" has no use worth the trap.
+	MaxMsgSize int64
+	// MaxFrames bounds the frames of one message, so a multipart message that never ends cannot
+	// grow the receiver without bound. 0 or negative = DefaultMaxFrames.
+	MaxFrames int
+	// MaxCommandSize bounds a command frame, which is buffered whole before it is parsed.
+	// 0 or negative = DefaultMaxCommandSize.
+	MaxCommandSize int
+	// HandshakeTimeout bounds greeting plus security handshake. 0 = DefaultHandshakeTimeout;
+	// negative = none (libzmq ZMQ_HANDSHAKE_IVL).
+	HandshakeTimeout time.Duration
+	// HeartbeatIvl is the interval between our PINGs after the handshake. 0 or negative = no
+	// PINGs (libzmq ZMQ_HEARTBEAT_IVL).
+	HeartbeatIvl time.Duration
+	// HeartbeatTTL is announced in our PINGs: the peer may drop us after that long without
+	// traffic. Sent in deciseconds, rounded down, at most 6553.5 s.
+	HeartbeatTTL time.Duration
+	// HeartbeatTimeout: after sending a PING, fail when nothing arrives for this long.
+	// 0 = HeartbeatIvl (libzmq's default); negative = never.
+	HeartbeatTimeout time.Duration
+}
+
+// Handler receives what a Session decodes. Its methods run on the goroutine that called
+// Session.Read, synchronously, and must not call back into that Session except for the read-only
+// methods Ready, Peer and InMessage. Every slice passed in is valid only during the call: it
+// aliases the caller's input buffer (gnet's read buffer), so copy what you keep.
+type Handler interface {
+	// Ready reports that the handshake completed; p is the peer's greeting and metadata, owned by
+	// the session and stable for its life. A non-nil error fails the session with that error.
+	Ready(p *Peer) error
+	// Frame announces the next message frame: size is its body length, more says another frame
+	// of the same message follows, first says this frame starts a new message. When first is
+	// true, returning false means "not now": the session stops before this frame's header and
+	// Read returns; a later Read offered the same bytes resumes exactly there (flow control).
+	// For later frames of a message (first == false) the return value is ignored, so that a
+	// message is never left half-delivered.
+	Frame(size int, more, first bool) bool
+	// FrameData delivers the body of the frame last announced by Frame, in order, possibly in
+	// several pieces as bytes arrive, so that nobody buffers a large frame twice. last marks the
+	// final piece; a 0-byte frame gets exactly one call with an empty p and last = true.
+	FrameData(p []byte, last bool)
+	// Command receives every command after the handshake other than READY, ERROR, PING and
+	// PONG: SUBSCRIBE, CANCEL and unknown ones. It may arrive between frames of a message.
+	Command(c codec.Command)
+}
+
+// Peer describes the remote side after the handshake.
+type Peer struct {
+	Major, Minor byte // the peer's ZMTP version; 3.0 peers get subscriptions as data frames
+	Mechanism    string
+	SocketType   string
+	Identity     []byte            // copied; nil when the peer sent none
+	Properties   map[string][]byte // every READY property, names as received, values copied
+}
+
+// Property returns the value of the property named name, compared case-insensitively as rfc 37
+// requires, and whether it was present.
+func (p *Peer) Property(name string) ([]byte, bool) {
+	if v, ok := p.Properties[name]; ok {
+		return v, true
+	}
+	for k, v := range p.Properties {
+		if equalFold(k, name) {
+			return v, true
+		}
+	}
+	return nil, false
+}
+
+type state uint8
+
+const (
+	stGreeting  state = iota // waiting for the peer's 64-byte greeting
+	stHandshake              // greeting done, mechanism running
+	stReady                  // messages flow
+	stFailed                 // sticky: every call returns s.err
+)
+
+// Session is one ZMTP 3.1 connection's protocol state, without I/O. It is not safe for
+// concurrent use: one goroutine (the event loop owning the connection) calls all its methods.
+type Session struct {
+	socketType string
+	compatible func(string) bool
+	maxMsg     int64 // -1 = unlimited
+	maxFrames  int
+	maxCmd     int
+	handshake  time.Duration // 0 = none
+	hbIvl      time.Duration
+	hbTimeout  time.Duration // 0 = none
+	hbTTL      uint16        // deciseconds, announced in our PINGs
+
+	mech    mechanism
+	state   state
+	started bool
+	err     error
+	peer    Peer
+
+	// Message framing. bodyLeft counts the bytes of the current frame's body still to deliver.
+	inFrame   bool
+	frameMore bool
+	inMsg     bool
+	bodyLeft  uint64
+	msgFrames int
+	msgTotal  int64
+
+	// leftover is how many bytes the last Read left unconsumed: the caller offers them again,
+	// so only bytes beyond them are new traffic.
+	leftover int
+
+	handshakeAt time.Time // handshake deadline
+	pingAt      time.Time // next PING
+	timeoutAt   time.Time // a PING went out and nothing arrived since
+	ttlAt       time.Time // the peer's TTL from its last PING
+}
+
+// NewSession returns a session for one connection. It copies what it needs from cfg. An
+// unusable cfg (Identity over 255 bytes, a property name the wire cannot carry) does not panic:
+// Start appends nothing and every Read and Tick reports an *Error matching ErrInvalidConfig.
+func NewSession(cfg *Config) *Session {
+	if cfg == nil {
+		cfg = &Config{}
+	}
+	s := &Session{
+		socketType: cfg.SocketType,
+		compatible: cfg.Compatible,
+		maxMsg:     cfg.MaxMsgSize,
+		maxFrames:  cfg.MaxFrames,
+		maxCmd:     cfg.MaxCommandSize,
+		handshake:  cfg.HandshakeTimeout,
+		hbIvl:      cfg.HeartbeatIvl,
+		hbTimeout:  cfg.HeartbeatTimeout,
+	}
+	if s.maxMsg <= 0 {
+		s.maxMsg = -1
+	}
+	if s.maxFrames <= 0 {
+		s.maxFrames = DefaultMaxFrames
+	}
+	if s.maxCmd <= 0 {
+		s.maxCmd = DefaultMaxCommandSize
+	}
+	switch {
+	case s.handshake == 0:
+		s.handshake = DefaultHandshakeTimeout
+	case s.handshake < 0:
+		s.handshake = 0
+	}
+	if s.hbIvl < 0 {
+		s.hbIvl = 0
+	}
+	switch {
+	case s.hbTimeout == 0:
+		s.hbTimeout = s.hbIvl
+	case s.hbTimeout < 0:
+		s.hbTimeout = 0
+	}
+	if ttl := cfg.HeartbeatTTL / (100 * time.Millisecond); ttl > math.MaxUint16 {
+		s.hbTTL = math.MaxUint16
+	} else if ttl > 0 {
+		s.hbTTL = uint16(ttl)
+	}
+
+	if err := checkConfig(cfg); err != nil {
+		s.fail(err)
+	}
+	props := make([]codec.Property, 0, 2+len(cfg.Properties))
+	props = append(props, codec.Property{Name: PropSocketType, Value: []byte(cfg.SocketType)})
+	if len(cfg.Identity) > 0 {
+		props = append(props, codec.Property{Name: PropIdentity, Value: bytes.Clone(cfg.Identity)})
+	}
+	for _, p := range cfg.Properties {
+		props = append(props, codec.Property{Name: p.Name, Value: bytes.Clone(p.Value)})
+	}
+	s.mech = &nullMechanism{ready: codec.AppendReady(nil, props...), metadata: s.readyMetadata}
+	return s
+}
+
+func checkConfig(cfg *Config) error {
+	if len(cfg.Identity) > 255 {
+		return &Error{Op: "config", Err: ErrInvalidConfig, Detail: "Identity longer than 255 bytes"}
+	}
+	for _, p := range cfg.Properties {
+		if !validPropertyName(p.Name) {
+			return &Error{Op: "config", Err: ErrInvalidConfig, Detail: "property name " + quote(p.Name)}
+		}
+	}
+	return nil
+}
+
+// validPropertyName follows rfc 37: name-char = ALPHA | DIGIT | "-" | "_" | "." | "+".
+func validPropertyName(name string) bool {
+	if len(name) == 0 || len(name) > 255 {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case c == '-', c == '_', c == '.', c == '+':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// Start appends our greeting (ZMTP 3.1, NULL, as-server false) to out and arms the handshake
+// timer. Write it at once: never wait for the peer's greeting first. Calls after the first
+// append nothing. It appends nothing when the Config was invalid (see NewSession).
+func (s *Session) Start(now time.Time, out []byte) []byte {
+	if s.started || s.state == stFailed {
+		return out
+	}
+	s.started = true
+	if s.handshake > 0 {
+		s.handshakeAt = now.Add(s.handshake)
+	}
+	return codec.AppendGreeting(out, codec.Greeting{Major: 3, Minor: 1, Mechanism: s.mech.name()})
+}
+
+// Read consumes as much of in as it can and returns how many bytes it consumed; the caller
+// discards exactly those and offers the rest again, with newly arrived bytes appended, on the next
+// call. A partial greeting, frame header or command stays unconsumed; message frame bodies are
+// streamed to h as they arrive. Read appends to out what must be written (our READY once the
+// peer's greeting is in, PONGs, an ERROR) and returns the extended slice.
+//
+// If err != nil the session has failed for good: write outAfter (it may end with an ERROR
+// command), then close the connection. A received ERROR command yields *PeerError. Calls after a
+// failure return 0, out and the same error. A Read before Start calls Start first.
+//
+// Slices passed to h alias in and are valid only during the h call; Read keeps no reference to
+// in or out after it returns. Any byte offered beyond those left unconsumed by the previous Read
+// counts as traffic for the heartbeat timers.
+func (s *Session) Read(in []byte, now time.Time, out []byte, h Handler) (n int, outAfter []byte, err error) {
+	if s.state == stFailed {
+		return 0, out, s.err
+	}
+	if !s.started {
+		out = s.Start(now, out)
+	}
+	if len(in) > s.leftover {
+		// Like libzmq, traffic of any kind proves the peer alive.
+		s.timeoutAt = time.Time{}
+		s.ttlAt = time.Time{}
+	}
+	n, out, err = s.read(in, now, out, h)
+	if n > len(in) || n < 0 { // cannot happen; guards the caller's Discard(n) anyway
+		n = len(in)
+	}
+	s.leftover = len(in) - n
+	if err != nil {
+		s.fail(err)
+	}
+	return n, out, err
+}
+
+func (s *Session) read(in []byte, now time.Time, out []byte, h Handler) (int, []byte, error) {
+	n := 0
+	for {
+		b := in[n:]
+		if s.state == stGreeting {
+			g, m, err := codec.ParseGreeting(b)
+			if errors.Is(err, codec.ErrShort) {
+				return n, out, nil
+			}
+			if err != nil {
+				return n, out, err
+			}
+			n += m
+			if out, err = s.greeted(g, out); err != nil {
+				return n, out, err
+			}
+			continue
+		}
+
+		if s.inFrame {
+			if len(b) == 0 {
+				return n, out, nil
+			}
+			k := len(b)
+			if uint64(k) > s.bodyLeft {
+				k = int(s.bodyLeft)
+			}
+			s.bodyLeft -= uint64(k)
+			n += k
+			last := s.bodyLeft == 0
+			h.FrameData(b[:k:k], last)
+			if last {
+				s.endFrame()
+			}
+			continue
+		}
+
+		if len(b) == 0 {
+			return n, out, nil
+		}
+		limit := s.maxMsg
+		command := b[0]&codec.FlagCommand != 0
+		if command {
+			limit = int64(s.maxCmd)
+		} else if limit >= 0 {
+			limit -= s.msgTotal
+		}
+		hdr, m, err := codec.ParseFrameHeader(b, limit)
+		if errors.Is(err, codec.ErrShort) {
+			return n, out, nil
+		}
+		if err != nil {
+			return n, out, err
+		}
+		if limit >= 0 && hdr.Size > uint64(limit) || hdr.Size > math.MaxInt-uint64(m) {
+			// ParseFrameHeader already enforces limit; this keeps the int conversions below safe
+			// whatever it does.
+			return n, out, &Error{Op: "frame", Err: ErrTooLarge}
+		}
+		size := int(hdr.Size)
+
+		if hdr.Command() {
+			if len(b) < m+size {
+				return n, out, nil
+			}
+			n += m + size
+			if out, err = s.command(b[m:m+size:m+size], now, out, h); err != nil {
+				return n, out, err
+			}
+			continue
+		}
+
+		if s.state != stReady {
+			return n, out, &Error{Op: "frame", Err: ErrUnexpectedMessage}
+		}
+		if s.msgFrames >= s.maxFrames {
+			return n, out, &Error{Op: "frame", Err: ErrTooManyFrames}
+		}
+		first := !s.inMsg
+		if !h.Frame(size, hdr.More(), first) && first {
+			return n, out, nil
+		}
+		n += m
+		s.inMsg = true
+		s.msgFrames++
+		s.msgTotal += int64(size)
+		s.frameMore = hdr.More()
+		if size == 0 {
+			h.FrameData(b[m:m:m], true)
+			s.endFrame()
+			continue
+		}
+		s.inFrame = true
+		s.bodyLeft = uint64(size)
+	}
+}
+
+func (s *Session) endFrame() {
+	s.inFrame = false
+	if !s.frameMore {
+		s.inMsg = false
+		s.msgFrames = 0
+		s.msgTotal = 0
+	}
+}
+
+func (s *Session) greeted(g codec.Greeting, out []byte) ([]byte, error) {
+	s.peer.Major, s.peer.Minor, s.peer.Mechanism = g.Major, g.Minor, g.Mechanism
+	if g.Mechanism != s.mech.name() {
+		switch g.Mechanism {
+		case MechanismNull, MechanismPlain, MechanismCurve:
+			return out, &Error{Op: "greeting", Err: ErrMechanismMismatch,
+				Detail: "we use " + s.mech.name() + ", peer uses " + g.Mechanism}
+		}
+		return out, &Error{Op: "greeting", Err: ErrUnsupportedMechanism, Detail: quote(g.Mechanism)}
+	}
+	s.state = stHandshake
+	return s.mech.start(out), nil
+}
+
+func (s *Session) command(body []byte, now time.Time, out []byte, h Handler) ([]byte, error) {
+	c, err := codec.ParseCommand(body)
+	if err != nil {
+		return out, err
+	}
+	if c.Is(codec.CmdError) {
+		reason, err := codec.ParseError(c.Data)
+		if err != nil {
+			return out, err
+		}
+		return out, &PeerError{Reason: string(reason)}
+	}
+	if s.state == stHandshake {
+		if out, err = s.mech.command(c, out); err != nil {
+			return out, err
+		}
+		if !s.mech.done() {
+			return out, nil
+		}
+		s.state = stReady
+		s.handshakeAt = time.Time{}
+		if s.hbIvl > 0 {
+			s.pingAt = now.Add(s.hbIvl)
+		}
+		return out, h.Ready(&s.peer)
+	}
+	switch {
+	case c.Is(codec.CmdPing):
+		ttl, ctx, err := codec.ParsePing(c.Data)
+		if err != nil {
+			return out, err
+		}
+		out = codec.AppendPong(out, ctx)
+		if ttl > 0 {
+			s.ttlAt = now.Add(time.Duration(ttl) * 100 * time.Millisecond)
+		}
+	case c.Is(codec.CmdPong):
+	case c.Is(codec.CmdReady):
+		return out, unexpectedCommand("command", c)
+	default:
+		h.Command(c)
+	}
+	return out, nil
+}
+
+// readyMetadata takes the peer's READY properties and checks its socket type.
+func (s *Session) readyMetadata(data []byte, out []byte) ([]byte, error) {
+	props := make(map[string][]byte)
+	var typ, id []byte
+	hasType := false
+	err := codec.ParseMetadata(data, func(name, value []byte) error {
+		v := bytes.Clone(value)
+		if v == nil {
+			v = []byte{}
+		}
+		props[string(name)] = v
+		switch {
+		case equalFoldBytes(name, PropSocketType):
+			typ, hasType = v, true
+		case equalFoldBytes(name, PropIdentity):
+			id = v
+		}
+		return nil
+	})
+	if err != nil {
+		return out, err
+	}
+	if !hasType {
+		return out, &Error{Op: "handshake", Err: ErrMissingSocketType}
+	}
+	s.peer.SocketType = string(typ)
+	s.peer.Properties = props
+	if len(id) > 0 {
+		s.peer.Identity = id
+	}
+	if s.compatible != nil && !s.compatible(s.peer.SocketType) {
+		out = codec.AppendError(out, errorInvalidSocketType)
+		return out, &IncompatibleError{Ours: s.socketType, Peer: s.peer.SocketType}
+	}
+	return out, nil
+}
+
+// Tick runs the timers; call it at NextDeadline (earlier or later is harmless). It fails with
+// ErrHandshakeTimeout when the handshake is not done in time, and with ErrHeartbeatTimeout when
+// nothing arrived for HeartbeatTimeout after one of our PINGs or for the TTL of the peer's last
+// PING. After the handshake it appends a PING every HeartbeatIvl: whole command frames, which
+// the caller must write between frames of its own outgoing messages, never inside one.
+// On error, close the connection; later calls return the same error.
+func (s *Session) Tick(now time.Time, out []byte) ([]byte, error) {
+	if s.state == stFailed {
+		return out, s.err
+	}
+	switch {
+	case due(s.handshakeAt, now):
+		return out, s.fail(&Error{Op: "handshake", Err: ErrHandshakeTimeout})
+	case due(s.ttlAt, now):
+		return out, s.fail(&Error{Op: "heartbeat", Err: ErrHeartbeatTimeout, Detail: "peer's TTL expired"})
+	case due(s.timeoutAt, now):
+		return out, s.fail(&Error{Op: "heartbeat", Err: ErrHeartbeatTimeout, Detail: "no answer to PING"})
+	}
+	if due(s.pingAt, now) {
+		out = codec.AppendPing(out, s.hbTTL, nil)
+		s.pingAt = now.Add(s.hbIvl)
+		if s.timeoutAt.IsZero() && s.hbTimeout > 0 {
+			s.timeoutAt = now.Add(s.hbTimeout)
+		}
+	}
+	return out, nil
+}
+
+func due(t, now time.Time) bool { return !t.IsZero() && !now.Before(t) }
+
+// NextDeadline returns when Tick must run next; the zero time means no timer is armed.
+func (s *Session) NextDeadline() time.Time {
+	if s.state == stFailed {
+		return time.Time{}
+	}
+	var d time.Time
+	for _, t := range [...]time.Time{s.handshakeAt, s.ttlAt, s.timeoutAt, s.pingAt} {
+		if !t.IsZero() && (d.IsZero() || t.Before(d)) {
+			d = t
+		}
+	}
+	return d
+}
+
+func (s *Session) fail(err error) error {
+	if s.state != stFailed {
+		s.state, s.err = stFailed, err
+	}
+	return s.err
+}
+
+// Ready reports whether the handshake has completed (and the session has not failed since).
+func (s *Session) Ready() bool { return s.state == stReady }
+
+// Peer returns the peer's description once the handshake has completed, else nil. The Peer is
+// owned by the session and does not change afterwards.
+func (s *Session) Peer() *Peer {
+	if !s.handshook() {
+		return nil
+	}
+	return &s.peer
+}
+
+func (s *Session) handshook() bool { return s.mech != nil && s.mech.done() }
+
+// InMessage reports whether a message has been partly delivered: its first frame was announced
+// and its last frame's body has not been fully delivered.
+func (s *Session) InMessage() bool { return s.inMsg }
+
+// Err returns the error that failed the session, or nil.
+func (s *Session) Err() error { return s.err }
+
+func equalFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		if lower(a[i]) != lower(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func equalFoldBytes(a []byte, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		if lower(a[i]) != lower(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func lower(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
