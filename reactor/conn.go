@@ -305,35 +305,40 @@ func (c *conn) Command(cmd codec.Command) {
 }
 
 // drain encodes queued messages into the loop's batch and writes them, until the queue is empty or
-// gnet holds sendBound bytes that the kernel would not take.
+// gnet holds sendBound bytes that the kernel would not take. The batch carries over from one hand of
+// messages to the next, so a backlog goes out in outBatch-sized writes.
 func (c *conn) drain() {
 	if c.closed || c.gc == nil || c.pipe == nil || c.blocked || !c.handshaken {
 		return
 	}
 	p := c.pipe
+	buf := c.loop.scratch[:0]
 	for {
-		if c.gc.OutboundBuffered() >= sendBound {
+		if len(buf) == 0 && c.gc.OutboundBuffered() >= sendBound {
 			c.blocked = true
 			c.loop.block(c)
 			return
 		}
 		hand := p.takeOut(handMax)
 		if len(hand) == 0 {
-			return
+			break
 		}
-		n := c.encode(hand)
+		var n int
+		n, buf = c.encode(hand, buf)
 		p.encoded(n)
 		if c.closed || c.gc == nil {
 			return
 		}
 	}
+	if len(buf) > 0 {
+		c.write(buf)
+	}
 }
 
-// encode writes the messages of hand, in order, and returns how many it wrote (each one whole). It
-// releases them. Small frames are batched into the loop's scratch buffer; large bodies go out with
-// writev straight from the message.
-func (c *conn) encode(hand []*pool.Msg) int {
-	buf := c.loop.scratch[:0]
+// encode appends the messages of hand, in order, to the batch buf, writing whenever it is full, and
+// returns how many messages it took (each one whole; it releases them) and the batch still unwritten.
+// Small frames are copied into the batch; large bodies go out with writev straight from the message.
+func (c *conn) encode(hand []*pool.Msg, buf []byte) (int, []byte) {
 	done := 0
 	for _, m := range hand {
 		nf := m.Len()
@@ -366,14 +371,14 @@ func (c *conn) encode(hand []*pool.Msg) int {
 			break
 		}
 	}
-	if len(buf) > 0 && !c.closed {
-		c.write(buf)
-	}
 	for i := 0; i < done; i++ {
 		hand[i].Release()
 		hand[i] = nil
 	}
-	return done
+	if c.closed {
+		buf = buf[:0]
+	}
+	return done, buf
 }
 
 // write sends b at once when the kernel takes it; gnet copies what it does not take. b is not used

@@ -31,7 +31,7 @@ func newSocket(t testing.TB, r *reactor.Reactor, typ Type, opts ...Option) *Sock
 }
 
 func testCtx(t testing.TB) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)
 	return ctx
 }

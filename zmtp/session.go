@@ -514,7 +514,7 @@ func (s *Session) Tick(now time.Time, out []byte) ([]byte, error) {
 	if due(s.pingAt, now) {
 		out = codec.AppendPing(out, s.hbTTL, nil)
 		s.pingAt = now.Add(s.hbIvl)
-		if s.timeoutAt.IsZero() && s.hbTimeout > 0 {
+		if s.hbTimeout > 0 {
 			s.timeoutAt = now.Add(s.hbTimeout)
 		}
 	}

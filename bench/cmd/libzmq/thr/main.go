@@ -1,0 +1,9 @@
+// Command thr is the bench contract's thr tool for libzmq (see /work/shared/bench-contract.md).
+package main
+
+import (
+	"github.com/zloop/zloop/bench/internal/contract"
+	"github.com/zloop/zloop/bench/internal/libzmqbench"
+)
+
+func main() { contract.Main(contract.ToolThr, new(libzmqbench.Impl)) }

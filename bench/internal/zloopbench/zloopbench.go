@@ -1,0 +1,127 @@
+// Package zloopbench adapts zloop to the bench contract through its pooled path: a fresh
+// pool.NewMsg per sent message handed to SendMsg, and RecvMsg/Release on receipt.
+package zloopbench
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/zloop/zloop/bench/internal/contract"
+	"github.com/zloop/zloop/pool"
+	"github.com/zloop/zloop/reactor"
+	"github.com/zloop/zloop/sockets"
+)
+
+// Impl is the zloop implementation. Its zero value is ready; one Impl serves one run.
+type Impl struct {
+	r *reactor.Reactor
+}
+
+// Name implements contract.Impl.
+func (*Impl) Name() string { return "zloop" }
+
+var kinds = map[contract.Kind]sockets.Type{
+	contract.Push: sockets.Push,
+	contract.Pull: sockets.Pull,
+	contract.Req:  sockets.Req,
+	contract.Rep:  sockets.Rep,
+}
+
+// Open implements contract.Impl on a reactor of its own with the library's default loop count.
+func (z *Impl) Open(_ context.Context, kind contract.Kind, a *contract.Args) (contract.Socket, error) {
+	t, ok := kinds[kind]
+	if !ok {
+		return nil, fmt.Errorf("zloop: no socket type for %v", kind)
+	}
+	if z.r == nil {
+		r, err := reactor.New(reactor.Config{})
+		if err != nil {
+			return nil, err
+		}
+		z.r = r
+	}
+	opts := []sockets.Option{sockets.WithLinger(-1)}
+	if a.HWM >= 0 {
+		opts = append(opts, sockets.WithHWM(a.HWM))
+	}
+	s, err := sockets.NewOn(z.r, t, opts...)
+	if err != nil {
+		return nil, err
+	}
+	if a.Bind {
+		_, err = s.Bind(a.Endpoint)
+	} else {
+		err = s.Connect(a.Endpoint)
+	}
+	if err != nil {
+		_ = s.SetOptions(sockets.WithLinger(0))
+		_ = s.Close()
+		return nil, err
+	}
+	return &socket{s: s}, nil
+}
+
+// Shutdown implements contract.Impl.
+func (z *Impl) Shutdown() error {
+	if z.r == nil {
+		return nil
+	}
+	r := z.r
+	z.r = nil
+	return r.Close()
+}
+
+type socket struct {
+	s    *sockets.Socket
+	last *pool.Msg // the message whose frame Recv returned last
+}
+
+func (k *socket) Send(ctx context.Context, payload []byte) error {
+	m := pool.NewMsg()
+	m.AppendFrame(payload)
+	if err := k.s.SendMsg(ctx, m); err != nil {
+		m.Release()
+		return err
+	}
+	return nil
+}
+
+func (k *socket) Recv(ctx context.Context) ([]byte, error) {
+	if k.last != nil {
+		k.last.Release()
+		k.last = nil
+	}
+	m, err := k.s.RecvMsg(ctx)
+	if err != nil {
+		return nil, err
+	}
+	k.last = m
+	if n := m.Len(); n != 1 {
+		return nil, fmt.Errorf("%w: a message of %d frames", contract.ErrCheck, n)
+	}
+	return m.Frame(0), nil
+}
+
+func (k *socket) Echo(ctx context.Context) (int, error) {
+	m, err := k.s.RecvMsg(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := m.Size()
+	if err := k.s.SendMsg(ctx, m); err != nil {
+		m.Release()
+		return 0, err
+	}
+	return n, nil
+}
+
+func (k *socket) Close(flush bool) error {
+	if k.last != nil {
+		k.last.Release()
+		k.last = nil
+	}
+	if !flush {
+		_ = k.s.SetOptions(sockets.WithLinger(0))
+	}
+	return k.s.Close()
+}
