@@ -34,4 +34,3 @@ func CloseDefault() error {
 	}
 	return r.Close()
 }
-

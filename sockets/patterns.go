@@ -66,10 +66,10 @@ func (t *pair) recv() (*pool.Msg, error) {
 // REQ: send a request to one peer (load-balanced), then receive exactly one reply from that peer.
 // On the wire a request is preceded by an empty delimiter frame, as libzmq does.
 type req struct {
-	lb       loadBalancer
-	fq       fairQueue
-	waiting  bool          // a request is out, the reply not yet received
-	replyTo  *reactor.Pipe // where the reply must come from
+	lb      loadBalancer
+	fq      fairQueue
+	waiting bool          // a request is out, the reply not yet received
+	replyTo *reactor.Pipe // where the reply must come from
 }
 
 func (t *req) attach(p *reactor.Pipe) { t.lb.add(p) }
