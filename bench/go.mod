@@ -7,6 +7,7 @@ replace github.com/zloop/zloop => ../
 require (
 	github.com/pebbe/zmq4 v1.4.0
 	github.com/zloop/zloop v0.0.0-00010101000000-000000000000
+	go.uber.org/goleak v1.3.0
 )
 
 require (

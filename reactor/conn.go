@@ -3,8 +3,10 @@ package reactor
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"os"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -29,7 +31,10 @@ type conn struct {
 	// Set once on the loop before any other goroutine can see c (through its pipe).
 	loop *loop
 
-	drainTask, resumeTask, closeTask gnet.RunnableFunc
+	drainTask, resumeTask, closeTask, unbindTask gnet.RunnableFunc
+	// lingerAsked is set (by any goroutine) before a lingering close is scheduled, so that an
+	// unbind closing the listener's connections leaves this one to finish sending.
+	lingerAsked atomic.Bool
 
 	// loop-owned
 	gc         gnet.Conn // nil while detached or after close
@@ -43,6 +48,7 @@ type conn struct {
 	detached   bool // paused and out of epoll; dupFD keeps the socket open
 	dupFD      int
 	carry      []byte // bytes gnet had read before a detach; parsed before anything newer
+	eof        bool   // the peer closed while we were paused: deliver carry, then finish
 	lingering  bool
 	lingerEnd  time.Time // zero: linger forever
 	failErr    error     // why the connection is being closed by us
@@ -63,6 +69,12 @@ func newConn(r *Reactor, owner Owner, opts *Options, ep string) *conn {
 	}
 	c.resumeTask = func(context.Context) error { c.resume(); return nil }
 	c.closeTask = func(context.Context) error { c.closeNow(ErrClosed); return nil }
+	c.unbindTask = func(context.Context) error {
+		if !c.lingerAsked.Load() {
+			c.closeNow(ErrClosed)
+		}
+		return nil
+	}
 	return c
 }
 
@@ -73,13 +85,12 @@ func (c *conn) scheduleDrain() { _ = c.loop.el.Execute(context.Background(), c.d
 // scheduleResume asks c's loop to read again after the reader made room. Any goroutine.
 func (c *conn) scheduleResume() { _ = c.loop.el.Execute(context.Background(), c.resumeTask) }
 
-// scheduleClose closes c on its loop at once, dropping what is unsent. Any goroutine.
-func (c *conn) scheduleClose() {
-	if err := c.loop.el.Execute(context.Background(), c.closeTask); err != nil {
-		// The loop is gone (reactor shut down): gnet closed the connection itself.
-		return
-	}
-}
+// scheduleClose closes c on its loop at once, dropping what is unsent. Any goroutine. An error
+// means the loop is gone (the reactor shut down), and gnet closed the connection itself.
+func (c *conn) scheduleClose() { _ = c.loop.el.Execute(context.Background(), c.closeTask) }
+
+// scheduleUnbind closes c like scheduleClose unless its socket asked it to linger.
+func (c *conn) scheduleUnbind() { _ = c.loop.el.Execute(context.Background(), c.unbindTask) }
 
 // opened runs in OnOpen: a new connection, or a paused one coming back.
 func (c *conn) opened(gc gnet.Conn) (out []byte) {
@@ -123,14 +134,19 @@ func (c *conn) traffic() gnet.Action {
 // holds more than pauseSoftLimit for this connection, detaches it so that the kernel pushes back.
 func (c *conn) read() {
 	for {
-		if c.closed || c.failErr != nil || c.detaching || c.gc == nil {
+		if c.closed || c.failErr != nil || c.detaching || (c.gc == nil && !c.eof) {
 			return
 		}
 		if c.paused {
-			c.maybeDetach()
+			if c.gc != nil {
+				c.maybeDetach()
+			}
 			return
 		}
-		in, _ := c.gc.Peek(-1)
+		var in []byte
+		if c.gc != nil {
+			in, _ = c.gc.Peek(-1)
+		}
 		if len(c.carry) > 0 {
 			c.carry = append(c.carry, in...)
 			if len(in) > 0 {
@@ -197,6 +213,15 @@ func (c *conn) maybeDetach() {
 // resume runs on the loop when the reader made room.
 func (c *conn) resume() {
 	if c.closed {
+		return
+	}
+	if c.eof {
+		// The peer is gone; what it sent before closing is still delivered, as libzmq does.
+		c.paused = false
+		c.read()
+		if !c.paused || c.failErr != nil {
+			c.finish(io.EOF)
+		}
 		return
 	}
 	if c.detached {
@@ -495,6 +520,18 @@ func (c *conn) onClose(err error) {
 	}
 	if c.failErr != nil {
 		err = c.failErr
+	} else if c.paused && c.handshaken {
+		// The peer closed while its messages wait for our reader: keep what gnet holds and
+		// deliver it when the reader makes room, then finish.
+		if in, _ := c.gc.Peek(-1); len(in) > 0 {
+			c.carry = append(c.carry, in...)
+		}
+		if len(c.carry) > 0 {
+			c.eof = true
+			c.gc = nil
+			c.loop.forget(c)
+			return
+		}
 	}
 	c.gc = nil
 	c.finish(err)

@@ -168,8 +168,9 @@ func (d *Dialer) stop() {
 }
 
 // Close stops reconnecting and closes the pipe. With linger > 0 (or < 0 for no limit) the current
-// connection first sends what is queued, for at most linger; it returns a channel closed when the
-// connection is gone. Messages queued while no connection is up are dropped.
+// connection first sends what is queued, for at most linger, in the background; Reactor.Close waits
+// for it. Close returns a channel closed when the connection is gone. Messages queued while no
+// connection is up are dropped.
 func (d *Dialer) Close(linger time.Duration) <-chan struct{} {
 	d.stop()
 	d.mu.Lock()
@@ -196,9 +197,11 @@ func closePipe(p *Pipe, c *conn, linger time.Duration) <-chan struct{} {
 	if linger >= 0 {
 		end = time.Now().Add(linger)
 	}
+	c.lingerAsked.Store(true)
 	if linger == 0 {
 		c.scheduleClose()
 	} else {
+		c.r.lingerOn(c)
 		_ = c.loop.el.Execute(context.Background(), lingerTask(c, end))
 	}
 	return c.done

@@ -166,7 +166,8 @@ func (l *Listener) forget(c *conn) {
 }
 
 // Close stops accepting and closes the connections accepted through this endpoint, as libzmq's
-// unbind does. It waits for the accept goroutine, not for the connections to finish closing.
+// unbind does, except those whose pipe is lingering (being closed by its socket). It waits for the
+// accept goroutine, not for the connections to finish closing.
 func (l *Listener) Close() error {
 	l.mu.Lock()
 	if l.closed {
@@ -184,7 +185,7 @@ func (l *Listener) Close() error {
 	<-l.done
 	for _, c := range cs {
 		if c.loop != nil {
-			c.scheduleClose()
+			c.scheduleUnbind()
 		}
 	}
 	l.r.mu.Lock()

@@ -43,6 +43,7 @@ type Reactor struct {
 	mu        sync.Mutex
 	loops     map[gnet.EventLoop]*loop
 	conns     map[*conn]struct{}
+	lingering map[*conn]struct{} // closing after they flush: Close waits for them
 	listeners map[*Listener]struct{}
 	dialers   map[*Dialer]struct{}
 	closed    bool
@@ -63,6 +64,7 @@ func New(cfg Config) (*Reactor, error) {
 	r := &Reactor{
 		loops:     make(map[gnet.EventLoop]*loop),
 		conns:     make(map[*conn]struct{}),
+		lingering: make(map[*conn]struct{}),
 		listeners: make(map[*Listener]struct{}),
 		dialers:   make(map[*Dialer]struct{}),
 	}
@@ -96,8 +98,10 @@ func (r *Reactor) Stats() Stats {
 	return s
 }
 
-// Close stops listening and dialing, closes every connection at once (sockets linger before they
-// close their pipes) and stops the loops. It waits for every goroutine the reactor started.
+// Close is libzmq's zmq_ctx_term: it stops listening and dialing, waits for the connections of
+// closed sockets that are lingering (until they flushed what was queued or their LINGER expired:
+// with an infinite LINGER and a peer that never reads, that is forever, as in libzmq), closes every
+// other connection at once and stops the loops. It waits for every goroutine the reactor started.
 func (r *Reactor) Close() error {
 	r.mu.Lock()
 	if r.closed {
@@ -121,6 +125,15 @@ func (r *Reactor) Close() error {
 		d.stop()
 	}
 	r.wg.Wait()
+	r.mu.Lock()
+	ls := make([]*conn, 0, len(r.lingering))
+	for c := range r.lingering {
+		ls = append(ls, c)
+	}
+	r.mu.Unlock()
+	for _, c := range ls {
+		<-c.done
+	}
 	r.mu.Lock()
 	cs := make([]*conn, 0, len(r.conns))
 	for c := range r.conns {
@@ -156,6 +169,16 @@ func (r *Reactor) track(c *conn) bool {
 func (r *Reactor) forget(c *conn) {
 	r.mu.Lock()
 	delete(r.conns, c)
+	delete(r.lingering, c)
+	r.mu.Unlock()
+}
+
+// lingerOn records that c is closing after it flushed; Close waits for it.
+func (r *Reactor) lingerOn(c *conn) {
+	r.mu.Lock()
+	if _, ok := r.conns[c]; ok {
+		r.lingering[c] = struct{}{}
+	}
 	r.mu.Unlock()
 }
 

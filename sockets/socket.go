@@ -37,6 +37,9 @@ type Socket struct {
 	dialers   map[string][]*reactor.Dialer
 	monitor   chan reactor.Event
 	closed    bool
+	// Blocked callers: a caller that succeeds hands the wake-up on while others still wait, since
+	// the ready channels hold one token and readiness is only reported on transitions.
+	rcvWaiters, sndWaiters int
 
 	closing  chan struct{} // closed by Close: wakes blocked calls
 	rcvReady chan struct{} // a pipe became readable
@@ -207,8 +210,10 @@ func (s *Socket) Disconnect(endpoint string) error {
 	return nil
 }
 
-// Close closes the socket. Connected peers get what is queued for them for up to Linger; then every
-// connection is closed. Blocked Send and Recv calls return ErrClosed.
+// Close closes the socket and returns at once, as zmq_close does. Blocked Send and Recv calls
+// return ErrClosed. Connected peers still get what is queued for them for up to Linger, in the
+// background: Reactor.Close (or reactor.CloseDefault) waits for that, like zmq_ctx_term. Messages
+// queued for peers that are not connected are dropped.
 func (s *Socket) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -238,16 +243,12 @@ func (s *Socket) Close() error {
 	}
 	s.mu.Unlock()
 
-	var waits []<-chan struct{}
-	// Accepted pipes linger first, then their listeners close what is left.
+	// Accepted pipes start lingering before their listeners close the rest.
 	for _, p := range pipes {
-		waits = append(waits, p.Close(linger))
+		p.Close(linger)
 	}
 	for _, d := range ds {
-		waits = append(waits, d.Close(linger))
-	}
-	for _, w := range waits {
-		<-w
+		d.Close(linger)
 	}
 	for _, l := range lns {
 		_ = l.Close()
@@ -294,7 +295,6 @@ func (s *Socket) SendMsg(ctx context.Context, m *pool.Msg) error {
 			timer.Stop()
 		}
 	}()
-	waited := false
 	for {
 		s.mu.Lock()
 		if s.closed {
@@ -303,13 +303,17 @@ func (s *Socket) SendMsg(ctx context.Context, m *pool.Msg) error {
 		}
 		ok, err := s.pat.send(m)
 		d := s.opts.SndTimeout
+		others := s.sndWaiters > 0
+		if !ok && err == nil && d != 0 {
+			s.sndWaiters++
+		}
 		s.mu.Unlock()
 		if err != nil {
 			return err
 		}
 		if ok {
-			if waited {
-				signal(s.sndReady) // pass the wake-up on to another blocked sender
+			if others {
+				signal(s.sndReady)
 			}
 			return nil
 		}
@@ -320,15 +324,21 @@ func (s *Socket) SendMsg(ctx context.Context, m *pool.Msg) error {
 			timer = time.NewTimer(d)
 			timeout = timer.C
 		}
-		waited = true
+		err = nil
 		select {
 		case <-s.sndReady:
 		case <-ctx.Done():
-			return ctx.Err()
+			err = ctx.Err()
 		case <-timeout:
-			return ErrWouldBlock
+			err = ErrWouldBlock
 		case <-s.closing:
-			return ErrClosed
+			err = ErrClosed
+		}
+		s.mu.Lock()
+		s.sndWaiters--
+		s.mu.Unlock()
+		if err != nil {
+			return err
 		}
 	}
 }
@@ -362,11 +372,18 @@ func (s *Socket) RecvMsg(ctx context.Context) (*pool.Msg, error) {
 		}
 		m, err := s.pat.recv()
 		d := s.opts.RcvTimeout
+		others := s.rcvWaiters > 0
+		if m == nil && err == nil && d != 0 {
+			s.rcvWaiters++
+		}
 		s.mu.Unlock()
 		if err != nil {
 			return nil, err
 		}
 		if m != nil {
+			if others {
+				signal(s.rcvReady)
+			}
 			return m, nil
 		}
 		if d == 0 {
@@ -379,11 +396,17 @@ func (s *Socket) RecvMsg(ctx context.Context) (*pool.Msg, error) {
 		select {
 		case <-s.rcvReady:
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			err = ctx.Err()
 		case <-timeout:
-			return nil, ErrWouldBlock
+			err = ErrWouldBlock
 		case <-s.closing:
-			return nil, ErrClosed
+			err = ErrClosed
+		}
+		s.mu.Lock()
+		s.rcvWaiters--
+		s.mu.Unlock()
+		if err != nil {
+			return nil, err
 		}
 	}
 }

@@ -37,7 +37,7 @@ var (
 	// ErrPeer: the peer sent an ERROR command. Returned as *PeerError, which carries the reason.
 	ErrPeer = errors.New("zmq: peer sent ERROR")
 	// ErrInvalidConfig: the Config cannot be used (an Identity longer than 255 bytes, a property
-	// name the wire cannot carry). Reported by the first Read.
+	// name the wire cannot carry). Reported by every Read and Tick.
 	ErrInvalidConfig = errors.New("zmq: invalid session configuration")
 )
 

@@ -265,7 +265,7 @@ func (s *Session) Start(now time.Time, out []byte) []byte {
 // command), then close the connection. A received ERROR command yields *PeerError. Calls after a
 // failure return 0, out and the same error. A Read before Start calls Start first.
 //
-// Slices passed to h alias in and are valid only during the h call; Read keeps no reference to
+// h must not be nil. Slices passed to h alias in and are valid only during the h call; Read keeps no reference to
 // in or out after it returns. Any byte offered beyond those left unconsumed by the previous Read
 // counts as traffic for the heartbeat timers.
 func (s *Session) Read(in []byte, now time.Time, out []byte, h Handler) (n int, outAfter []byte, err error) {
@@ -281,9 +281,6 @@ func (s *Session) Read(in []byte, now time.Time, out []byte, h Handler) (n int, 
 		s.ttlAt = time.Time{}
 	}
 	n, out, err = s.read(in, now, out, h)
-	if n > len(in) || n < 0 { // cannot happen; guards the caller's Discard(n) anyway
-		n = len(in)
-	}
 	s.leftover = len(in) - n
 	if err != nil {
 		s.fail(err)
@@ -339,10 +336,10 @@ func (s *Session) read(in []byte, now time.Time, out []byte, h Handler) (int, []
 			limit -= s.msgTotal
 		}
 		hdr, m, err := codec.ParseFrameHeader(b, limit)
-		if errors.Is(err, codec.ErrShort) {
-			return n, out, nil
-		}
 		if err != nil {
+			if errors.Is(err, codec.ErrShort) {
+				err = nil
+			}
 			return n, out, err
 		}
 		if limit >= 0 && hdr.Size > uint64(limit) || hdr.Size > math.MaxInt-uint64(m) {
@@ -378,8 +375,10 @@ func (s *Session) read(in []byte, now time.Time, out []byte, h Handler) (int, []
 		s.msgFrames++
 		s.msgTotal += int64(size)
 		s.frameMore = hdr.More()
-		if size == 0 {
-			h.FrameData(b[m:m:m], true)
+		if len(b)-m >= size {
+			// The whole body is here (always so for a 0-byte frame): one call, no streaming state.
+			n += size
+			h.FrameData(b[m:m+size:m+size], true)
 			s.endFrame()
 			continue
 		}
@@ -498,7 +497,8 @@ func (s *Session) readyMetadata(data []byte, out []byte) ([]byte, error) {
 // nothing arrived for HeartbeatTimeout after one of our PINGs or for the TTL of the peer's last
 // PING. After the handshake it appends a PING every HeartbeatIvl: whole command frames, which
 // the caller must write between frames of its own outgoing messages, never inside one.
-// On error, close the connection; later calls return the same error.
+// On error, close the connection; later calls return the same error. Like Read, it only
+// appends to out and keeps no reference to it.
 func (s *Session) Tick(now time.Time, out []byte) ([]byte, error) {
 	if s.state == stFailed {
 		return out, s.err
@@ -514,7 +514,7 @@ func (s *Session) Tick(now time.Time, out []byte) ([]byte, error) {
 	if due(s.pingAt, now) {
 		out = codec.AppendPing(out, s.hbTTL, nil)
 		s.pingAt = now.Add(s.hbIvl)
-		if s.hbTimeout > 0 {
+		if s.timeoutAt.IsZero() && s.hbTimeout > 0 {
 			s.timeoutAt = now.Add(s.hbTimeout)
 		}
 	}

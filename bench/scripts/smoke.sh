@@ -3,8 +3,8 @@
 # other than ok. Run from bench/ after `make all` (make smoke does both).
 set -u
 cd "$(dirname "$0")/.."
-. scripts/lib.sh
 PAIR_TIMEOUT=${PAIR_TIMEOUT:-15}
+. scripts/lib.sh
 fail=0
 start=$(date +%s)
 for pair in zloop:zloop libzmq:libzmq zloop:libzmq libzmq:zloop; do

@@ -26,6 +26,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -422,6 +423,17 @@ func (p *Peer) Send(frames ...[]byte) {
 // SendN sends the same message n times.
 func (p *Peer) SendN(n int, frames ...[]byte) {
 	p.t.Helper()
+	for i, f := range frames {
+		if f == nil { // JSON would say null; a frame is never nil
+			frames = slices.Clone(frames) // the caller's slice is not ours to edit
+			for j := i; j < len(frames); j++ {
+				if frames[j] == nil {
+					frames[j] = []byte{}
+				}
+			}
+			break
+		}
+	}
 	p.must("send", map[string]any{"frames": frames, "count": n, "timeout_ms": peerMillis(p.cmdTimeout())})
 }
 

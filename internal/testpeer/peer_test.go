@@ -65,13 +65,15 @@ func TestPushPull(t *testing.T) {
 				t.Error("empty frame decoded as nil")
 			}
 
-			push.SendSeq(5000, 64)
-			if err := pull.RecvCheckPattern(5000, 64, 20*time.Second); err != nil {
-				t.Fatalf("RecvCheckPattern 5000x64: %v", err)
-			}
-			push.SendSeq(20, 300_000)
-			if err := pull.RecvCheckPattern(20, 300_000, 20*time.Second); err != nil {
-				t.Fatalf("RecvCheckPattern 20x300000: %v", err)
+			// The receiver runs concurrently, as it would against zloop: with no reader,
+			// HWM (1000 + 1000 messages) would rightly stop the sender.
+			for _, c := range []struct{ n, size int }{{5000, 64}, {20, 300_000}} {
+				errc := make(chan error, 1)
+				go func() { errc <- pull.RecvCheckPattern(c.n, c.size, 20*time.Second) }()
+				push.SendSeq(c.n, c.size)
+				if err := <-errc; err != nil {
+					t.Fatalf("RecvCheckPattern %dx%d: %v", c.n, c.size, err)
+				}
 			}
 		})
 	}
@@ -380,12 +382,10 @@ func TestHungPeerFailsFast(t *testing.T) {
 func TestExitsOnEndOfInput(t *testing.T) {
 	p := Start(t, "PUSH")
 	p.stdin.Close() // what a dying test binary does to the peer
-	deadline := time.Now().Add(10 * time.Second)
-	for !p.isExited() {
-		if time.Now().After(deadline) {
-			t.Fatal("peer still running 10 s after end of input")
-		}
-		time.Sleep(10 * time.Millisecond)
+	select {
+	case <-p.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("peer still running 10 s after end of input")
 	}
 	if !p.cmd.ProcessState.Success() {
 		t.Fatalf("peer exit: %v", p.cmd.ProcessState)

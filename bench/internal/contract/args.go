@@ -37,9 +37,12 @@ type Args struct {
 	Count    int
 	Timeout  time.Duration
 	// HWM is --hwm for both SNDHWM and RCVHWM; -1 when not given (the library's default).
-	HWM    int
-	Check  bool // thr only
-	Warmup int  // lat only: round trips left out of the RTT statistics
+	HWM   int
+	Check bool // thr only
+	// NoWait (thr send, --no-wait, an extension): close after linger alone instead of also
+	// waiting for the receiver to hang up; see Socket.WaitPeerGone for why that wait exists.
+	NoWait bool
+	Warmup int // lat only: round trips left out of the RTT statistics
 	// CPUProfile is a file for a CPU profile of the whole run (an extension of the contract).
 	CPUProfile string
 }
@@ -49,7 +52,7 @@ func Usage(tool string) string {
 	if tool == ToolLat {
 		return "usage: lat req|rep bind|connect ENDPOINT SIZE COUNT [--timeout SEC] [--hwm N] [--warmup N] [--cpuprofile FILE]"
 	}
-	return "usage: thr send|recv bind|connect ENDPOINT SIZE COUNT [--timeout SEC] [--hwm N] [--check] [--cpuprofile FILE]"
+	return "usage: thr send|recv bind|connect ENDPOINT SIZE COUNT [--timeout SEC] [--hwm N] [--check] [--no-wait] [--cpuprofile FILE]"
 }
 
 // Parse parses the arguments (without the program name) of tool. Flags may come before, between
@@ -93,6 +96,8 @@ func Parse(tool string, argv []string) (Args, error) {
 			} else {
 				a.Check = true
 			}
+		case name == "no-wait" && tool == ToolThr && !hasValue:
+			a.NoWait = true
 		case name == "timeout":
 			var v string
 			if v, err = takeValue(); err != nil {
@@ -122,10 +127,12 @@ func Parse(tool string, argv []string) (Args, error) {
 			return a, fmt.Errorf("%w: unknown flag %q for %s", ErrUsage, arg, tool)
 		}
 	}
+	if len(pos) > 0 {
+		a.Role = pos[0] // for the RESULT line, even when something else is wrong
+	}
 	if len(pos) != 5 {
 		return a, fmt.Errorf("%w: want 5 arguments, got %d", ErrUsage, len(pos))
 	}
-	a.Role = pos[0]
 	switch {
 	case tool == ToolThr && (a.Role == RoleSend || a.Role == RoleRecv):
 	case tool == ToolLat && (a.Role == RoleReq || a.Role == RoleRep):

@@ -63,6 +63,13 @@ type Socket interface {
 	// Recv receives a message and returns the body of its one frame, valid until the next call
 	// on the socket. A message of more or fewer frames is an error wrapping ErrCheck.
 	Recv(ctx context.Context) ([]byte, error)
+	// WaitPeerGone blocks until every peer that completed a handshake has disconnected again,
+	// or ctx ends. The thr sender calls it after its last Send: linger only promises that the
+	// messages reached the kernel, and a receiver paused at RCVHWM when the sender's connection
+	// closes may lose what is still in its socket buffer (libzmq 4.3.4 does over ipc, where the
+	// peer's close raises EPOLLHUP). Waiting until the receiver, which exits after COUNT
+	// messages, hangs up makes "all flushed" mean "all delivered" for any pair.
+	WaitPeerGone(ctx context.Context) error
 	// Echo receives one request and sends it back unchanged (REP), returning its body size.
 	Echo(ctx context.Context) (int, error)
 	// Close closes the socket. With flush it waits until everything queued has been sent
@@ -80,6 +87,23 @@ type Impl interface {
 	// Shutdown releases the library (context or reactor) after the socket was closed.
 	Shutdown() error
 }
+
+// PeerCount follows a socket's monitor events to tell when the peers that completed a handshake
+// have all disconnected again; adapters use it for Socket.WaitPeerGone.
+type PeerCount struct{ up, handshakes int }
+
+// Handshake records a HANDSHAKE_SUCCEEDED event.
+func (p *PeerCount) Handshake() { p.up++; p.handshakes++ }
+
+// Disconnected records a DISCONNECTED event.
+func (p *PeerCount) Disconnected() {
+	if p.up > 0 {
+		p.up--
+	}
+}
+
+// Gone reports whether at least one peer came and every such peer has gone.
+func (p *PeerCount) Gone() bool { return p.handshakes > 0 && p.up == 0 }
 
 // Main runs tool with os.Args and exits with the contract's exit code after printing the one
 // RESULT line. Call it from main and nothing else.
@@ -255,6 +279,11 @@ func thrSend(ctx context.Context, a *Args, s Socket, r *Result) (int, error) {
 		}
 		if err := s.Send(ctx, payload); err != nil {
 			return i, err
+		}
+	}
+	if !a.NoWait {
+		if err := s.WaitPeerGone(ctx); err != nil {
+			return a.Count, fmt.Errorf("waiting for the receiver to hang up: %w", err)
 		}
 	}
 	if err := s.Close(true); err != nil {

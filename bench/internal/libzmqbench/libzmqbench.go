@@ -8,6 +8,8 @@ package libzmqbench
 import (
 	"context"
 	"fmt"
+	"syscall"
+	"time"
 
 	zmq "github.com/pebbe/zmq4"
 
@@ -64,15 +66,24 @@ func (l *Impl) Open(_ context.Context, kind contract.Kind, a *contract.Args) (co
 	if err := s.SetLinger(-1); err != nil {
 		return fail(err)
 	}
+	k := &socket{s: s, frames: a.Check}
+	if kind == contract.Push {
+		// The monitor's PAIR must be connected before the first connection: libzmq drops events
+		// that have nowhere to go.
+		if err := k.monitor(l.ctx); err != nil {
+			return fail(err)
+		}
+	}
 	if a.Bind {
 		err = s.Bind(a.Endpoint)
 	} else {
 		err = s.Connect(a.Endpoint)
 	}
 	if err != nil {
+		k.closeMonitor()
 		return fail(err)
 	}
-	return &socket{s: s, frames: a.Check}, nil
+	return k, nil
 }
 
 // Shutdown implements contract.Impl: zmq_ctx_term, which waits for lingering sockets.
@@ -91,6 +102,62 @@ type socket struct {
 	// per message, so it is done under --check only; zloop's check is free (Msg.Len).
 	frames bool
 	closed bool
+	mon    *zmq.Socket // PAIR receiving the PUSH socket's monitor events
+	peers  contract.PeerCount
+}
+
+// monitorPoll bounds each wait for a monitor event, so that WaitPeerGone notices ctx.
+const monitorPoll = 50 * time.Millisecond
+
+func (k *socket) monitor(c *zmq.Context) error {
+	addr := fmt.Sprintf("inproc://bench-monitor-%p", k)
+	if err := k.s.Monitor(addr, zmq.EVENT_HANDSHAKE_SUCCEEDED|zmq.EVENT_DISCONNECTED); err != nil {
+		return err
+	}
+	m, err := c.NewSocket(zmq.PAIR)
+	if err != nil {
+		return err
+	}
+	k.mon = m
+	if err := m.SetLinger(0); err != nil {
+		return err
+	}
+	if err := m.SetRcvtimeo(monitorPoll); err != nil {
+		return err
+	}
+	return m.Connect(addr)
+}
+
+func (k *socket) closeMonitor() {
+	if k.mon != nil {
+		_ = k.mon.Close()
+		k.mon = nil
+	}
+}
+
+func (k *socket) WaitPeerGone(ctx context.Context) error {
+	if k.mon == nil {
+		return fmt.Errorf("libzmq: WaitPeerGone needs the monitor of a PUSH socket")
+	}
+	for !k.peers.Gone() {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		ev, _, _, err := k.mon.RecvEvent(0)
+		if err != nil {
+			if zmq.AsErrno(err) == zmq.Errno(syscall.EAGAIN) {
+				continue
+			}
+			return err
+		}
+		switch ev {
+		case zmq.EVENT_HANDSHAKE_SUCCEEDED:
+			k.peers.Handshake()
+		case zmq.EVENT_DISCONNECTED:
+			k.peers.Disconnected()
+		}
+	}
+	return nil
 }
 
 func (k *socket) Send(_ context.Context, payload []byte) error {
@@ -129,6 +196,7 @@ func (k *socket) Close(flush bool) error {
 		return nil
 	}
 	k.closed = true
+	k.closeMonitor()
 	if !flush {
 		_ = k.s.SetLinger(0)
 	}

@@ -48,6 +48,10 @@ func (z *Impl) Open(_ context.Context, kind contract.Kind, a *contract.Args) (co
 	if err != nil {
 		return nil, err
 	}
+	k := &socket{s: s}
+	if kind == contract.Push {
+		k.events = s.Monitor(64) // before the first connection, so that no handshake is missed
+	}
 	if a.Bind {
 		_, err = s.Bind(a.Endpoint)
 	} else {
@@ -58,7 +62,7 @@ func (z *Impl) Open(_ context.Context, kind contract.Kind, a *contract.Args) (co
 		_ = s.Close()
 		return nil, err
 	}
-	return &socket{s: s}, nil
+	return k, nil
 }
 
 // Shutdown implements contract.Impl.
@@ -72,8 +76,33 @@ func (z *Impl) Shutdown() error {
 }
 
 type socket struct {
-	s    *sockets.Socket
-	last *pool.Msg // the message whose frame Recv returned last
+	s      *sockets.Socket
+	last   *pool.Msg // the message whose frame Recv returned last
+	events <-chan reactor.Event
+	peers  contract.PeerCount
+}
+
+func (k *socket) WaitPeerGone(ctx context.Context) error {
+	if k.events == nil {
+		return fmt.Errorf("zloop: WaitPeerGone needs the monitor of a PUSH socket")
+	}
+	for !k.peers.Gone() {
+		select {
+		case e, ok := <-k.events:
+			if !ok {
+				return sockets.ErrClosed
+			}
+			switch e.Type {
+			case reactor.EventHandshakeSucceeded:
+				k.peers.Handshake()
+			case reactor.EventDisconnected:
+				k.peers.Disconnected()
+			}
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
 }
 
 func (k *socket) Send(ctx context.Context, payload []byte) error {
