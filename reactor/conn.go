@@ -37,25 +37,26 @@ type conn struct {
 	lingerAsked atomic.Bool
 
 	// loop-owned
-	gc         gnet.Conn // nil while detached or after close
-	sess       *zmtp.Session
-	pipe       *Pipe
-	closed     bool
-	handshaken bool
-	blocked    bool // in loop.blocked, waiting for output to drain
-	paused     bool // stopped reading: the pipe's inbound queue is full
-	detaching  bool // the next OnClose is our own pause, not the end
-	detached   bool // paused and out of epoll; dupFD keeps the socket open
-	dupFD      int
-	carry      []byte // bytes gnet had read before a detach; parsed before anything newer
-	eof        bool   // the peer closed while we were paused: deliver carry, then finish
-	lingering  bool
-	lingerEnd  time.Time // zero: linger forever
-	failErr    error     // why the connection is being closed by us
-	cur        *pool.Msg // message being received
-	curMore    bool
-	room       int // messages the pipe's inbound queue still takes
-	batch      []*pool.Msg
+	gc           gnet.Conn // nil while detached or after close
+	sess         *zmtp.Session
+	pipe         *Pipe
+	closed       bool
+	handshaken   bool
+	blocked      bool // in loop.blocked, waiting for output to drain
+	lastOutbound int  // gnet's outbound bytes at the last check while blocked
+	paused       bool // stopped reading: the pipe's inbound queue is full
+	detaching    bool // the next OnClose is our own pause, not the end
+	detached     bool // paused and out of epoll; dupFD keeps the socket open
+	dupFD        int
+	carry        []byte // bytes gnet had read before a detach; parsed before anything newer
+	eof          bool   // the peer closed while we were paused: deliver carry, then finish
+	lingering    bool
+	lingerEnd    time.Time // zero: linger forever
+	failErr      error     // why the connection is being closed by us
+	cur          *pool.Msg // message being received
+	curMore      bool
+	room         int // messages the pipe's inbound queue still takes
+	batch        []*pool.Msg
 }
 
 func newConn(r *Reactor, owner Owner, opts *Options, ep string) *conn {
@@ -208,6 +209,7 @@ func (c *conn) maybeDetach() {
 	c.carry = append(c.carry, in...)
 	c.dupFD = fd
 	c.detaching = true
+	c.loop.detaches.Add(1)
 }
 
 // resume runs on the loop when the reader made room.
@@ -441,8 +443,12 @@ func (c *conn) account(n, before int) {
 	l.queued.Add(uint64(q))
 }
 
-func (c *conn) outputDrained() bool {
-	return c.gc == nil || c.gc.OutboundBuffered() < sendBound/2
+// outbound returns what gnet holds for the kernel (0 without a gnet connection).
+func (c *conn) outbound() int {
+	if c.gc == nil {
+		return 0
+	}
+	return c.gc.OutboundBuffered()
 }
 
 // runTimers runs the session's timers (handshake timeout, heartbeats) on the loop.

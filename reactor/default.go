@@ -7,7 +7,7 @@ var (
 	defaultR  *Reactor
 )
 
-// Default returns the process-wide reactor, started on first use with one loop per CPU. Sockets
+// Default returns the process-wide reactor, started on first use with the default number of loops. Sockets
 // created without a reactor live on it.
 func Default() (*Reactor, error) {
 	defaultMu.Lock()

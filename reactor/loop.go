@@ -24,7 +24,7 @@ const (
 	// handMax is how many messages the loop takes from a pipe under one lock.
 	handMax = 256
 	// pollMin/pollMax bound the interval at which a loop checks connections blocked on output.
-	pollMin = 50 * time.Microsecond
+	pollMin = 20 * time.Microsecond
 	pollMax = 2 * time.Millisecond
 )
 
@@ -33,6 +33,8 @@ type Stats struct {
 	Writes      uint64 // write and writev calls made on connections
 	BytesInline uint64 // bytes the kernel took at once
 	BytesQueued uint64 // bytes gnet had to copy into its outbound buffer (the kernel would block)
+	Detaches    uint64 // times a connection with a full reader was taken out of epoll (paused)
+	Blocks      uint64 // times a connection stopped encoding because gnet held sendBound bytes
 }
 
 // loop is zloop's state for one gnet event loop. Everything but the counters and tickTask's timer
@@ -50,7 +52,7 @@ type loop struct {
 	pollIvl  time.Duration
 	tickTask gnet.RunnableFunc
 
-	writes, inline, queued atomic.Uint64
+	writes, inline, queued, detaches, blocks atomic.Uint64
 }
 
 func newLoop(r *Reactor, el gnet.EventLoop) *loop {
@@ -79,7 +81,9 @@ func (l *loop) arm(at time.Time) {
 }
 
 func (l *loop) block(c *conn) {
+	l.blocks.Add(1)
 	l.blocked[c] = struct{}{}
+	c.lastOutbound = c.outbound()
 	l.pollIvl = pollMin
 	l.arm(time.Now().Add(l.pollIvl))
 }
@@ -109,10 +113,15 @@ func (l *loop) tick() {
 			delete(l.blocked, c)
 			continue
 		}
-		if c.outputDrained() {
+		ob := c.outbound()
+		if ob < c.lastOutbound {
+			progressed = true
+		}
+		c.lastOutbound = ob
+		if ob < sendBound {
+			// Top up as soon as there is room, so the kernel never runs dry while we wait.
 			delete(l.blocked, c)
 			c.blocked = false
-			progressed = true
 			c.drain()
 		}
 		if c.lingering {
@@ -151,5 +160,6 @@ func (l *loop) tick() {
 }
 
 func (l *loop) stats() Stats {
-	return Stats{Writes: l.writes.Load(), BytesInline: l.inline.Load(), BytesQueued: l.queued.Load()}
+	return Stats{Writes: l.writes.Load(), BytesInline: l.inline.Load(), BytesQueued: l.queued.Load(),
+		Detaches: l.detaches.Load(), Blocks: l.blocks.Load()}
 }

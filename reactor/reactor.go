@@ -11,7 +11,10 @@ import (
 
 // Config configures a Reactor.
 type Config struct {
-	// Loops is the number of gnet event loops; 0 means one per CPU. Like libzmq's I/O threads.
+	// Loops is the number of gnet event loops, like libzmq's I/O threads; 0 means one per two
+	// CPUs (at least one). A loop blocks in epoll_wait inside a system call, which holds on to its
+	// P: with as many loops as GOMAXPROCS, a goroutine the loop wakes waits for sysmon to take the
+	// P back (20 us to 10 ms), so leave Ps for the application's goroutines.
 	Loops int
 	// Logger receives gnet's own log lines; nil discards them (the library never logs on its own).
 	Logger Logger
@@ -55,7 +58,7 @@ type Reactor struct {
 func New(cfg Config) (*Reactor, error) {
 	n := cfg.Loops
 	if n <= 0 {
-		n = runtime.NumCPU()
+		n = max(1, runtime.GOMAXPROCS(0)/2)
 	}
 	var lg Logger = discardLogger{}
 	if cfg.Logger != nil {

@@ -12,7 +12,7 @@ import (
 
 func newReactor(t testing.TB) *reactor.Reactor {
 	t.Helper()
-	r, err := reactor.New(reactor.Config{Loops: 2})
+	r, err := reactor.New(reactor.Config{Loops: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

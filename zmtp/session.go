@@ -265,9 +265,9 @@ func (s *Session) Start(now time.Time, out []byte) []byte {
 // command), then close the connection. A received ERROR command yields *PeerError. Calls after a
 // failure return 0, out and the same error. A Read before Start calls Start first.
 //
-// h must not be nil. Slices passed to h alias in and are valid only during the h call; Read keeps no reference to
-// in or out after it returns. Any byte offered beyond those left unconsumed by the previous Read
-// counts as traffic for the heartbeat timers.
+// h must not be nil. Slices passed to h alias in and are valid only during the h call; Read
+// keeps no reference to in or out after it returns. Any byte offered beyond those left
+// unconsumed by the previous Read counts as traffic for the heartbeat timers.
 func (s *Session) Read(in []byte, now time.Time, out []byte, h Handler) (n int, outAfter []byte, err error) {
 	if s.state == stFailed {
 		return 0, out, s.err

@@ -15,6 +15,20 @@ endpoint() {
 	esac
 }
 
+# wait_listening ENDPOINT PID: poll (up to 5 s) until ENDPOINT accepts connections or PID exits.
+wait_listening() {
+	local ep=$1 pid=$2 i
+	for i in $(seq 1 500); do
+		case $ep in
+		tcp://*) [ -n "$(ss -Hltn "sport = :${ep##*:}" 2>/dev/null)" ] && return 0 ;;
+		ipc://*) [ -S "${ep#ipc://}" ] && return 0 ;;
+		*) return 0 ;;
+		esac
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.01
+	done
+}
+
 # run_pair TOOL SENDER_IMPL RECEIVER_IMPL TRANSPORT SIZE COUNT [EXTRA FLAGS...]
 # thr: RECEIVER binds and pulls, SENDER connects and pushes. lat: RECEIVER is the REP side
 # (binds), SENDER the REQ side (connects). Prints a '#' header and both RESULT lines, sets
@@ -31,6 +45,9 @@ run_pair() {
 		timeout -k 2 "$outer" "$BIN/$rcv/$tool" "$rrole" bind "$ep" "$size" "$count" --timeout "$PAIR_TIMEOUT" "$@" \
 			>"$tmp/r.out" 2>"$tmp/r.err" &
 		rpid=$!
+		# Start the connecting side once the bind side listens, so that its first round trip
+		# (and lat's avg_oneway_us) does not include a reconnection interval.
+		wait_listening "$ep" "$rpid"
 		timeout -k 2 "$outer" "$BIN/$snd/$tool" "$srole" connect "$ep" "$size" "$count" --timeout "$PAIR_TIMEOUT" "$@" \
 			>"$tmp/s.out" 2>"$tmp/s.err" &
 		spid=$!

@@ -41,8 +41,10 @@ const (
 
 	// defaultTimeout bounds commands other than the Recv methods; SetTimeout changes it.
 	defaultTimeout = 30 * time.Second
-	// recvGrace is added to a Recv timeout for the peer to encode and ship its answer.
-	recvGrace = 10 * time.Second
+	// The Go side waits a grace period beyond the deadline it hands the script, so that
+	// a slow but working peer answers "timeout" itself instead of being declared hung.
+	minGrace = 2 * time.Second
+	maxGrace = 10 * time.Second
 	// startTimeout covers the interpreter start and the import of zmq.
 	startTimeout = 20 * time.Second
 	// exitTimeout is how long Close waits for a clean exit before it kills.
@@ -309,7 +311,7 @@ func (p *Peer) do(op string, req map[string]any, wait time.Duration) (*response,
 // must runs a command that fails the test on error.
 func (p *Peer) must(op string, req map[string]any) *response {
 	p.t.Helper()
-	resp, err := p.do(op, req, p.cmdTimeout())
+	resp, err := p.do(op, req, overall(p.cmdTimeout()))
 	if err != nil {
 		p.t.Fatalf("testpeer %s: %v", p.typ, err)
 	}
@@ -322,9 +324,10 @@ func (p *Peer) cmdTimeout() time.Duration {
 	return p.timeout
 }
 
-// peerMillis is the deadline handed to the script for a command the Go side waits d for:
-// shorter, so that the script answers "timeout" before the Go side declares it hung.
-func peerMillis(d time.Duration) int64 { return millis(d - d/5) }
+// overall is how long the Go side waits for a command whose script deadline is d.
+func overall(d time.Duration) time.Duration {
+	return max(d, 0) + min(max(d/2, minGrace), maxGrace)
+}
 
 func millis(d time.Duration) int64 {
 	if d <= 0 {
@@ -333,8 +336,10 @@ func millis(d time.Duration) int64 {
 	return int64((d + time.Millisecond - 1) / time.Millisecond)
 }
 
-// SetTimeout sets the overall timeout of the commands other than the Recv methods
-// (default 30 s). Raise it for a bulk SendSeq.
+// SetTimeout sets the timeout of the commands other than the Recv methods (default
+// 30 s): a send still held up by HWM after d fails with ErrTimeout, and a peer that has
+// not answered a little later (d/2, at least 2 s, at most 10 s) fails with ErrHung.
+// Raise it for a bulk SendSeq.
 func (p *Peer) SetTimeout(d time.Duration) {
 	p.mu.Lock()
 	p.timeout = d
@@ -434,13 +439,13 @@ func (p *Peer) SendN(n int, frames ...[]byte) {
 			break
 		}
 	}
-	p.must("send", map[string]any{"frames": frames, "count": n, "timeout_ms": peerMillis(p.cmdTimeout())})
+	p.must("send", map[string]any{"frames": frames, "count": n, "timeout_ms": millis(p.cmdTimeout())})
 }
 
 // SendSeq sends n sequence messages of size bytes (see SeqPayload).
 func (p *Peer) SendSeq(n, size int) {
 	p.t.Helper()
-	p.must("sendseq", map[string]any{"count": n, "size": size, "timeout_ms": peerMillis(p.cmdTimeout())})
+	p.must("sendseq", map[string]any{"count": n, "size": size, "timeout_ms": millis(p.cmdTimeout())})
 }
 
 // Recv receives one message, waiting up to timeout. The error wraps ErrTimeout when
@@ -457,7 +462,7 @@ func (p *Peer) Recv(timeout time.Duration) ([][]byte, error) {
 // RecvN receives n messages within timeout overall. On a timeout it returns the
 // messages that did arrive together with an error wrapping ErrTimeout.
 func (p *Peer) RecvN(n int, timeout time.Duration) ([][][]byte, error) {
-	resp, err := p.do("recv", map[string]any{"count": n, "timeout_ms": millis(timeout)}, timeout+recvGrace)
+	resp, err := p.do("recv", map[string]any{"count": n, "timeout_ms": millis(timeout)}, overall(timeout))
 	if resp == nil {
 		return nil, err
 	}
@@ -491,7 +496,7 @@ func (p *Peer) RecvCheckPattern(n, size int, timeout time.Duration) error {
 
 func (p *Peer) recvCheck(n, size int, timeout time.Duration, pattern bool) error {
 	req := map[string]any{"count": n, "size": size, "timeout_ms": millis(timeout), "pattern": pattern}
-	_, err := p.do("recvcheck", req, timeout+recvGrace)
+	_, err := p.do("recvcheck", req, overall(timeout))
 	return err
 }
 

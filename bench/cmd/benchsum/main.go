@@ -88,7 +88,7 @@ func main() {
 			"send.cpu_s", "recv.cpu_s", "req.cpu_s", "rep.cpu_s",
 		} {
 			if vs := g.figures[k]; len(vs) > 0 {
-				fmt.Printf(" %s=%s", k, strconv.FormatFloat(median(vs), 'f', -1, 64))
+				fmt.Printf(" %s=%s", k, format(median(vs)))
 			}
 		}
 		fmt.Println()
@@ -117,4 +117,11 @@ func median(vs []float64) float64 {
 		return s[n/2]
 	}
 	return (s[n/2-1] + s[n/2]) / 2
+}
+
+func format(v float64) string {
+	if v >= 1000 || v <= -1000 {
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	}
+	return strconv.FormatFloat(v, 'f', 3, 64)
 }
