@@ -31,7 +31,7 @@ type conn struct {
 	// Set once on the loop before any other goroutine can see c (through its pipe).
 	loop *loop
 
-	drainTask, resumeTask, closeTask, unbindTask gnet.RunnableFunc
+	closeTask, unbindTask gnet.RunnableFunc
 	// lingerAsked is set (by any goroutine) before a lingering close is scheduled, so that an
 	// unbind closing the listener's connections leaves this one to finish sending.
 	lingerAsked atomic.Bool
@@ -62,13 +62,6 @@ type conn struct {
 func newConn(r *Reactor, owner Owner, opts *Options, ep string) *conn {
 	c := &conn{r: r, owner: owner, opts: opts, ep: ep, done: make(chan struct{}), dupFD: -1}
 	c.sess = zmtp.NewSession(&opts.Session)
-	c.drainTask = func(context.Context) error {
-		if !c.closed && !c.detached {
-			c.drain()
-		}
-		return nil
-	}
-	c.resumeTask = func(context.Context) error { c.resume(); return nil }
 	c.closeTask = func(context.Context) error { c.closeNow(ErrClosed); return nil }
 	c.unbindTask = func(context.Context) error {
 		if !c.lingerAsked.Load() {
@@ -81,10 +74,10 @@ func newConn(r *Reactor, owner Owner, opts *Options, ep string) *conn {
 
 // scheduleDrain asks c's loop to write queued messages. Any goroutine; the pipe's scheduled flag
 // makes sure a burst of sends costs one wake-up.
-func (c *conn) scheduleDrain() { _ = c.loop.el.Execute(context.Background(), c.drainTask) }
+func (c *conn) scheduleDrain() { c.loop.w.post(c, taskDrain) }
 
 // scheduleResume asks c's loop to read again after the reader made room. Any goroutine.
-func (c *conn) scheduleResume() { _ = c.loop.el.Execute(context.Background(), c.resumeTask) }
+func (c *conn) scheduleResume() { c.loop.w.post(c, taskResume) }
 
 // scheduleClose closes c on its loop at once, dropping what is unsent. Any goroutine. An error
 // means the loop is gone (the reactor shut down), and gnet closed the connection itself.

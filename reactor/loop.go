@@ -1,7 +1,6 @@
 package reactor
 
 import (
-	"context"
 	"sync/atomic"
 	"time"
 
@@ -47,31 +46,32 @@ type loop struct {
 	blocked map[*conn]struct{} // waiting for gnet's outbound buffer to drain (or lingering)
 	timed   map[*conn]struct{} // sessions with a deadline (handshake, heartbeats)
 
-	timer    *time.Timer
-	armedAt  time.Time // when the timer fires; zero when not armed
-	pollIvl  time.Duration
-	tickTask gnet.RunnableFunc
+	w       *waker
+	timer   *time.Timer
+	armedAt time.Time // when the timer fires; zero when not armed
+	pollIvl time.Duration
 
 	writes, inline, queued, detaches, blocks atomic.Uint64
 }
 
-func newLoop(r *Reactor, el gnet.EventLoop) *loop {
+func newLoop(r *Reactor, el gnet.EventLoop, w *waker) *loop {
 	l := &loop{
 		r:       r,
 		el:      el,
+		w:       w,
 		scratch: make([]byte, 0, outBatch+largeFrame+16),
 		blocked: make(map[*conn]struct{}),
 		timed:   make(map[*conn]struct{}),
 		pollIvl: pollMin,
 	}
-	l.tickTask = func(context.Context) error { l.tick(); return nil }
-	l.timer = time.AfterFunc(time.Hour, func() { _ = l.el.Execute(context.Background(), l.tickTask) })
+	w.l = l
+	l.timer = time.AfterFunc(time.Hour, func() { w.post(nil, taskTick) })
 	l.timer.Stop()
 	return l
 }
 
-// arm makes sure tick runs no later than at (on the loop). The timer goes through a goroutine and
-// Execute, never a task that re-queues itself, because gnet drains its task queue before polling.
+// arm makes sure tick runs no later than at (on the loop). The timer posts through the waker, never
+// a task that re-queues itself at once, because gnet runs its task queue dry before polling.
 func (l *loop) arm(at time.Time) {
 	if !l.armedAt.IsZero() && !at.Before(l.armedAt) {
 		return

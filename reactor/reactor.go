@@ -5,6 +5,7 @@ import (
 	"net"
 	"runtime"
 	"sync"
+	"syscall"
 
 	"github.com/panjf2000/gnet/v2"
 )
@@ -45,6 +46,7 @@ type Reactor struct {
 
 	mu        sync.Mutex
 	loops     map[gnet.EventLoop]*loop
+	wakers    []*waker
 	conns     map[*conn]struct{}
 	lingering map[*conn]struct{} // closing after they flush: Close waits for them
 	listeners map[*Listener]struct{}
@@ -84,6 +86,15 @@ func New(cfg Config) (*Reactor, error) {
 		return nil, fmt.Errorf("zmq: reactor: %w", err)
 	}
 	r.cli = cli
+	// One waker per loop: gnet's least-connections balancer puts each new one on an empty loop.
+	for i := 0; i < n; i++ {
+		w, err := r.newWaker()
+		if err != nil {
+			_ = r.Close()
+			return nil, err
+		}
+		r.wakers = append(r.wakers, w)
+	}
 	return r, nil
 }
 
@@ -155,6 +166,9 @@ func (r *Reactor) Close() error {
 	for _, l := range r.loops {
 		l.timer.Stop()
 	}
+	for _, w := range r.wakers {
+		_ = syscall.Close(w.fd)
+	}
 	r.mu.Unlock()
 	return err
 }
@@ -186,21 +200,21 @@ func (r *Reactor) lingerOn(c *conn) {
 }
 
 func (r *Reactor) loopOf(gc gnet.Conn) *loop {
-	el := gc.EventLoop()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	l := r.loops[el]
-	if l == nil {
-		l = newLoop(r, el)
-		r.loops[el] = l
-	}
-	return l
+	return r.loops[gc.EventLoop()]
 }
 
 // gnet callbacks; each runs on the loop that owns gc.
 
 // OnOpen implements gnet.EventHandler.
 func (r *Reactor) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
+	if w, ok := gc.Context().(*waker); ok {
+		r.mu.Lock()
+		r.loops[gc.EventLoop()] = newLoop(r, gc.EventLoop(), w)
+		r.mu.Unlock()
+		return nil, gnet.None
+	}
 	c, _ := gc.Context().(*conn)
 	if c == nil {
 		return nil, gnet.Close
@@ -216,6 +230,10 @@ func (r *Reactor) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 
 // OnTraffic implements gnet.EventHandler.
 func (r *Reactor) OnTraffic(gc gnet.Conn) gnet.Action {
+	if w, ok := gc.Context().(*waker); ok {
+		w.run(gc)
+		return gnet.None
+	}
 	c, _ := gc.Context().(*conn)
 	if c == nil || c.closed || c.gc != gc {
 		return gnet.None

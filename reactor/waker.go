@@ -1,0 +1,103 @@
+package reactor
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"sync"
+	"syscall"
+
+	"github.com/panjf2000/gnet/v2"
+)
+
+// A waker wakes one loop from other goroutines without allocating: gnet's Execute and Wake allocate a
+// closure and a queue node per call, which would be an allocation per burst of messages. Each loop
+// owns one end of a socketpair, enrolled like a connection; writing a byte to the other end makes
+// the loop run OnTraffic for it, and that runs every task posted since the last wake.
+type waker struct {
+	l  *loop
+	fd int // the write end, non-blocking; owned by the reactor, closed after the loops stopped
+
+	mu      sync.Mutex
+	tasks   []task
+	spare   []task
+	pending bool // a byte is on its way: later posts need not write another
+}
+
+type taskKind uint8
+
+const (
+	taskDrain  taskKind = iota // write what the connection's pipe queued
+	taskResume                 // read again: the pipe's reader made room
+	taskTick                   // run the loop's timers
+)
+
+type task struct {
+	c    *conn
+	kind taskKind
+}
+
+// newWaker creates the socketpair and enrolls its read end; OnOpen binds it to its loop.
+func (r *Reactor) newWaker() (*waker, error) {
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("zmq: reactor: socketpair: %w", err)
+	}
+	w := &waker{fd: fds[1]}
+	f := os.NewFile(uintptr(fds[0]), "zloop-waker")
+	nc, err := net.FileConn(f)
+	_ = f.Close()
+	if err != nil {
+		_ = syscall.Close(fds[1])
+		return nil, err
+	}
+	if _, err := r.cli.EnrollContext(nc, w); err != nil {
+		_ = syscall.Close(fds[1])
+		return nil, err
+	}
+	return w, nil
+}
+
+// post queues a task for the loop and wakes it if it is not already being woken. Any goroutine.
+func (w *waker) post(c *conn, kind taskKind) {
+	w.mu.Lock()
+	w.tasks = append(w.tasks, task{c, kind})
+	wake := !w.pending
+	w.pending = true
+	w.mu.Unlock()
+	if wake {
+		var b [1]byte
+		// EAGAIN means the pair is full of wake-ups the loop has yet to read: it will run.
+		_, _ = syscall.Write(w.fd, b[:])
+	}
+}
+
+// run executes the posted tasks, on the loop, from OnTraffic of the waker's connection.
+func (w *waker) run(gc gnet.Conn) {
+	if n := gc.InboundBuffered(); n > 0 {
+		_, _ = gc.Discard(n)
+	}
+	w.mu.Lock()
+	tasks := w.tasks
+	w.tasks, w.spare = w.spare[:0], nil
+	w.pending = false
+	w.mu.Unlock()
+	for i, t := range tasks {
+		switch t.kind {
+		case taskDrain:
+			if !t.c.closed && !t.c.detached {
+				t.c.drain()
+			}
+		case taskResume:
+			t.c.resume()
+		case taskTick:
+			w.l.tick()
+		}
+		tasks[i] = task{}
+	}
+	w.mu.Lock()
+	if w.spare == nil {
+		w.spare = tasks[:0]
+	}
+	w.mu.Unlock()
+}
