@@ -156,7 +156,8 @@ func (c *conn) read() {
 		}
 		n, out, err := c.sess.Read(in, time.Now(), c.loop.scratch[:0], c)
 		if len(c.carry) > 0 {
-			c.carry = c.carry[:copy(c.carry, c.carry[n:])]
+			// Reslice, never shift: the consumed prefix is dropped when append next reallocates.
+			c.carry = c.carry[n:]
 			if len(c.carry) == 0 {
 				c.carry = nil
 			}
@@ -180,9 +181,11 @@ func (c *conn) read() {
 			c.fail(err)
 			return
 		}
-		c.loop.watch(c)
+		if c.gc != nil {
+			c.loop.watch(c)
+		}
 		if !again {
-			if c.paused {
+			if c.paused && c.gc != nil {
 				c.maybeDetach()
 			}
 			return

@@ -92,3 +92,25 @@ func TestRing(t *testing.T) {
 		t.Fatalf("ring grew to %d slots for 100 messages", len(r.buf))
 	}
 }
+
+// FuzzParseEndpoint: no input panics, and an accepted endpoint formats back to one that parses the
+// same way.
+func FuzzParseEndpoint(f *testing.F) {
+	for _, s := range []string{"tcp://127.0.0.1:5555", "tcp://*:*", "tcp://[::1]:!", "ipc:///tmp/x", "ipc://@a", "tcp://lo:1", "inproc://x", "tcp://:"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if e, err := ParseBindEndpoint(s); err == nil && e.Transport == "tcp" {
+			again, err := ParseBindEndpoint(e.String())
+			if err != nil || again.Addr != e.Addr {
+				t.Fatalf("%q -> %q -> %+v %v", s, e.String(), again, err)
+			}
+		}
+		if e, err := ParseConnectEndpoint(s); err == nil {
+			again, err := ParseConnectEndpoint(e.String())
+			if err != nil || again != e {
+				t.Fatalf("%q -> %q -> %+v %v", s, e.String(), again, err)
+			}
+		}
+	})
+}

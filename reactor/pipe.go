@@ -57,8 +57,11 @@ type Pipe struct {
 	inPaused  bool // the connection stopped reading because in was full
 	closed    bool
 	// hand holds messages the loop took from out but could not encode yet (the kernel and gnet's
-	// buffer were full). Owned by whichever loop the pipe is attached to.
+	// buffer were full). Owned by whichever loop the pipe is attached to; while busy (between
+	// takeOut and encoded) only that loop touches it, even if the pipe is closed meanwhile (a
+	// failed write closes the connection inside gnet, in the middle of encoding).
 	hand []*pool.Msg
+	busy bool
 }
 
 func newPipe(owner Owner, opts *Options, dial bool) *Pipe {
@@ -208,17 +211,22 @@ func (p *Pipe) takeOut(max int) []*pool.Msg {
 	}
 	p.hand = p.out.popInto(p.hand)
 	h := p.hand
+	p.busy = true
 	p.mu.Unlock()
 	return h
 }
 
-// encoded records that the loop wrote n messages from the front of the hand.
+// encoded records that the loop wrote (and released) n messages from the front of the hand.
 func (p *Pipe) encoded(n int) {
 	p.mu.Lock()
+	p.busy = false
 	rest := copy(p.hand, p.hand[n:])
 	clear(p.hand[rest:])
 	p.hand = p.hand[:rest]
 	p.outCount -= n
+	if p.closed && p.conn == nil {
+		p.dropOutLocked() // closed while we were encoding: what is left will never be sent
+	}
 	notify := p.sawFull && (p.opts.SndHWM <= 0 || p.outCount < p.opts.SndHWM)
 	if notify {
 		p.sawFull = false
@@ -262,9 +270,14 @@ func (p *Pipe) detachConn(c *conn) {
 	p.owner.PipeDetached(p, final)
 }
 
-// dropOutLocked releases every unsent message; p.mu is held.
+// dropOutLocked releases every unsent message; p.mu is held. A hand being encoded is left to the
+// loop, which drops it in encoded.
 func (p *Pipe) dropOutLocked() {
 	p.out.releaseAll()
+	if p.busy {
+		p.outCount = len(p.hand)
+		return
+	}
 	for i, m := range p.hand {
 		m.Release()
 		p.hand[i] = nil

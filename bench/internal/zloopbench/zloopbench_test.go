@@ -1,0 +1,73 @@
+package zloopbench
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/zloop/zloop/bench/internal/contract"
+	"github.com/zloop/zloop/internal/leaktest"
+)
+
+func TestMain(m *testing.M) { leaktest.Main(m, nil) }
+
+// pair runs the bind side and the connect side of one tool in this process, each on its own
+// reactor as two processes would be.
+func pair(t *testing.T, tool, server, client string) (contract.Result, contract.Result) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	parse := func(s string) *contract.Args {
+		a, err := contract.Parse(tool, strings.Fields(s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &a
+	}
+	sa, ca := parse(server), parse(client)
+	var sr, cr contract.Result
+	var serr, cerr error
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); sr, serr = contract.Run(ctx, sa, new(Impl)) }()
+	go func() { defer wg.Done(); cr, cerr = contract.Run(ctx, ca, new(Impl)) }()
+	wg.Wait()
+	if serr != nil || cerr != nil || sr.Status != contract.StatusOK || cr.Status != contract.StatusOK {
+		t.Fatalf("%v %v\n%s\n%s", serr, cerr, sr.String(), cr.String())
+	}
+	return sr, cr
+}
+
+// More messages than RCVHWM, so that the receiver pauses and the sender must wait for it.
+func TestThr(t *testing.T) {
+	ep := "ipc://" + filepath.Join(t.TempDir(), "thr.sock")
+	recv, _ := pair(t, contract.ToolThr, "recv bind "+ep+" 100 5000 --check", "send connect "+ep+" 100 5000 --check")
+	if v, ok := recv.Get("msg_per_s"); !ok || v == "0" {
+		t.Fatalf("no rate: %s", recv.String())
+	}
+}
+
+func TestLat(t *testing.T) {
+	ep := "ipc://" + filepath.Join(t.TempDir(), "lat.sock")
+	_, req := pair(t, contract.ToolLat, "rep bind "+ep+" 64 300", "req connect "+ep+" 64 300")
+	if v, ok := req.Get("samples"); !ok || v != "285" { // 300 - min(1000, 300/20)
+		t.Fatalf("samples=%q: %s", v, req.String())
+	}
+}
+
+// Run reports a timeout, not a hang, when no peer ever comes.
+func TestTimeout(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	a, err := contract.Parse(contract.ToolThr, strings.Fields("recv bind ipc://"+filepath.Join(t.TempDir(), "x.sock")+" 8 10"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _ := contract.Run(ctx, &a, new(Impl))
+	if r.Status != contract.StatusTimeout {
+		t.Fatalf("%s", r.String())
+	}
+}
