@@ -68,6 +68,9 @@ func newPipe(owner Owner, opts *Options, dial bool) *Pipe {
 	return &Pipe{owner: owner, opts: opts, dial: dial}
 }
 
+// Options returns the settings p was created with (read-only).
+func (p *Pipe) Options() *Options { return p.opts }
+
 // Dialed reports whether p belongs to a Connect (it survives reconnections).
 func (p *Pipe) Dialed() bool { return p.dial }
 

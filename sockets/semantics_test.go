@@ -434,3 +434,39 @@ func TestConcurrentUse(t *testing.T) {
 		}
 	}
 }
+
+// With IMMEDIATE a PUSH queues only to connected peers: with the one peer gone, Send would block.
+func TestImmediate(t *testing.T) {
+	r := newReactor(t)
+	ctx := testCtx(t)
+	pull := newSocket(t, r, Pull)
+	ep, err := pull.Bind("tcp://127.0.0.1:*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	push := newSocket(t, r, Push, WithImmediate(true), WithSndTimeout(0))
+	events := push.Monitor(16)
+	if err := push.Connect(ep); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, events, func(e reactor.Event) bool { return e.Type == reactor.EventHandshakeSucceeded })
+	if err := push.Send(ctx, []byte("a")); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := pull.Recv(ctx); err != nil || string(m[0]) != "a" {
+		t.Fatalf("%q %v", m, err)
+	}
+	_ = pull.Close()
+	waitEvent(t, events, func(e reactor.Event) bool { return e.Type == reactor.EventDisconnected })
+	if err := push.Send(ctx, []byte("b")); !errors.Is(err, ErrWouldBlock) {
+		t.Fatalf("send with the only peer gone: %v", err)
+	}
+	// Without IMMEDIATE the message would have been queued for the reconnection.
+	lazy := newSocket(t, r, Push, WithSndTimeout(0))
+	if err := lazy.Connect(ep); err != nil {
+		t.Fatal(err)
+	}
+	if err := lazy.Send(ctx, []byte("c")); err != nil {
+		t.Fatalf("send without IMMEDIATE: %v", err)
+	}
+}

@@ -486,6 +486,12 @@ func (s *Socket) PipeDetached(p *reactor.Pipe, final bool) {
 		return
 	}
 	if _, ok := s.pipes[p]; ok {
+		if p.Options().Immediate {
+			// ZMQ_IMMEDIATE: a disconnected peer takes no messages until it is back.
+			delete(s.pipes, p)
+			s.pat.detach(p, true)
+			return
+		}
 		s.pat.detach(p, false)
 	}
 }
