@@ -60,6 +60,7 @@ type Msg struct {
 	bb    *bytebufferpool.ByteBuffer
 	ends  []int // end offset of each frame in bb.B; capacity kept across reuse
 	state atomic.Uint32
+	cmd   bool // a ZMTP command: one frame holding name length, name and data
 }
 
 // NewMsg returns an empty message from the pool, owned by the caller, who must Release
@@ -68,7 +69,21 @@ func NewMsg() *Msg {
 	m := msgs.Get().(*Msg)
 	m.state.Store(stateLive)
 	m.bb = msgBytes.Get()
+	m.cmd = false
 	return m
+}
+
+// SetCommand marks m as a ZMTP command (SUBSCRIBE, CANCEL, ...): its single frame is the
+// command body (name length, name, data) and goes on the wire with the COMMAND flag.
+func (m *Msg) SetCommand(on bool) {
+	m.live("SetCommand")
+	m.cmd = on
+}
+
+// IsCommand reports whether m was marked with SetCommand.
+func (m *Msg) IsCommand() bool {
+	m.live("IsCommand")
+	return m.cmd
 }
 
 // live is the cheap guard of every method; the panic path is kept out of line so that
@@ -200,6 +215,7 @@ func (m *Msg) Reset() {
 	m.live("Reset")
 	m.bb.B = m.bb.B[:0]
 	m.ends = m.ends[:0]
+	m.cmd = false
 }
 
 // Release returns m to the pool; neither m nor any view of it may be used afterwards.

@@ -365,9 +365,13 @@ func (c *conn) encode(hand []*pool.Msg, buf []byte) (int, []byte) {
 	done := 0
 	for _, m := range hand {
 		nf := m.Len()
+		var cmd byte
+		if m.IsCommand() {
+			cmd, nf = codec.FlagCommand, min(nf, 1)
+		}
 		for j := 0; j < nf; j++ {
 			f := m.Frame(j)
-			var flags byte
+			flags := cmd
 			if j < nf-1 {
 				flags = codec.FlagMore
 			}
