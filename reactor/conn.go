@@ -48,8 +48,8 @@ type conn struct {
 	detaching    bool // the next OnClose is our own pause, not the end
 	detached     bool // paused and out of epoll; dupFD keeps the socket open
 	dupFD        int
-	carry        []byte // bytes gnet had read before a detach; parsed before anything newer
-	eof          bool   // the peer closed while we were paused: deliver carry, then finish
+	carry        carry // bytes gnet had read before a detach; parsed before anything newer
+	eof          bool  // the peer closed while we were paused: deliver carry, then finish
 	lingering    bool
 	lingerEnd    time.Time // zero: linger forever
 	failErr      error     // why the connection is being closed by us
@@ -128,7 +128,7 @@ func (c *conn) traffic() gnet.Action {
 // holds more than pauseSoftLimit for this connection, detaches it so that the kernel pushes back.
 func (c *conn) read() {
 	for {
-		if c.closed || c.failErr != nil || c.detaching || (c.gc == nil && !c.eof) {
+		if c.closed || c.failErr != nil || c.detaching || (c.gc == nil && c.carry.len() == 0) {
 			return
 		}
 		if c.paused {
@@ -137,30 +137,39 @@ func (c *conn) read() {
 			}
 			return
 		}
+		if c.pipe != nil {
+			c.room = c.pipe.inRoom()
+			if c.room <= 0 && !c.sess.InMessage() {
+				// Full before we start: do not even Peek (gnet copies its buffers together for a
+				// Peek and only takes the copy back on a Discard of more than 0 bytes).
+				c.paused = true
+				if c.pipe.deliver(nil, true) {
+					if c.gc != nil {
+						c.maybeDetach()
+					}
+					return
+				}
+				c.paused = false
+				continue
+			}
+		}
 		var in []byte
 		if c.gc != nil {
 			in, _ = c.gc.Peek(-1)
 		}
-		if len(c.carry) > 0 {
-			c.carry = append(c.carry, in...)
+		if c.carry.len() > 0 {
+			c.carry.add(c.loop, in)
 			if len(in) > 0 {
 				_, _ = c.gc.Discard(len(in))
 			}
-			in = c.carry
+			in = c.carry.bytes()
 		}
 		if len(in) == 0 {
 			return
 		}
-		if c.pipe != nil {
-			c.room = c.pipe.inRoom()
-		}
 		n, out, err := c.sess.Read(in, time.Now(), c.loop.scratch[:0], c)
-		if len(c.carry) > 0 {
-			// Reslice, never shift: the consumed prefix is dropped when append next reallocates.
-			c.carry = c.carry[n:]
-			if len(c.carry) == 0 {
-				c.carry = nil
-			}
+		if c.carry.len() > 0 {
+			c.carry.consume(c.loop, n)
 		} else if n > 0 {
 			_, _ = c.gc.Discard(n)
 		}
@@ -202,7 +211,10 @@ func (c *conn) maybeDetach() {
 		return // keep buffering; try again on the next read
 	}
 	in, _ := c.gc.Peek(-1)
-	c.carry = append(c.carry, in...)
+	c.carry.add(c.loop, in)
+	if len(in) > 0 {
+		_, _ = c.gc.Discard(len(in)) // hands gnet's Peek copy back to its pool
+	}
 	c.dupFD = fd
 	c.detaching = true
 	c.loop.detaches.Add(1)
@@ -223,8 +235,18 @@ func (c *conn) resume() {
 		return
 	}
 	if c.detached {
-		if c.dupFD >= 0 && c.paused {
-			c.paused = false
+		if c.dupFD < 0 || !c.paused {
+			return // already on its way back
+		}
+		// Parse what gnet had read first, and come back into epoll only once it is all delivered:
+		// otherwise every stay in gnet would pile the kernel's buffer onto the carry.
+		c.paused = false
+		c.read()
+		if c.failErr != nil {
+			c.closeNow(c.failErr)
+			return
+		}
+		if !c.paused && !c.closed {
 			c.reenroll()
 		}
 		return
@@ -530,9 +552,9 @@ func (c *conn) onClose(err error) {
 		// The peer closed while its messages wait for our reader: keep what gnet holds and
 		// deliver it when the reader makes room, then finish.
 		if in, _ := c.gc.Peek(-1); len(in) > 0 {
-			c.carry = append(c.carry, in...)
+			c.carry.add(c.loop, in)
 		}
-		if len(c.carry) > 0 {
+		if c.carry.len() > 0 {
 			c.eof = true
 			c.gc = nil
 			c.loop.forget(c)
@@ -555,7 +577,7 @@ func (c *conn) finish(err error) {
 		_ = syscall.Close(c.dupFD)
 		c.dupFD = -1
 	}
-	c.carry = nil
+	c.carry.reset(c.loop)
 	if c.cur != nil {
 		c.cur.Release()
 		c.cur = nil

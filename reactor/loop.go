@@ -19,7 +19,7 @@ const (
 	sendBound = 256 << 10
 	// pauseSoftLimit: bytes gnet may hold for a connection whose reader is full before the
 	// connection is detached from epoll so that TCP pushes back on the sender.
-	pauseSoftLimit = 64 << 10
+	pauseSoftLimit = 256 << 10
 	// handMax is how many messages the loop takes from a pipe under one lock.
 	handMax = 256
 	// pollMin/pollMax bound the interval at which a loop checks connections blocked on output.
@@ -42,6 +42,7 @@ type loop struct {
 	r       *Reactor
 	el      gnet.EventLoop
 	scratch []byte // the out batch: valid until the next encode on this loop
+	spare   []byte // a carry buffer kept between pauses (see carry)
 
 	blocked map[*conn]struct{} // waiting for gnet's outbound buffer to drain (or lingering)
 	timed   map[*conn]struct{} // sessions with a deadline (handshake, heartbeats)

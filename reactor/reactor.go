@@ -108,6 +108,8 @@ func (r *Reactor) Stats() Stats {
 		s.Writes += ls.Writes
 		s.BytesInline += ls.BytesInline
 		s.BytesQueued += ls.BytesQueued
+		s.Detaches += ls.Detaches
+		s.Blocks += ls.Blocks
 	}
 	return s
 }
