@@ -54,6 +54,10 @@ func poison(b []byte) {
 	}
 }
 
+// maxKeptBytes is the largest body buffer a released Msg keeps for its next use; larger ones go
+// back to the byte pool, which drops the outliers.
+const maxKeptBytes = 16 << 10
+
 // Msg is a multipart ZeroMQ message whose frame bodies live, concatenated, in one pooled
 // buffer. Obtain one with NewMsg; the zero value is not usable.
 type Msg struct {
@@ -68,7 +72,9 @@ type Msg struct {
 func NewMsg() *Msg {
 	m := msgs.Get().(*Msg)
 	m.state.Store(stateLive)
-	m.bb = msgBytes.Get()
+	if m.bb == nil {
+		m.bb = msgBytes.Get()
+	}
 	m.cmd = false
 	return m
 }
@@ -226,8 +232,8 @@ func (m *Msg) Release() {
 		m.misuse("Release")
 	}
 	bb := m.bb
-	m.bb = nil
 	if Checking() {
+		m.bb = nil
 		poison(bb.B)
 		m.ends = nil
 		return
@@ -237,7 +243,13 @@ func (m *Msg) Release() {
 	} else {
 		m.ends = m.ends[:0]
 	}
-	msgBytes.Put(bb) // with its length intact: bytebufferpool calibrates on it
+	if cap(bb.B) <= maxKeptBytes {
+		// A small buffer stays with its Msg: one pool operation per message instead of two.
+		bb.B = bb.B[:0]
+	} else {
+		m.bb = nil
+		msgBytes.Put(bb) // with its length intact: bytebufferpool calibrates on it
+	}
 	msgs.Put(m)
 }
 
