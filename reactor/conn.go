@@ -48,8 +48,10 @@ type conn struct {
 	detaching    bool // the next OnClose is our own pause, not the end
 	detached     bool // paused and out of epoll; dupFD keeps the socket open
 	dupFD        int
-	carry        carry // bytes gnet had read before a detach; parsed before anything newer
-	eof          bool  // the peer closed while we were paused: deliver carry, then finish
+	carry        carry   // bytes gnet had read before a detach; parsed before anything newer
+	ws           *wsConn // ZWS 2.0 framing, nil for tcp:// and ipc://
+	initial      []byte  // bytes that came with the connection (after a client's WebSocket 101)
+	eof          bool    // the peer closed while we were paused: deliver carry, then finish
 	lingering    bool
 	lingerEnd    time.Time // zero: linger forever
 	failErr      error     // why the connection is being closed by us
@@ -102,6 +104,21 @@ func (c *conn) opened(gc gnet.Conn) (out []byte) {
 		if a := gc.RemoteAddr(); a != nil {
 			c.remote = a.String()
 		}
+	}
+	if len(c.initial) > 0 {
+		c.carry.add(c.loop, c.initial)
+		c.initial = nil
+	}
+	if c.ws != nil {
+		c.ws.start(time.Now())
+		c.loop.watch(c)
+		if c.carry.len() > 0 {
+			// The server's READY may have come with its 101: the handshake can end right here,
+			// and the pipe then expects us to drain (attach left it scheduled).
+			c.read()
+			c.drain()
+		}
+		return nil
 	}
 	out = c.sess.Start(time.Now(), c.loop.scratch[:0])
 	c.loop.watch(c)
@@ -167,15 +184,13 @@ func (c *conn) read() {
 		if len(in) == 0 {
 			return
 		}
-		n, out, err := c.sess.Read(in, time.Now(), c.loop.scratch[:0], c)
+		n, out, err := c.parse(in)
 		if c.carry.len() > 0 {
 			c.carry.consume(c.loop, n)
 		} else if n > 0 {
 			_, _ = c.gc.Discard(n)
 		}
-		if len(out) > 0 {
-			c.write(out)
-		}
+		c.writeOut(out)
 		again := false
 		if len(c.batch) > 0 || c.paused {
 			stillPaused := c.pipe.deliver(c.batch, c.paused)
@@ -295,6 +310,27 @@ func (c *conn) reenroll() {
 	}()
 }
 
+// parse feeds in to the session, directly or through the WebSocket framing, and returns what it
+// consumed and what the session wants written (ZMTP-framed).
+func (c *conn) parse(in []byte) (int, []byte, error) {
+	if c.ws != nil {
+		n, err := c.ws.parse(in)
+		return n, nil, err
+	}
+	return c.sess.Read(in, time.Now(), c.loop.scratch[:0], c)
+}
+
+// writeOut writes what the session produced (ZMTP-framed), re-framed for WebSocket if need be.
+func (c *conn) writeOut(out []byte) {
+	if len(out) == 0 {
+		return
+	}
+	if c.ws != nil {
+		out = c.ws.frames(c.loop.wsBuf[:0], out)
+	}
+	c.write(out)
+}
+
 // zmtp.Handler, called by c.sess.Read on the loop.
 
 // Ready attaches the connection to its pipe once the handshake completed.
@@ -303,7 +339,7 @@ func (c *conn) Ready(peer *zmtp.Peer) error {
 	if c.dialer != nil {
 		p = c.dialer.pipe
 	} else if p == nil {
-		p = newPipe(c.owner, c.opts, false)
+		p = newPipe(c.r, c.owner, c.opts, false)
 	}
 	c.pipe = p
 	if !p.attach(c, peer) {
@@ -397,11 +433,14 @@ func (c *conn) encode(hand []*pool.Msg, buf []byte) (int, []byte) {
 			if j < nf-1 {
 				flags = codec.FlagMore
 			}
-			if len(f) >= largeFrame {
+			switch {
+			case c.ws != nil:
+				buf = c.ws.encode(buf, flags, f)
+			case len(f) >= largeFrame:
 				buf = codec.AppendFrameHeader(buf, flags, len(f))
 				c.writev(buf, f)
 				buf = buf[:0]
-			} else {
+			default:
 				if len(buf) > 0 && len(buf)+9+len(f) > outBatch {
 					c.write(buf)
 					buf = buf[:0]
@@ -476,9 +515,7 @@ func (c *conn) outbound() int {
 // runTimers runs the session's timers (handshake timeout, heartbeats) on the loop.
 func (c *conn) runTimers(now time.Time) {
 	out, err := c.sess.Tick(now, c.loop.scratch[:0])
-	if len(out) > 0 {
-		c.write(out)
-	}
+	c.writeOut(out)
 	if err != nil && !c.closed {
 		c.fail(err)
 		if c.gc != nil {

@@ -3,10 +3,13 @@ package reactor
 import (
 	"context"
 	"net"
-
-	"github.com/panjf2000/gnet/v2"
+	"net/url"
+	"strings"
 	"sync"
 	"time"
+
+	"github.com/panjf2000/gnet/v2"
+	"github.com/zloop/zloop/ws"
 )
 
 // Dialer keeps one pipe connected to an endpoint: it dials, hands the connection to a loop, and
@@ -32,13 +35,16 @@ type Dialer struct {
 // Connect creates a pipe for endpoint (see ParseConnectEndpoint) and starts dialing it in the
 // background. The pipe accepts messages at once; they wait for the connection.
 func (r *Reactor) Connect(endpoint string, opts *Options, owner Owner) (*Dialer, error) {
+	if strings.HasPrefix(endpoint, "inproc://") {
+		return r.connectInproc(endpoint, opts, owner)
+	}
 	ep, err := ParseConnectEndpoint(endpoint)
 	if err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	d := &Dialer{r: r, owner: owner, opts: opts, ep: ep, addr: endpoint, ctx: ctx, cancel: cancel, done: make(chan struct{})}
-	d.pipe = newPipe(owner, opts, true)
+	d.pipe = newPipe(r, owner, opts, true)
 	r.mu.Lock()
 	if r.closed {
 		r.mu.Unlock()
@@ -83,6 +89,20 @@ func (d *Dialer) run() {
 		c := newConn(d.r, d.owner, d.opts, d.addr)
 		c.dialer = d
 		c.remote = nc.RemoteAddr().String()
+		if d.ep.Transport == "ws" {
+			leftover, err := d.upgrade(nc)
+			if err != nil {
+				_ = nc.Close()
+				if d.ctx.Err() != nil {
+					return
+				}
+				d.owner.Event(Event{Type: EventHandshakeFailedProtocol, Endpoint: d.addr, Remote: c.remote, Err: err})
+				ivl = d.backoff(ivl)
+				continue
+			}
+			c.ws = newWSConn(c, false, "")
+			c.initial = leftover
+		}
 		d.mu.Lock()
 		d.cur, d.success = c, false
 		d.mu.Unlock()
@@ -125,6 +145,20 @@ func (d *Dialer) dial() (net.Conn, error) {
 		return nil, err
 	}
 	return nc, nil
+}
+
+// upgrade performs a ws:// client's HTTP upgrade on the dialing goroutine, within the handshake
+// timeout; it returns what the server sent after its 101 answer.
+func (d *Dialer) upgrade(nc net.Conn) ([]byte, error) {
+	limit := d.opts.Session.HandshakeTimeout
+	if limit <= 0 {
+		limit = 30 * time.Second
+	}
+	_ = nc.SetDeadline(time.Now().Add(limit))
+	u := &url.URL{Scheme: "ws", Host: d.ep.Addr, Path: d.ep.Path}
+	_, leftover, err := ws.ClientHandshake(nc, u, []string{ws.ProtoNull})
+	_ = nc.SetDeadline(time.Time{})
+	return leftover, err
 }
 
 func (d *Dialer) backoff(ivl time.Duration) time.Duration {
@@ -173,6 +207,11 @@ func (d *Dialer) stop() {
 // connection is up are dropped.
 func (d *Dialer) Close(linger time.Duration) <-chan struct{} {
 	d.stop()
+	if d.pipe.inproc {
+		d.r.forgetInprocWait(d)
+		closeInproc(d.pipe)
+		return closedChan
+	}
 	d.mu.Lock()
 	c := d.cur
 	d.mu.Unlock()
@@ -207,8 +246,13 @@ func closePipe(p *Pipe, c *conn, linger time.Duration) <-chan struct{} {
 	return c.done
 }
 
-// Close closes the pipe (of an accepted connection): like Dialer.Close.
+// Close closes the pipe (of an accepted connection, or either end of an inproc pair): like
+// Dialer.Close.
 func (p *Pipe) Close(linger time.Duration) <-chan struct{} {
+	if p.inproc {
+		closeInproc(p)
+		return closedChan
+	}
 	return closePipe(p, nil, linger)
 }
 

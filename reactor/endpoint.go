@@ -12,24 +12,44 @@ import (
 
 // Endpoint is a parsed ZeroMQ endpoint such as tcp://127.0.0.1:5555 or ipc:///tmp/x.sock.
 type Endpoint struct {
-	Transport string // "tcp" or "ipc"
+	Transport string // "tcp", "ipc" or "ws"
 	// Addr is what the net package dials or listens on: host:port for tcp, a path for ipc
 	// ("@name" is Linux's abstract namespace).
 	Addr string
 	// Network is the net package's network name ("tcp", "tcp4", "tcp6" or "unix").
 	Network string
+	// Path is a ws:// endpoint's HTTP path ("/" when none was given).
+	Path string
 }
 
 // String formats e as a ZeroMQ endpoint.
-func (e Endpoint) String() string { return e.Transport + "://" + e.Addr }
+func (e Endpoint) String() string { return e.Transport + "://" + e.Addr + e.Path }
+
+// splitPath separates a ws:// endpoint's host:port from its path.
+func splitPath(rest string) (hostPort, path string) {
+	if i := strings.IndexByte(rest, '/'); i >= 0 {
+		return rest[:i], rest[i:]
+	}
+	return rest, "/"
+}
 
 // ParseBindEndpoint parses an endpoint for Bind. It accepts libzmq's bind forms: tcp://*:5555 (every
 // IPv4 interface), tcp://eth0:5555 (an interface by name), tcp://[::1]:5555, a port of "*" or "!"
-// for an ephemeral port, ipc:///path, ipc://@abstract and ipc://* for a fresh temporary path.
+// for an ephemeral port, ipc:///path, ipc://@abstract and ipc://* for a fresh temporary path, and
+// ws://host:port/path with the same host and port forms as tcp.
 func ParseBindEndpoint(s string) (Endpoint, error) {
 	e, rest, err := splitTransport(s)
 	if err != nil {
 		return e, err
+	}
+	if e.Transport == "ws" {
+		hostPort, path := splitPath(rest)
+		t, err := ParseBindEndpoint("tcp://" + hostPort)
+		if err != nil {
+			return e, fmt.Errorf("%w: %q", ErrBadEndpoint, s)
+		}
+		t.Transport, t.Path = "ws", path
+		return t, nil
 	}
 	switch e.Transport {
 	case "ipc":
@@ -79,11 +99,20 @@ func ParseBindEndpoint(s string) (Endpoint, error) {
 }
 
 // ParseConnectEndpoint parses an endpoint for Connect: tcp://host:port (host may be a name, IPv4 or
-// [IPv6]) or ipc://path.
+// [IPv6]), ipc://path or ws://host:port/path.
 func ParseConnectEndpoint(s string) (Endpoint, error) {
 	e, rest, err := splitTransport(s)
 	if err != nil {
 		return e, err
+	}
+	if e.Transport == "ws" {
+		hostPort, path := splitPath(rest)
+		t, err := ParseConnectEndpoint("tcp://" + hostPort)
+		if err != nil {
+			return e, fmt.Errorf("%w: %q", ErrBadEndpoint, s)
+		}
+		t.Transport, t.Path = "ws", path
+		return t, nil
 	}
 	switch e.Transport {
 	case "ipc":
@@ -110,9 +139,9 @@ func splitTransport(s string) (Endpoint, string, error) {
 	}
 	t, rest := s[:i], s[i+3:]
 	switch t {
-	case "tcp", "ipc":
+	case "tcp", "ipc", "ws":
 		return Endpoint{Transport: t}, rest, nil
-	case "inproc", "pgm", "epgm", "norm", "vmci", "udp", "tipc", "ws", "wss":
+	case "inproc", "pgm", "epgm", "norm", "vmci", "udp", "tipc", "wss":
 		return Endpoint{Transport: t}, rest, fmt.Errorf("%w: %q", ErrTransport, s)
 	}
 	return Endpoint{}, "", fmt.Errorf("%w: unknown transport in %q", ErrBadEndpoint, s)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -21,13 +22,19 @@ type Listener struct {
 	mu     sync.Mutex
 	conns  map[*conn]struct{}
 	closed bool
-	stop   chan struct{} // closed by Close
-	done   chan struct{} // closed when the accept goroutine ends
+	// inproc endpoints have no net.Listener: their pipes are made by joinInproc.
+	inprocName  string
+	inprocPipes []*Pipe
+	stop        chan struct{} // closed by Close
+	done        chan struct{} // closed when the accept goroutine ends
 }
 
 // Listen binds endpoint (see ParseBindEndpoint) and accepts connections until Close. Each accepted
 // connection performs the handshake on a loop and is then offered to owner as a new pipe.
 func (r *Reactor) Listen(endpoint string, opts *Options, owner Owner) (*Listener, error) {
+	if strings.HasPrefix(endpoint, "inproc://") {
+		return r.listenInproc(endpoint, opts, owner)
+	}
 	ep, err := ParseBindEndpoint(endpoint)
 	if err != nil {
 		return nil, err
@@ -50,9 +57,11 @@ func (r *Reactor) Listen(endpoint string, opts *Options, owner Owner) (*Listener
 		ul.SetUnlinkOnClose(true)
 	}
 	l := &Listener{r: r, owner: owner, opts: opts, ep: ep, ln: ln, conns: make(map[*conn]struct{}), stop: make(chan struct{}), done: make(chan struct{})}
-	switch ep.Network {
-	case "unix":
+	switch {
+	case ep.Network == "unix":
 		l.addr = "ipc://" + ep.Addr
+	case ep.Transport == "ws":
+		l.addr = "ws://" + ln.Addr().String() + ep.Path
 	default:
 		l.addr = "tcp://" + ln.Addr().String()
 	}
@@ -107,6 +116,9 @@ func (l *Listener) accept() {
 		}
 		c := newConn(l.r, l.owner, l.opts, l.addr)
 		c.ln = l
+		if l.ep.Transport == "ws" {
+			c.ws = newWSConn(c, true, l.ep.Path)
+		}
 		c.remote = nc.RemoteAddr().String()
 		if !l.track(c) {
 			_ = nc.Close()
@@ -180,8 +192,20 @@ func (l *Listener) Close() error {
 	for c := range l.conns {
 		cs = append(cs, c)
 	}
+	pipes := l.inprocPipes
+	l.inprocPipes = nil
 	l.mu.Unlock()
-	err := l.ln.Close()
+	var err error
+	if l.ln != nil {
+		err = l.ln.Close()
+	} else {
+		l.r.mu.Lock()
+		delete(l.r.inproc, l.inprocName)
+		l.r.mu.Unlock()
+		for _, p := range pipes {
+			closeInproc(p)
+		}
+	}
 	<-l.done
 	for _, c := range cs {
 		if c.loop != nil {

@@ -43,6 +43,7 @@ type loop struct {
 	el      gnet.EventLoop
 	scratch []byte // the out batch: valid until the next encode on this loop
 	spare   []byte // a carry buffer kept between pauses (see carry)
+	wsBuf   []byte // WebSocket re-framing of session output and large masked frames
 
 	blocked map[*conn]struct{} // waiting for gnet's outbound buffer to drain (or lingering)
 	timed   map[*conn]struct{} // sessions with a deadline (handshake, heartbeats)

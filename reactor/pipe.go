@@ -38,6 +38,7 @@ type Owner interface {
 //
 // TrySend, TryRecv and the accessors are safe for concurrent use by any goroutine.
 type Pipe struct {
+	r     *Reactor
 	owner Owner
 	opts  *Options
 	dial  bool
@@ -62,10 +63,16 @@ type Pipe struct {
 	// failed write closes the connection inside gnet, in the middle of encoding).
 	hand []*pool.Msg
 	busy bool
+
+	// inproc: twin is the other end of the pair (nil until both sides exist); twinFull says the
+	// twin found our inbound queue full and waits for PipeWritable.
+	inproc   bool
+	twin     *Pipe
+	twinFull bool
 }
 
-func newPipe(owner Owner, opts *Options, dial bool) *Pipe {
-	return &Pipe{owner: owner, opts: opts, dial: dial}
+func newPipe(r *Reactor, owner Owner, opts *Options, dial bool) *Pipe {
+	return &Pipe{r: r, owner: owner, opts: opts, dial: dial}
 }
 
 // Options returns the settings p was created with (read-only).
@@ -86,6 +93,9 @@ func (p *Pipe) Peer() *zmtp.Peer {
 func (p *Pipe) Connected() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.inproc {
+		return p.twin != nil && !p.closed
+	}
 	return p.conn != nil
 }
 
@@ -94,6 +104,11 @@ func (p *Pipe) Connected() bool {
 // again. The owning loop is woken once per burst, not once per message.
 func (p *Pipe) TrySend(m *pool.Msg) bool {
 	p.mu.Lock()
+	if p.inproc && p.twin != nil && !p.closed {
+		q := p.twin
+		p.mu.Unlock()
+		return p.sendInproc(q, m)
+	}
 	if p.closed || (p.opts.SndHWM > 0 && p.outCount >= p.opts.SndHWM) {
 		if !p.closed {
 			p.sawFull = true
@@ -118,6 +133,18 @@ func (p *Pipe) TrySend(m *pool.Msg) bool {
 // CanSend reports whether TrySend would accept a message now.
 func (p *Pipe) CanSend() bool {
 	p.mu.Lock()
+	if p.inproc && p.twin != nil && !p.closed {
+		q := p.twin
+		p.mu.Unlock()
+		limit := inprocLimit(p, q)
+		q.mu.Lock()
+		defer q.mu.Unlock()
+		ok := !q.closed && (limit <= 0 || q.in.len() < limit)
+		if !ok && !q.closed {
+			q.twinFull = true
+		}
+		return ok
+	}
 	defer p.mu.Unlock()
 	ok := !p.closed && (p.opts.SndHWM <= 0 || p.outCount < p.opts.SndHWM)
 	if !ok && !p.closed {
@@ -131,6 +158,19 @@ func (p *Pipe) CanSend() bool {
 func (p *Pipe) TryRecv() *pool.Msg {
 	p.mu.Lock()
 	m := p.in.pop()
+	if p.inproc {
+		var wake *Pipe
+		if m != nil && p.twinFull && p.twin != nil {
+			if limit := inprocLimit(p.twin, p); limit <= 0 || p.in.len() < limit {
+				p.twinFull, wake = false, p.twin
+			}
+		}
+		p.mu.Unlock()
+		if wake != nil {
+			wake.notify(taskWritable)
+		}
+		return m
+	}
 	var resume *conn
 	if m != nil && p.inPaused && p.in.len() <= lowWater(p.opts.RcvHWM) {
 		p.inPaused = false

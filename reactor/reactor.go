@@ -51,7 +51,10 @@ type Reactor struct {
 	lingering map[*conn]struct{} // closing after they flush: Close waits for them
 	listeners map[*Listener]struct{}
 	dialers   map[*Dialer]struct{}
-	closed    bool
+	// inproc:// names bound, and connections waiting for a name to be bound.
+	inproc     map[string]*inprocEndpoint
+	inprocWait map[string][]inprocWaiting
+	closed     bool
 
 	wg sync.WaitGroup // listener, dialer and re-enroll goroutines
 }
@@ -67,11 +70,13 @@ func New(cfg Config) (*Reactor, error) {
 		lg = cfg.Logger
 	}
 	r := &Reactor{
-		loops:     make(map[gnet.EventLoop]*loop),
-		conns:     make(map[*conn]struct{}),
-		lingering: make(map[*conn]struct{}),
-		listeners: make(map[*Listener]struct{}),
-		dialers:   make(map[*Dialer]struct{}),
+		loops:      make(map[gnet.EventLoop]*loop),
+		conns:      make(map[*conn]struct{}),
+		lingering:  make(map[*conn]struct{}),
+		listeners:  make(map[*Listener]struct{}),
+		dialers:    make(map[*Dialer]struct{}),
+		inproc:     make(map[string]*inprocEndpoint),
+		inprocWait: make(map[string][]inprocWaiting),
 	}
 	cli, err := gnet.NewClient(r,
 		gnet.WithNumEventLoop(n),
@@ -265,4 +270,18 @@ func (r *Reactor) enroll(nc net.Conn, c *conn) error {
 		return err
 	}
 	return nil
+}
+
+// forgetInprocWait drops d from the connections waiting for an inproc name.
+func (r *Reactor) forgetInprocWait(d *Dialer) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for name, ws := range r.inprocWait {
+		for i, w := range ws {
+			if w.d == d {
+				r.inprocWait[name] = append(ws[:i], ws[i+1:]...)
+				return
+			}
+		}
+	}
 }

@@ -27,13 +27,16 @@ type waker struct {
 type taskKind uint8
 
 const (
-	taskDrain  taskKind = iota // write what the connection's pipe queued
-	taskResume                 // read again: the pipe's reader made room
-	taskTick                   // run the loop's timers
+	taskDrain    taskKind = iota // write what the connection's pipe queued
+	taskResume                   // read again: the pipe's reader made room
+	taskTick                     // run the loop's timers
+	taskReadable                 // tell an inproc pipe's owner it became readable
+	taskWritable                 // tell an inproc pipe's owner it has room again
 )
 
 type task struct {
 	c    *conn
+	p    *Pipe
 	kind taskKind
 }
 
@@ -59,9 +62,11 @@ func (r *Reactor) newWaker() (*waker, error) {
 }
 
 // post queues a task for the loop and wakes it if it is not already being woken. Any goroutine.
-func (w *waker) post(c *conn, kind taskKind) {
+func (w *waker) post(c *conn, kind taskKind) { w.postTask(task{c: c, kind: kind}) }
+
+func (w *waker) postTask(t task) {
 	w.mu.Lock()
-	w.tasks = append(w.tasks, task{c, kind})
+	w.tasks = append(w.tasks, t)
 	wake := !w.pending
 	w.pending = true
 	w.mu.Unlock()
@@ -92,6 +97,10 @@ func (w *waker) run(gc gnet.Conn) {
 			t.c.resume()
 		case taskTick:
 			w.l.tick()
+		case taskReadable:
+			t.p.owner.PipeReadable(t.p)
+		case taskWritable:
+			t.p.owner.PipeWritable(t.p)
 		}
 		tasks[i] = task{}
 	}

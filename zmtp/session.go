@@ -55,6 +55,10 @@ type Config struct {
 	// HeartbeatTimeout: after sending a PING, fail when nothing arrives for this long.
 	// 0 = HeartbeatIvl (libzmq's default); negative = never.
 	HeartbeatTimeout time.Duration
+	// NoGreeting is for transports that carry the version and mechanism themselves, such as ZWS 2.0
+	// (the WebSocket subprotocol names the mechanism): no greeting is exchanged, the peer counts as
+	// ZMTP 3.1 with our mechanism, and Start sends the mechanism's first command (READY for NULL).
+	NoGreeting bool
 }
 
 // Handler receives what a Session decodes. Its methods run on the goroutine that called
@@ -126,11 +130,12 @@ type Session struct {
 	hbTimeout  time.Duration // 0 = none
 	hbTTL      uint16        // deciseconds, announced in our PINGs
 
-	mech    mechanism
-	state   state
-	started bool
-	err     error
-	peer    Peer
+	mech       mechanism
+	noGreeting bool
+	state      state
+	started    bool
+	err        error
+	peer       Peer
 
 	// Message framing. bodyLeft counts the bytes of the current frame's body still to deliver.
 	inFrame   bool
@@ -166,6 +171,7 @@ func NewSession(cfg *Config) *Session {
 		handshake:  cfg.HandshakeTimeout,
 		hbIvl:      cfg.HeartbeatIvl,
 		hbTimeout:  cfg.HeartbeatTimeout,
+		noGreeting: cfg.NoGreeting,
 	}
 	if s.maxMsg <= 0 {
 		s.maxMsg = -1
@@ -251,6 +257,10 @@ func (s *Session) Start(now time.Time, out []byte) []byte {
 	s.started = true
 	if s.handshake > 0 {
 		s.handshakeAt = now.Add(s.handshake)
+	}
+	if s.noGreeting {
+		out, _ = s.greeted(codec.Greeting{Major: 3, Minor: 1, Mechanism: s.mech.name()}, out)
+		return out
 	}
 	return codec.AppendGreeting(out, codec.Greeting{Major: 3, Minor: 1, Mechanism: s.mech.name()})
 }

@@ -528,3 +528,36 @@ func TestImportLayering(t *testing.T) {
 		}
 	}
 }
+
+// Without greetings (ZWS 2.0), two sessions start with READY and complete the handshake.
+func TestNoGreeting(t *testing.T) {
+	now := time.Unix(1000, 0)
+	a := zmtp.NewSession(&zmtp.Config{SocketType: "PUSH", NoGreeting: true})
+	b := zmtp.NewSession(&zmtp.Config{SocketType: "PULL", NoGreeting: true})
+	outA := a.Start(now, nil)
+	outB := b.Start(now, nil)
+	if _, _, err := codec.ParseGreeting(outA); err == nil {
+		t.Fatal("a greeting was sent")
+	}
+	hdr, _, err := codec.ParseFrameHeader(outA, -1)
+	if err != nil || !hdr.Command() {
+		t.Fatalf("first frame %+v %v, want the READY command", hdr, err)
+	}
+	var ha, hb nopReady
+	if n, _, err := b.Read(outA, now, nil, &hb); err != nil || n != len(outA) {
+		t.Fatalf("b: n=%d err=%v", n, err)
+	}
+	if n, _, err := a.Read(outB, now, nil, &ha); err != nil || n != len(outB) {
+		t.Fatalf("a: n=%d err=%v", n, err)
+	}
+	if !a.Ready() || !b.Ready() || a.Peer().SocketType != "PULL" || a.Peer().Minor != 1 {
+		t.Fatalf("ready %v %v, peer %+v", a.Ready(), b.Ready(), a.Peer())
+	}
+}
+
+type nopReady struct{}
+
+func (*nopReady) Ready(*zmtp.Peer) error     { return nil }
+func (*nopReady) Frame(int, bool, bool) bool { return true }
+func (*nopReady) FrameData([]byte, bool)     {}
+func (*nopReady) Command(codec.Command)      {}

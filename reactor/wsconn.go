@@ -1,0 +1,213 @@
+package reactor
+
+import (
+	"errors"
+	"time"
+
+	"github.com/zloop/zloop/codec"
+	"github.com/zloop/zloop/ws"
+	"github.com/zloop/zloop/zmtp"
+)
+
+// wsConn carries ZMTP over ZWS 2.0: the connection's bytes are WebSocket frames, each holding one
+// ZMTP frame (flags byte, then the body), and there is no ZMTP greeting. The session is fed
+// synthesized ZMTP frame headers followed by the bodies the decoder streams, so limits, the
+// handshake and heartbeats stay the session's. Loop-owned, like its conn.
+type wsConn struct {
+	c        *conn
+	server   bool
+	upgraded bool // server: the 101 went out; client: always
+	cfg      ws.ServerConfig
+	dec      *ws.Decoder
+	mask     *[4]byte // client frames are masked; nil on the server side
+	maskKey  [4]byte
+	held     []byte // the session's first output (READY), held until the 101 answer went out
+
+	// Per Feed: what the session wants written, and the first error.
+	out []byte
+	err error
+	// A command frame is collected whole before the session sees it.
+	cmd   []byte
+	inCmd bool
+	hdr   [16]byte
+}
+
+func newWSConn(c *conn, server bool, path string) *wsConn {
+	w := &wsConn{c: c, server: server, upgraded: !server}
+	cfg := c.opts.Session
+	cfg.NoGreeting = true // the subprotocol names the mechanism; no greeting inside ZWS
+	c.sess = zmtp.NewSession(&cfg)
+	if server {
+		// Only ZWS2.0/NULL: a bare "ZWS2.0" peer runs no handshake at all (libzmq), which the
+		// session does not do.
+		w.cfg = ws.ServerConfig{Path: path, Protocols: []string{ws.ProtoNull}}
+	} else {
+		w.mask = &w.maskKey
+		w.maskKey = [4]byte{0x5a, 0x3c, 0xa5, 0x0f}
+	}
+	w.dec = ws.NewDecoder(server, c.opts.Session.MaxMsgSize)
+	return w
+}
+
+// start runs in OnOpen: the session starts (its handshake timer too), but a server holds the READY
+// until the upgrade is done: nothing may precede the 101 answer.
+func (w *wsConn) start(now time.Time) {
+	out := w.c.sess.Start(now, w.c.loop.scratch[:0])
+	if w.server {
+		w.held = append(w.held[:0], out...)
+		return
+	}
+	w.c.writeOut(out)
+}
+
+// parse consumes in: the upgrade request first (server), then WebSocket frames.
+func (w *wsConn) parse(in []byte) (int, error) {
+	n := 0
+	if !w.upgraded {
+		_, m, resp, err := ws.Accept(in, &w.cfg, w.c.loop.wsBuf[:0])
+		if errors.Is(err, ws.ErrShort) {
+			return 0, nil
+		}
+		var rej *ws.RejectError
+		if errors.As(err, &rej) {
+			w.c.write(rej.Response)
+			return 0, err
+		}
+		if err != nil {
+			return 0, err
+		}
+		w.c.write(resp)
+		w.upgraded = true
+		w.c.writeOut(w.held)
+		w.held = nil
+		n = m
+	}
+	w.out, w.err = w.c.loop.scratch[:0], nil
+	m, err := w.dec.Feed(in[n:], w)
+	n += m
+	if len(w.out) > 0 {
+		w.c.writeOut(w.out)
+	}
+	if w.err != nil {
+		return n, w.err
+	}
+	return n, err
+}
+
+// ws.Handler.
+
+// Frame hands the session a ZMTP header for the message frame; a refusal (the pipe is full) stops
+// the decoder before this WebSocket message.
+func (w *wsConn) Frame(zws byte, size int) bool {
+	if w.err != nil {
+		return false
+	}
+	flags := zmtpFlags(zws)
+	if flags&codec.FlagCommand != 0 {
+		w.inCmd = true
+		w.cmd = codec.AppendFrameHeader(w.cmd[:0], codec.FlagCommand, size)
+		return true
+	}
+	h := codec.AppendFrameHeader(w.hdr[:0], flags&codec.FlagMore, size)
+	n, out, err := w.c.sess.Read(h, time.Now(), w.out, w.c)
+	w.out = out
+	if err != nil {
+		w.err = err
+		return false
+	}
+	return n == len(h)
+}
+
+// FrameData streams the body to the session (a command's is collected first).
+func (w *wsConn) FrameData(p []byte, last bool) {
+	if w.err != nil {
+		return
+	}
+	if w.inCmd {
+		w.cmd = append(w.cmd, p...)
+		if !last {
+			return
+		}
+		w.inCmd = false
+		p = w.cmd
+	} else if len(p) == 0 {
+		return // a 0-byte body was completed by its header
+	}
+	_, out, err := w.c.sess.Read(p, time.Now(), w.out, w.c)
+	w.out = out
+	if err != nil {
+		w.err = err
+	}
+}
+
+// Control answers pings and closes; a pong is just traffic.
+func (w *wsConn) Control(op byte, payload []byte) {
+	switch op {
+	case ws.OpPing:
+		w.c.write(ws.AppendControl(w.c.loop.wsBuf[:0], ws.OpPong, payload, w.mask))
+	case ws.OpClose:
+		w.c.write(ws.AppendControl(w.c.loop.wsBuf[:0], ws.OpClose, payload, w.mask))
+		if w.err == nil {
+			w.err = errWSClosed
+		}
+	}
+}
+
+var errWSClosed = errors.New("zmq: ws: peer closed the WebSocket")
+
+// frames converts ZMTP-framed bytes (what the session writes) into WebSocket messages.
+func (w *wsConn) frames(dst, zmtpBytes []byte) []byte {
+	for len(zmtpBytes) > 0 {
+		h, n, err := codec.ParseFrameHeader(zmtpBytes, -1)
+		if err != nil || uint64(len(zmtpBytes)-n) < h.Size {
+			return dst // our own encoder's output: cannot happen
+		}
+		body := zmtpBytes[n : n+int(h.Size)]
+		dst = ws.AppendFrame(dst, zwsFlags(h.Flags), body, w.mask)
+		zmtpBytes = zmtpBytes[n+int(h.Size):]
+	}
+	return dst
+}
+
+// ZWS 2.0 numbers its flags differently from ZMTP: MORE is 0x01 in both, COMMAND is 0x02 (ZMTP's
+// 0x04; ZWS needs no LONG flag, the WebSocket length carries the size).
+func zwsFlags(zmtp byte) byte {
+	f := zmtp & codec.FlagMore
+	if zmtp&codec.FlagCommand != 0 {
+		f |= ws.FlagCommand
+	}
+	return f
+}
+
+func zmtpFlags(zws byte) byte {
+	f := zws & ws.FlagMore
+	if zws&ws.FlagCommand != 0 {
+		f |= codec.FlagCommand
+	}
+	return f
+}
+
+// encode appends one ZMTP frame as a WebSocket message to the batch buf, writing when the batch
+// is full: small frames are copied into the batch; a server writes a large body straight from the
+// message with writev; a client must mask, so it always copies.
+func (w *wsConn) encode(buf []byte, flags byte, f []byte) []byte {
+	c := w.c
+	zf := zwsFlags(flags)
+	if len(f) >= largeFrame && w.mask == nil {
+		buf = ws.AppendFrameHeader(buf, zf, len(f))
+		c.writev(buf, f)
+		return buf[:0]
+	}
+	if len(buf) > 0 && len(buf)+15+len(f) > outBatch {
+		c.write(buf)
+		buf = buf[:0]
+	}
+	if len(f) >= largeFrame {
+		// A large masked frame: its own buffer for this one write.
+		tmp := ws.AppendFrame(c.loop.wsBuf[:0], zf, f, w.mask)
+		c.write(tmp)
+		c.loop.wsBuf = tmp[:0]
+		return buf
+	}
+	return ws.AppendFrame(buf, zf, f, w.mask)
+}

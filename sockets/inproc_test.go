@@ -1,0 +1,125 @@
+package sockets
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/zloop/zloop/reactor"
+	"github.com/zloop/zloop/zmtp"
+)
+
+// inproc:// in either order, with multipart messages and no loop in between.
+func TestInproc(t *testing.T) {
+	r := newReactor(t)
+	ctx := testCtx(t)
+	for _, bindFirst := range []bool{true, false} {
+		name := fmt.Sprintf("inproc://test-%v", bindFirst)
+		pull := newSocket(t, r, Pull)
+		push := newSocket(t, r, Push)
+		if bindFirst {
+			if _, err := pull.Bind(name); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := push.Connect(name); err != nil {
+			t.Fatal(err)
+		}
+		// Queued before the bind when connecting first, as libzmq allows.
+		for i := 0; i < 10; i++ {
+			if err := push.Send(ctx, []byte{byte(i)}, []byte("tail")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if !bindFirst {
+			if _, err := pull.Bind(name); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i := 0; i < 10; i++ {
+			m, err := pull.Recv(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(m) != 2 || m[0][0] != byte(i) || string(m[1]) != "tail" {
+				t.Fatalf("message %d: %q", i, m)
+			}
+		}
+	}
+}
+
+func TestInprocReqRepAndHWM(t *testing.T) {
+	r := newReactor(t)
+	ctx := testCtx(t)
+	rep := newSocket(t, r, Rep)
+	if _, err := rep.Bind("inproc://rr"); err != nil {
+		t.Fatal(err)
+	}
+	req := newSocket(t, r, Req)
+	if err := req.Connect("inproc://rr"); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		for {
+			m, err := rep.Recv(ctx)
+			if err != nil {
+				return
+			}
+			if rep.Send(ctx, append([]byte("re:"), m[0]...)) != nil {
+				return
+			}
+		}
+	}()
+	for i := 0; i < 100; i++ {
+		if err := req.Send(ctx, []byte{byte(i)}); err != nil {
+			t.Fatal(err)
+		}
+		m, err := req.Recv(ctx)
+		if err != nil || string(m[0]) != "re:"+string([]byte{byte(i)}) {
+			t.Fatalf("%q %v", m, err)
+		}
+	}
+
+	// The queue between two inproc sockets holds SNDHWM + RCVHWM messages, then Send would block.
+	pull := newSocket(t, r, Pull, WithRcvHWM(3))
+	if _, err := pull.Bind("inproc://hwm"); err != nil {
+		t.Fatal(err)
+	}
+	push := newSocket(t, r, Push, WithSndHWM(2), WithSndTimeout(0))
+	if err := push.Connect("inproc://hwm"); err != nil {
+		t.Fatal(err)
+	}
+	sent := 0
+	for ; sent < 100; sent++ {
+		if err := push.Send(ctx, []byte("x")); err != nil {
+			if !errors.Is(err, ErrWouldBlock) {
+				t.Fatal(err)
+			}
+			break
+		}
+	}
+	if sent != 5 {
+		t.Fatalf("%d messages queued, want SNDHWM+RCVHWM = 5", sent)
+	}
+	if _, err := pull.Recv(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := push.Send(ctx, []byte("y")); err != nil {
+		t.Fatalf("send after the reader made room: %v", err)
+	}
+
+	// Incompatible types are refused; a name can be bound once.
+	bad := newSocket(t, r, Push)
+	events := bad.Monitor(4)
+	if err := bad.Connect("inproc://rr"); err != nil {
+		t.Fatal(err)
+	}
+	e := waitEvent(t, events, func(e reactor.Event) bool { return e.Type == reactor.EventHandshakeFailedProtocol })
+	if !errors.Is(e.Err, zmtp.ErrIncompatible) {
+		t.Fatal(e)
+	}
+	other := newSocket(t, r, Rep)
+	if _, err := other.Bind("inproc://rr"); err == nil {
+		t.Fatal("bound an inproc name twice")
+	}
+}

@@ -1,0 +1,109 @@
+package sockets
+
+// ws:// (ZWS 2.0): zloop to zloop and against libzmq 4.3's ws transport, zloop on either side,
+// either side binding, with frames of every WebSocket length encoding.
+
+import (
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/zloop/zloop/internal/testpeer"
+)
+
+var wsSizes = []int{0, 1, 125, 126, 65535, 65536, 200000}
+
+func wsMessages() [][][]byte {
+	var msgs [][][]byte
+	var multi [][]byte
+	for i, n := range wsSizes {
+		msgs = append(msgs, [][]byte{frameOf(n, byte(i))})
+		multi = append(multi, frameOf(n, byte(50+i)))
+	}
+	return append(msgs, multi)
+}
+
+func TestWSZloopToZloop(t *testing.T) {
+	r := newReactor(t)
+	ctx := testCtx(t)
+	pull := newSocket(t, r, Pull)
+	ep, err := pull.Bind("ws://127.0.0.1:*/zmq")
+	if err != nil {
+		t.Fatal(err)
+	}
+	push := newSocket(t, r, Push)
+	if err := push.Connect(ep); err != nil {
+		t.Fatal(err)
+	}
+	msgs := wsMessages()
+	for _, m := range msgs {
+		if err := push.Send(ctx, m...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, want := range msgs {
+		got, err := pull.Recv(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !sameMsg(got, want) {
+			t.Fatalf("message %d wrong", i)
+		}
+	}
+}
+
+func TestWSInterop(t *testing.T) {
+	if err := testpeer.Available(); err != nil && os.Getenv("CI") != "true" {
+		t.Skip(err)
+	}
+	type pair struct{ zloop, libzmq Type }
+	for _, pr := range []pair{{Push, Pull}, {Pull, Push}, {Req, Rep}, {Rep, Req}, {Pair, Pair}} {
+		for _, zloopBinds := range []bool{true, false} {
+			name := fmt.Sprintf("zloop %v to libzmq %v, zloop binds %v", pr.zloop, pr.libzmq, zloopBinds)
+			t.Run(name, func(t *testing.T) {
+				r := newReactor(t)
+				z := newSocket(t, r, pr.zloop, WithLinger(time.Second))
+				l := testpeer.Start(t, pr.libzmq.String())
+				if zloopBinds {
+					ep, err := z.Bind("ws://127.0.0.1:*/zmq")
+					if err != nil {
+						t.Fatal(err)
+					}
+					l.Connect(ep)
+				} else {
+					ep := l.Bind("ws://127.0.0.1:*/zmq")
+					if err := z.Connect(ep); err != nil {
+						t.Fatal(err)
+					}
+				}
+				exchangeMsgs(t, z, l, pr.zloop, wsMessages())
+			})
+		}
+	}
+}
+
+// The seed's frame-integrity test: many small messages written in one go arrive at a libzmq
+// receiver as exactly those messages, in order.
+func TestWSBatchIntegrity(t *testing.T) {
+	if err := testpeer.Available(); err != nil && os.Getenv("CI") != "true" {
+		t.Skip(err)
+	}
+	r := newReactor(t)
+	ctx := testCtx(t)
+	l := testpeer.Start(t, "PULL")
+	ep := l.Bind("ws://127.0.0.1:*/batch")
+	push := newSocket(t, r, Push, WithSndHWM(0))
+	if err := push.Connect(ep); err != nil {
+		t.Fatal(err)
+	}
+	const n = 20000
+	for i := 0; i < n; i++ {
+		if err := push.Send(ctx, testpeer.SeqPayload(nil, uint64(i), 16)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.RecvCheckPattern(n, 16, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+}
