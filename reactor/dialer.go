@@ -90,7 +90,7 @@ func (d *Dialer) run() {
 		c.dialer = d
 		c.remote = nc.RemoteAddr().String()
 		if d.ep.Transport == "ws" {
-			leftover, err := d.upgrade(nc)
+			proto, leftover, err := d.upgrade(nc)
 			if err != nil {
 				_ = nc.Close()
 				if d.ctx.Err() != nil {
@@ -100,7 +100,7 @@ func (d *Dialer) run() {
 				ivl = d.backoff(ivl)
 				continue
 			}
-			c.ws = newWSConn(c, false, "")
+			c.ws = newWSConn(c, false, "", proto)
 			c.initial = leftover
 		}
 		d.mu.Lock()
@@ -147,18 +147,21 @@ func (d *Dialer) dial() (net.Conn, error) {
 	return nc, nil
 }
 
+// wsProtocols are offered by a ws:// client, as libzmq offers them.
+var wsProtocols = []string{ws.ProtoNull, ws.ProtoBare}
+
 // upgrade performs a ws:// client's HTTP upgrade on the dialing goroutine, within the handshake
 // timeout; it returns what the server sent after its 101 answer.
-func (d *Dialer) upgrade(nc net.Conn) ([]byte, error) {
+func (d *Dialer) upgrade(nc net.Conn) (string, []byte, error) {
 	limit := d.opts.Session.HandshakeTimeout
 	if limit <= 0 {
 		limit = 30 * time.Second
 	}
 	_ = nc.SetDeadline(time.Now().Add(limit))
 	u := &url.URL{Scheme: "ws", Host: d.ep.Addr, Path: d.ep.Path}
-	_, leftover, err := ws.ClientHandshake(nc, u, []string{ws.ProtoNull})
+	proto, leftover, err := ws.ClientHandshake(nc, u, wsProtocols)
 	_ = nc.SetDeadline(time.Time{})
-	return leftover, err
+	return proto, leftover, err
 }
 
 func (d *Dialer) backoff(ivl time.Duration) time.Duration {

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/zloop/zloop/ws"
 )
 
 // Listener accepts connections on one bound endpoint and gives each its own pipe after the handshake.
@@ -117,7 +119,7 @@ func (l *Listener) accept() {
 		c := newConn(l.r, l.owner, l.opts, l.addr)
 		c.ln = l
 		if l.ep.Transport == "ws" {
-			c.ws = newWSConn(c, true, l.ep.Path)
+			c.ws = newWSConn(c, true, l.ep.Path, ws.ProtoNull)
 		}
 		c.remote = nc.RemoteAddr().String()
 		if !l.track(c) {

@@ -32,21 +32,27 @@ type wsConn struct {
 	hdr   [16]byte
 }
 
-func newWSConn(c *conn, server bool, path string) *wsConn {
+// newWSConn: proto is the subprotocol a client negotiated (a server learns it from the request).
+func newWSConn(c *conn, server bool, path, proto string) *wsConn {
 	w := &wsConn{c: c, server: server, upgraded: !server}
-	cfg := c.opts.Session
-	cfg.NoGreeting = true // the subprotocol names the mechanism; no greeting inside ZWS
-	c.sess = zmtp.NewSession(&cfg)
+	w.useProtocol(proto)
 	if server {
-		// Only ZWS2.0/NULL: a bare "ZWS2.0" peer runs no handshake at all (libzmq), which the
-		// session does not do.
-		w.cfg = ws.ServerConfig{Path: path, Protocols: []string{ws.ProtoNull}}
+		w.cfg = ws.ServerConfig{Path: path, Protocols: []string{ws.ProtoNull, ws.ProtoBare}}
 	} else {
 		w.mask = &w.maskKey
 		w.maskKey = [4]byte{0x5a, 0x3c, 0xa5, 0x0f}
 	}
 	w.dec = ws.NewDecoder(server, c.opts.Session.MaxMsgSize)
 	return w
+}
+
+// useProtocol gives the connection the session its subprotocol needs: ZWS2.0/NULL runs the NULL
+// handshake (READY), bare ZWS2.0 none (each side sends its routing id first, as libzmq does).
+func (w *wsConn) useProtocol(proto string) {
+	cfg := w.c.opts.Session
+	cfg.NoGreeting = true // the subprotocol names the mechanism; no greeting inside ZWS
+	cfg.NoHandshake = proto == ws.ProtoBare
+	w.c.sess = zmtp.NewSession(&cfg)
 }
 
 // start runs in OnOpen: the session starts (its handshake timer too), but a server holds the READY
@@ -64,7 +70,7 @@ func (w *wsConn) start(now time.Time) {
 func (w *wsConn) parse(in []byte) (int, error) {
 	n := 0
 	if !w.upgraded {
-		_, m, resp, err := ws.Accept(in, &w.cfg, w.c.loop.wsBuf[:0])
+		proto, m, resp, err := ws.Accept(in, &w.cfg, w.c.loop.wsBuf[:0])
 		if errors.Is(err, ws.ErrShort) {
 			return 0, nil
 		}
@@ -78,6 +84,10 @@ func (w *wsConn) parse(in []byte) (int, error) {
 		}
 		w.c.write(resp)
 		w.upgraded = true
+		if proto == ws.ProtoBare {
+			w.useProtocol(proto)
+			w.held = w.c.sess.Start(time.Now(), w.held[:0])
+		}
 		w.c.writeOut(w.held)
 		w.held = nil
 		n = m

@@ -89,3 +89,50 @@ func TestWSHostileInput(t *testing.T) {
 		})
 	}
 }
+
+// A client that offers only the bare "ZWS2.0" subprotocol runs no handshake: each side sends its
+// routing id as its first message (empty here), then data flows, as with libzmq.
+func TestWSBareSubprotocol(t *testing.T) {
+	r := newReactor(t)
+	ctx := testCtx(t)
+	pull := newSocket(t, r, Pull)
+	ep, err := pull.Bind("ws://127.0.0.1:*/zmq")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(ep)
+	c, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	proto, leftover, err := ws.ClientHandshake(c, u, []string{ws.ProtoBare})
+	if err != nil || proto != ws.ProtoBare {
+		t.Fatalf("proto %q, %v", proto, err)
+	}
+	key := [4]byte{9, 8, 7, 6}
+	out := ws.AppendFrame(nil, 0, nil, &key) // our routing id: none
+	out = ws.AppendFrame(out, 0, []byte("hello"), &key)
+	if _, err := c.Write(out); err != nil {
+		t.Fatal(err)
+	}
+	m, err := pull.Recv(ctx)
+	if err != nil || string(m[0]) != "hello" {
+		t.Fatalf("%q %v", m, err)
+	}
+	// The server's first message is its routing id: an empty data frame, no READY.
+	want := ws.AppendFrame(nil, 0, nil, nil)
+	got := leftover
+	for len(got) < len(want) {
+		buf := make([]byte, 64)
+		n, err := c.Read(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, buf[:n]...)
+	}
+	if !bytes.Equal(got[:len(want)], want) {
+		t.Fatalf("server's first frame % x, want % x", got, want)
+	}
+}

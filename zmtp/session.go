@@ -59,6 +59,10 @@ type Config struct {
 	// (the WebSocket subprotocol names the mechanism): no greeting is exchanged, the peer counts as
 	// ZMTP 3.1 with our mechanism, and Start sends the mechanism's first command (READY for NULL).
 	NoGreeting bool
+	// NoHandshake (with NoGreeting) is ZWS 2.0's bare "ZWS2.0" subprotocol: no security handshake
+	// and no READY. Each side's first message is its routing id (one data frame, empty when it has
+	// none), as libzmq does; the peer's socket type is unknown and not checked.
+	NoHandshake bool
 }
 
 // Handler receives what a Session decodes. Its methods run on the goroutine that called
@@ -132,6 +136,8 @@ type Session struct {
 
 	mech       mechanism
 	noGreeting bool
+	bare       bool // NoHandshake: the first data frame is the peer's routing id
+	identity   []byte
 	state      state
 	started    bool
 	err        error
@@ -172,6 +178,8 @@ func NewSession(cfg *Config) *Session {
 		hbIvl:      cfg.HeartbeatIvl,
 		hbTimeout:  cfg.HeartbeatTimeout,
 		noGreeting: cfg.NoGreeting,
+		bare:       cfg.NoGreeting && cfg.NoHandshake,
+		identity:   bytes.Clone(cfg.Identity),
 	}
 	if s.maxMsg <= 0 {
 		s.maxMsg = -1
@@ -257,6 +265,11 @@ func (s *Session) Start(now time.Time, out []byte) []byte {
 	s.started = true
 	if s.handshake > 0 {
 		s.handshakeAt = now.Add(s.handshake)
+	}
+	if s.bare {
+		s.peer.Major, s.peer.Minor, s.peer.Mechanism = 3, 1, MechanismNull
+		s.state = stHandshake
+		return codec.AppendFrame(out, 0, s.identity)
 	}
 	if s.noGreeting {
 		out, _ = s.greeted(codec.Greeting{Major: 3, Minor: 1, Mechanism: s.mech.name()}, out)
@@ -370,6 +383,26 @@ func (s *Session) read(in []byte, now time.Time, out []byte, h Handler) (int, []
 			continue
 		}
 
+		if s.bare && s.state == stHandshake {
+			// The peer's routing id, whole, before anything else.
+			if size > 255 || hdr.More() {
+				return n, out, &Error{Op: "handshake", Err: ErrUnexpectedMessage, Detail: "bad routing id frame"}
+			}
+			if len(b) < m+size {
+				return n, out, nil
+			}
+			s.peer.Identity = bytes.Clone(b[m : m+size])
+			n += m + size
+			s.state = stReady
+			s.handshakeAt = time.Time{}
+			if s.hbIvl > 0 {
+				s.pingAt = now.Add(s.hbIvl)
+			}
+			if err := h.Ready(&s.peer); err != nil {
+				return n, out, err
+			}
+			continue
+		}
 		if s.state != stReady {
 			return n, out, &Error{Op: "frame", Err: ErrUnexpectedMessage}
 		}
