@@ -136,3 +136,56 @@ func TestWSBareSubprotocol(t *testing.T) {
 		t.Fatalf("server's first frame % x, want % x", got, want)
 	}
 }
+
+// A WebSocket ping is answered with a pong carrying its payload; a close is answered with a close,
+// and the connection ends.
+func TestWSPingAndClose(t *testing.T) {
+	r := newReactor(t)
+	pull := newSocket(t, r, Pull)
+	ep, err := pull.Bind("ws://127.0.0.1:*/zmq")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(ep)
+	c, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	_, leftover, err := ws.ClientHandshake(c, u, []string{ws.ProtoNull})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := [4]byte{1, 1, 2, 3}
+	if _, err := c.Write(ws.AppendControl(nil, ws.OpPing, []byte("are you there"), &key)); err != nil {
+		t.Fatal(err)
+	}
+	// The server's READY (one data message) comes first, then the pong.
+	var got []byte
+	got = append(got, leftover...)
+	want := ws.AppendControl(nil, ws.OpPong, []byte("are you there"), nil)
+	for !bytes.Contains(got, want) {
+		buf := make([]byte, 512)
+		n, err := c.Read(buf)
+		if err != nil {
+			t.Fatalf("no pong in % x: %v", got, err)
+		}
+		got = append(got, buf[:n]...)
+	}
+	if _, err := c.Write(ws.AppendClose(nil, ws.CloseNormal, "bye", &key)); err != nil {
+		t.Fatal(err)
+	}
+	got = got[:0]
+	for {
+		buf := make([]byte, 512)
+		n, err := c.Read(buf)
+		got = append(got, buf[:n]...)
+		if err != nil {
+			break // the server closed after answering
+		}
+	}
+	if len(got) < 2 || got[0] != 0x80|ws.OpClose {
+		t.Fatalf("no close answer before the end: % x", got)
+	}
+}
