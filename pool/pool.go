@@ -56,7 +56,7 @@ func poison(b []byte) {
 
 // maxKeptBytes is the largest body buffer a released Msg keeps for its next use; larger ones go
 // back to the byte pool, which drops the outliers.
-const maxKeptBytes = 16 << 10
+const maxKeptBytes = 256 << 10
 
 // Msg is a multipart ZeroMQ message whose frame bodies live, concatenated, in one pooled
 // buffer. Obtain one with NewMsg; the zero value is not usable.

@@ -486,7 +486,10 @@ func (c *conn) writev(hdr, body []byte) {
 		return
 	}
 	before := c.gc.OutboundBuffered()
-	_, _ = c.gc.Writev([][]byte{hdr, body})
+	iov := c.loop.iov[:]
+	iov[0], iov[1] = hdr, body
+	_, _ = c.gc.Writev(iov)
+	iov[0], iov[1] = nil, nil
 	c.account(len(hdr)+len(body), before)
 }
 

@@ -41,9 +41,10 @@ type Stats struct {
 type loop struct {
 	r       *Reactor
 	el      gnet.EventLoop
-	scratch []byte // the out batch: valid until the next encode on this loop
-	spare   []byte // a carry buffer kept between pauses (see carry)
-	wsBuf   []byte // WebSocket re-framing of session output and large masked frames
+	scratch []byte    // the out batch: valid until the next encode on this loop
+	spare   []byte    // a carry buffer kept between pauses (see carry)
+	wsBuf   []byte    // WebSocket re-framing of session output and large masked frames
+	iov     [2][]byte // header and body of a large frame for writev, without a slice allocated per write
 
 	blocked map[*conn]struct{} // waiting for gnet's outbound buffer to drain (or lingering)
 	timed   map[*conn]struct{} // sessions with a deadline (handshake, heartbeats)
