@@ -197,11 +197,13 @@ func (p *Pipe) OutLen() int {
 	return p.outCount
 }
 
+// lowWater is where a paused connection resumes reading: half the HWM, as libzmq, and always below
+// it (with an HWM of 1 the half is the HWM itself, and a full queue would never count as paused).
 func lowWater(hwm int) int {
 	if hwm <= 0 {
 		return 1 << 30
 	}
-	return (hwm + 1) / 2
+	return min((hwm+1)/2, hwm-1)
 }
 
 // inRoom returns how many more messages the inbound queue takes (a large number without a limit).

@@ -120,3 +120,32 @@ func TestBoundedMemorySlowReceiver(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// With RCVHWM 1 a full queue still pauses the connection (the low-water mark is below the HWM), and
+// every message arrives.
+func TestRcvHWMOne(t *testing.T) {
+	r := newReactor(t)
+	ctx := testCtx(t)
+	pull := newSocket(t, r, Pull, WithRcvHWM(1))
+	ep, err := pull.Bind("tcp://127.0.0.1:*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	push := newSocket(t, r, Push)
+	if err := push.Connect(ep); err != nil {
+		t.Fatal(err)
+	}
+	const n = 2000
+	for i := 0; i < n; i++ {
+		if err := push.Send(ctx, []byte{byte(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "the reader's queue full", func() bool { in, _ := pipeLens(pull); return in == 1 })
+	for i := 0; i < n; i++ {
+		m, err := pull.Recv(ctx)
+		if err != nil || m[0][0] != byte(i) {
+			t.Fatalf("message %d: %q %v", i, m, err)
+		}
+	}
+}
