@@ -24,4 +24,7 @@ var (
 	ErrEmptyMessage = errors.New("zmq: message has no frames")
 	// ErrInvalid: an invalid argument, such as an option value out of range (EINVAL).
 	ErrInvalid = errors.New("zmq: invalid argument")
+	// ErrHostUnreachable: a ROUTER with RouterMandatory was asked to send to a routing id that no
+	// connected peer has (libzmq's EHOSTUNREACH). The message still belongs to the caller.
+	ErrHostUnreachable = errors.New("zmq: host unreachable: no peer has that routing id")
 )

@@ -64,9 +64,20 @@ func bindEndpoint(t *testing.T, transport string) string {
 // connecting, and returns them once connected.
 func link(t *testing.T, zt Type, lt string, zloopBinds bool, transport string) (*Socket, *testpeer.Peer) {
 	t.Helper()
+	return linkOpts(t, zt, lt, zloopBinds, transport, nil, nil)
+}
+
+// linkOpts is link with options for the zloop socket and a set-up function for the libzmq peer,
+// run before either side binds or connects.
+func linkOpts(t *testing.T, zt Type, lt string, zloopBinds bool, transport string, opts []Option,
+	setup func(*testpeer.Peer)) (*Socket, *testpeer.Peer) {
+	t.Helper()
 	r := newReactor(t)
-	z := newSocket(t, r, zt, WithLinger(time.Second))
+	z := newSocket(t, r, zt, append([]Option{WithLinger(time.Second)}, opts...)...)
 	l := testpeer.Start(t, lt)
+	if setup != nil {
+		setup(l)
+	}
 	ep := bindEndpoint(t, transport)
 	if zloopBinds {
 		got, err := z.Bind(ep)
@@ -88,7 +99,15 @@ func TestInteropMatrix(t *testing.T) {
 		t.Skip(err)
 	}
 	type pair struct{ zloop, libzmq Type }
-	pairs := []pair{{Push, Pull}, {Pull, Push}, {Req, Rep}, {Rep, Req}, {Pair, Pair}}
+	// Every compatible pair of rfc 28-31, zloop on either side.
+	pairs := []pair{
+		{Push, Pull}, {Pull, Push}, {Pair, Pair},
+		{Req, Rep}, {Rep, Req}, {Req, Router}, {Router, Req},
+		{Dealer, Rep}, {Rep, Dealer}, {Dealer, Router}, {Router, Dealer},
+		{Dealer, Dealer}, {Router, Router},
+		{Pub, Sub}, {Sub, Pub}, {Pub, XSub}, {XSub, Pub},
+		{XPub, Sub}, {Sub, XPub}, {XPub, XSub}, {XSub, XPub},
+	}
 	for _, pr := range pairs {
 		for _, transport := range []string{"tcp", "ipc"} {
 			for _, zloopBinds := range []bool{true, false} {
@@ -98,8 +117,23 @@ func TestInteropMatrix(t *testing.T) {
 				}
 				name := fmt.Sprintf("zloop %v to libzmq %v over %s, %s", pr.zloop, pr.libzmq, transport, who)
 				t.Run(name, func(t *testing.T) {
-					z, l := link(t, pr.zloop, pr.libzmq.String(), zloopBinds, transport)
-					exchange(t, z, l, pr.zloop)
+					var opts []Option
+					if pr.zloop == Router && pr.libzmq == Router {
+						opts = append(opts, WithRoutingID([]byte("zloop")), WithRouterMandatory(true))
+					}
+					z, l := linkOpts(t, pr.zloop, pr.libzmq.String(), zloopBinds, transport, opts, func(l *testpeer.Peer) {
+						if pr.libzmq == Router && pr.zloop == Router {
+							l.SetBytes("ROUTING_ID", []byte("libzmq"))
+						}
+					})
+					switch pr.zloop {
+					case Push, Pull, Pair, Req, Rep:
+						if pr.libzmq != Router && pr.libzmq != Dealer {
+							exchange(t, z, l, pr.zloop)
+							return
+						}
+					}
+					exchangePattern(t, z, l, pr.zloop, pr.libzmq)
 				})
 			}
 		}

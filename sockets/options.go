@@ -33,6 +33,36 @@ type Options struct {
 	Immediate              bool          // ZMQ_IMMEDIATE: queue only to completed connections
 	// Metadata (ZMQ_METADATA): extra READY properties; names must start with "X-".
 	Metadata map[string]string
+
+	// The options below belong to particular socket types and, as in libzmq, take effect at once
+	// (Conflate: for endpoints bound or connected afterwards). Other types ignore them.
+
+	// RouterMandatory (ZMQ_ROUTER_MANDATORY, ROUTER): Send to an unknown routing id fails with
+	// ErrHostUnreachable instead of dropping the message, and Send to a peer at SNDHWM blocks
+	// instead of dropping.
+	RouterMandatory bool
+	// RouterHandover (ZMQ_ROUTER_HANDOVER, ROUTER): a new peer that announces a routing id already
+	// in use takes it over (the old connection is closed); without it the newcomer is ignored.
+	RouterHandover bool
+	// ReqRelaxed (ZMQ_REQ_RELAXED, REQ): Send is allowed while a reply is still awaited; the old
+	// request is abandoned and its reply, if it ever comes, dropped.
+	ReqRelaxed bool
+	// ReqCorrelate (ZMQ_REQ_CORRELATE, REQ): each request carries a request-id frame before the
+	// delimiter, and only the reply carrying the latest id is accepted.
+	ReqCorrelate bool
+	// Conflate (ZMQ_CONFLATE; PULL, SUB, DEALER inbound, PUSH, PUB, DEALER outbound): keep only the
+	// newest received message per peer, and never block a Send (see WithConflate).
+	Conflate bool
+	// XPubVerbose (ZMQ_XPUB_VERBOSE, XPUB): pass every subscription to the reader, not only the
+	// first for a topic.
+	XPubVerbose bool
+	// XPubVerboser (ZMQ_XPUB_VERBOSER, XPUB): XPubVerbose, and pass every unsubscription too.
+	XPubVerboser bool
+	// XPubManual (ZMQ_XPUB_MANUAL, XPUB): subscriptions are only reported, not applied; the reader
+	// applies them with Subscribe/Unsubscribe, which act on the peer of the last message received.
+	XPubManual bool
+	// XPubWelcomeMsg (ZMQ_XPUB_WELCOME_MSG, XPUB): sent to every peer when it connects; nil = none.
+	XPubWelcomeMsg []byte
 }
 
 // DefaultOptions returns libzmq 4.3's defaults.
@@ -104,6 +134,56 @@ func WithMetadata(name, value string) Option {
 	}
 }
 
+// WithRouterMandatory sets ZMQ_ROUTER_MANDATORY.
+func WithRouterMandatory(on bool) Option { return func(o *Options) { o.RouterMandatory = on } }
+
+// WithRouterHandover sets ZMQ_ROUTER_HANDOVER.
+func WithRouterHandover(on bool) Option { return func(o *Options) { o.RouterHandover = on } }
+
+// WithReqRelaxed sets ZMQ_REQ_RELAXED.
+func WithReqRelaxed(on bool) Option { return func(o *Options) { o.ReqRelaxed = on } }
+
+// WithReqCorrelate sets ZMQ_REQ_CORRELATE.
+func WithReqCorrelate(on bool) Option { return func(o *Options) { o.ReqCorrelate = on } }
+
+// WithConflate sets ZMQ_CONFLATE. Inbound, a PULL, SUB or DEALER socket keeps only the newest
+// message of each peer, as libzmq does. Outbound (PUSH, DEALER, PUB) the queue toward each peer
+// holds one message and Send never blocks: a message that finds it occupied is dropped, so the
+// peer gets the message being written plus, at worst, one newer message later than libzmq would
+// give it (libzmq replaces the queued message instead). Multipart messages stay whole.
+func WithConflate(on bool) Option { return func(o *Options) { o.Conflate = on } }
+
+// WithXPubVerbose sets ZMQ_XPUB_VERBOSE.
+func WithXPubVerbose(on bool) Option { return func(o *Options) { o.XPubVerbose = on } }
+
+// WithXPubVerboser sets ZMQ_XPUB_VERBOSER.
+func WithXPubVerboser(on bool) Option { return func(o *Options) { o.XPubVerboser = on } }
+
+// WithXPubManual sets ZMQ_XPUB_MANUAL.
+func WithXPubManual(on bool) Option { return func(o *Options) { o.XPubManual = on } }
+
+// WithXPubWelcomeMsg sets ZMQ_XPUB_WELCOME_MSG (copied; nil or empty: none).
+func WithXPubWelcomeMsg(msg []byte) Option {
+	return func(o *Options) {
+		o.XPubWelcomeMsg = nil
+		if len(msg) > 0 {
+			o.XPubWelcomeMsg = append([]byte(nil), msg...)
+		}
+	}
+}
+
+// conflates reports whether Conflate applies to sockets of type t, as libzmq decides it.
+func (o *Options) conflates(t Type) bool {
+	if !o.Conflate {
+		return false
+	}
+	switch t {
+	case Dealer, Pull, Push, Pub, Sub:
+		return true
+	}
+	return false
+}
+
 func (o *Options) validate() error {
 	switch {
 	case len(o.RoutingID) > 255:
@@ -132,6 +212,10 @@ func (o *Options) pipeOptions(t Type) *reactor.Options {
 		SndBuf:          o.SndBuf,
 		RcvBuf:          o.RcvBuf,
 		Immediate:       o.Immediate,
+	}
+	if o.conflates(t) {
+		// One message in flight toward each peer; Send drops what finds it occupied.
+		ro.SndHWM = 1
 	}
 	s := &ro.Session
 	s.SocketType = t.String()

@@ -1,12 +1,18 @@
 package sockets
 
 import (
+	"encoding/binary"
+	"math/rand/v2"
+
 	"github.com/zloop/zloop/pool"
 	"github.com/zloop/zloop/reactor"
 )
 
 // PUSH: load-balanced out, no input.
-type push struct{ lb loadBalancer }
+type push struct {
+	o  *Options
+	lb loadBalancer
+}
 
 func (t *push) attach(p *reactor.Pipe) { t.lb.add(p) }
 func (t *push) detach(p *reactor.Pipe, final bool) {
@@ -20,17 +26,37 @@ func (t *push) readable(p *reactor.Pipe) {
 		m.Release()
 	}
 }
-func (t *push) send(m *pool.Msg) (bool, error) { return t.lb.send(m) != nil, nil }
+func (t *push) send(m *pool.Msg) (bool, error) { return lbSend(&t.lb, m, t.o.Conflate), nil }
 func (t *push) recv() (*pool.Msg, error)       { return nil, ErrNotSupported }
+func (t *push) canSend() bool                  { return t.o.Conflate || t.lb.canSend() }
+
+// lbSend load-balances m; with conflate a message no pipe takes is dropped instead of waiting
+// (ZMQ_CONFLATE never blocks), but only when there is a pipe at all, as libzmq.
+func lbSend(lb *loadBalancer, m *pool.Msg, conflate bool) bool {
+	if lb.send(m) != nil {
+		return true
+	}
+	if conflate && len(lb.pipes) > 0 {
+		m.Release()
+		return true
+	}
+	return false
+}
 
 // PULL: fair-queued in, no output.
-type pull struct{ fq fairQueue }
+type pull struct{ in inQueue }
 
-func (t *pull) attach(*reactor.Pipe)         {}
-func (t *pull) detach(*reactor.Pipe, bool)   {}
-func (t *pull) readable(p *reactor.Pipe)     { t.fq.add(p) }
+func (t *pull) attach(*reactor.Pipe) {}
+func (t *pull) detach(p *reactor.Pipe, final bool) {
+	if final {
+		t.in.forget(p)
+	}
+}
+func (t *pull) readable(p *reactor.Pipe)     { t.in.readable(p) }
 func (t *pull) send(*pool.Msg) (bool, error) { return false, ErrNotSupported }
-func (t *pull) recv() (*pool.Msg, error)     { m, _ := t.fq.recv(); return m, nil }
+func (t *pull) recv() (*pool.Msg, error)     { m, _ := t.in.recv(); return m, nil }
+func (t *pull) canSend() bool                { return false }
+func (t *pull) close()                       { t.in.release() }
 
 // PAIR: exactly one peer; a second one is refused, as in libzmq.
 type pair struct {
@@ -62,32 +88,59 @@ func (t *pair) recv() (*pool.Msg, error) {
 	}
 	return t.peer.TryRecv(), nil
 }
+func (t *pair) canSend() bool { return t.peer != nil && t.peer.CanSend() }
 
 // REQ: send a request to one peer (load-balanced), then receive exactly one reply from that peer.
-// On the wire a request is preceded by an empty delimiter frame, as libzmq does.
+// On the wire a request is preceded by an empty delimiter frame, as libzmq does, and with
+// ReqCorrelate by a 4-byte request id before it (libzmq copies a uint32 in host byte order; we
+// write little-endian, what libzmq writes on every common host). The peer echoes both back.
 type req struct {
+	o       *Options
 	lb      loadBalancer
 	fq      fairQueue
 	waiting bool          // a request is out, the reply not yet received
-	replyTo *reactor.Pipe // where the reply must come from
+	replyTo *reactor.Pipe // where the reply must come from; nil once that peer is gone
+	reqID   uint32        // id of the latest request (ReqCorrelate)
 }
+
+func newReq(o *Options) *req { return &req{o: o, reqID: rand.Uint32()} }
 
 func (t *req) attach(p *reactor.Pipe) { t.lb.add(p) }
 func (t *req) detach(p *reactor.Pipe, final bool) {
 	if final {
 		t.lb.remove(p)
+		if t.replyTo == p {
+			t.replyTo = nil // the reply is lost; only ReqRelaxed lets the caller move on
+		}
 	}
 }
 func (t *req) readable(p *reactor.Pipe) { t.fq.add(p) }
+func (t *req) canSend() bool            { return (!t.waiting || t.o.ReqRelaxed) && t.lb.canSend() }
 
 func (t *req) send(m *pool.Msg) (bool, error) {
-	if t.waiting {
+	if t.waiting && !t.o.ReqRelaxed {
 		return false, ErrState
 	}
 	if !t.lb.canSend() {
 		return false, nil
 	}
+	// Whatever arrived before this request is a stale reply: drop it now, as libzmq does, so an
+	// old answer from a peer asked long ago can never pass for the answer to this request. This
+	// must happen before the request goes out, or it could eat the fresh reply.
+	for {
+		old, _ := t.fq.recv()
+		if old == nil {
+			break
+		}
+		old.Release()
+	}
 	wire := pool.NewMsg()
+	id := t.reqID + 1
+	if t.o.ReqCorrelate {
+		var b [4]byte
+		binary.LittleEndian.PutUint32(b[:], id)
+		wire.AppendFrame(b[:])
+	}
 	wire.AppendFrame(nil)
 	for i := 0; i < m.Len(); i++ {
 		wire.AppendFrame(m.Frame(i))
@@ -98,6 +151,7 @@ func (t *req) send(m *pool.Msg) (bool, error) {
 		return false, nil
 	}
 	m.Release()
+	t.reqID = id
 	t.waiting, t.replyTo = true, p
 	return true, nil
 }
@@ -112,12 +166,20 @@ func (t *req) recv() (*pool.Msg, error) {
 			return nil, nil
 		}
 		// Anything but a well-formed reply from the peer we asked is stale: drop it (libzmq does).
-		if p != t.replyTo || m.Len() < 1 || len(m.Frame(0)) != 0 {
+		first := 0
+		if t.o.ReqCorrelate {
+			if m.Len() < 1 || len(m.Frame(0)) != 4 || binary.LittleEndian.Uint32(m.Frame(0)) != t.reqID {
+				m.Release()
+				continue
+			}
+			first = 1
+		}
+		if p != t.replyTo || m.Len() < first+2 || len(m.Frame(first)) != 0 {
 			m.Release()
 			continue
 		}
 		reply := pool.NewMsg()
-		for i := 1; i < m.Len(); i++ {
+		for i := first + 1; i < m.Len(); i++ {
 			reply.AppendFrame(m.Frame(i))
 		}
 		m.Release()
@@ -142,6 +204,7 @@ func (t *rep) detach(p *reactor.Pipe, final bool) {
 	}
 }
 func (t *rep) readable(p *reactor.Pipe) { t.fq.add(p) }
+func (t *rep) canSend() bool            { return t.replying }
 
 func (t *rep) recv() (*pool.Msg, error) {
 	if t.replying {

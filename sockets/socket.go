@@ -21,7 +21,25 @@ type pattern interface {
 	send(m *pool.Msg) (bool, error)
 	// recv returns a message, or nil when it would block.
 	recv() (*pool.Msg, error)
+	// canSend reports whether send would take a message now (libzmq's xhas_out).
+	canSend() bool
 }
+
+// Optional parts of a pattern, with the socket's mutex held like the rest.
+type (
+	// commandTaker gets the commands the session passes up (SUBSCRIBE, CANCEL).
+	commandTaker interface {
+		command(p *reactor.Pipe, c codec.Command)
+	}
+	// writableTaker learns that p has room again after a TrySend found it full.
+	writableTaker interface{ writable(p *reactor.Pipe) }
+	// subscribable implements Subscribe and Unsubscribe.
+	subscribable interface {
+		subscribe(topic []byte, on bool) error
+	}
+	// closer releases the messages a pattern holds when the socket closes.
+	closer interface{ close() }
+)
 
 // Socket is a ZeroMQ socket. Unlike libzmq's, it is safe for concurrent use by many goroutines:
 // every method may be called from any goroutine. Blocking calls take a context.
@@ -37,6 +55,12 @@ type Socket struct {
 	dialers   map[string][]*reactor.Dialer
 	monitor   chan reactor.Event
 	closed    bool
+	// pre is a message a Poller took from the pattern to learn that the socket is readable;
+	// the next Recv returns it.
+	pre *pool.Msg
+	// watchers are the Pollers waiting on this socket: each gets a token whenever something
+	// that may change readiness happens.
+	watchers map[chan struct{}]struct{}
 	// Blocked callers: a caller that succeeds hands the wake-up on while others still wait, since
 	// the ready channels hold one token and readiness is only reported on transitions.
 	rcvWaiters, sndWaiters int
@@ -77,17 +101,31 @@ func NewOn(r *reactor.Reactor, t Type, opts ...Option) (*Socket, error) {
 	if err := s.opts.validate(); err != nil {
 		return nil, err
 	}
+	// Patterns read the live options (SetOptions replaces s.opts in place, under s.mu).
+	o := &s.opts
 	switch t {
 	case Push:
-		s.pat = &push{}
+		s.pat = &push{o: o}
 	case Pull:
-		s.pat = &pull{}
+		s.pat = &pull{in: inQueue{conf: &o.Conflate}}
 	case Pair:
 		s.pat = &pair{}
 	case Req:
-		s.pat = &req{}
+		s.pat = newReq(o)
 	case Rep:
 		s.pat = &rep{}
+	case Dealer:
+		s.pat = &dealer{o: o, in: inQueue{conf: &o.Conflate}}
+	case Router:
+		s.pat = newRouter(o)
+	case Pub:
+		s.pat = &publisher{o: o}
+	case XPub:
+		s.pat = &publisher{o: o, xpub: true}
+	case Sub:
+		s.pat = &subscriber{o: o, in: inQueue{conf: &o.Conflate}}
+	case XSub:
+		s.pat = &subscriber{o: o, xsub: true}
 	default:
 		return nil, fmt.Errorf("%w: socket type %v is not implemented yet", ErrNotSupported, t)
 	}
@@ -258,10 +296,15 @@ func (s *Socket) Close() error {
 		p.Drain()
 	}
 	clear(s.pipes)
-	if s.monitor != nil {
-		close(s.monitor)
-		s.monitor = nil
+	if c, ok := s.pat.(closer); ok {
+		c.close()
 	}
+	if s.pre != nil {
+		s.pre.Release()
+		s.pre = nil
+	}
+	s.stopMonitorLocked()
+	s.wakeLocked()
 	s.mu.Unlock()
 	return nil
 }
@@ -301,7 +344,20 @@ func (s *Socket) SendMsg(ctx context.Context, m *pool.Msg) error {
 			s.mu.Unlock()
 			return ErrClosed
 		}
+		if s.pre != nil && (s.typ == Req || s.typ == Rep) {
+			// A Poller took the next message already: for REQ and REP that moved the state
+			// machine, but the caller has not seen the message yet.
+			if s.typ != Req || !s.opts.ReqRelaxed {
+				s.mu.Unlock()
+				return ErrState
+			}
+			s.pre.Release() // the reply to a request ReqRelaxed now abandons
+			s.pre = nil
+		}
 		ok, err := s.pat.send(m)
+		if ok {
+			s.wakeLocked()
+		}
 		d := s.opts.SndTimeout
 		others := s.sndWaiters > 0
 		if !ok && err == nil && d != 0 {
@@ -370,7 +426,16 @@ func (s *Socket) RecvMsg(ctx context.Context) (*pool.Msg, error) {
 			s.mu.Unlock()
 			return nil, ErrClosed
 		}
-		m, err := s.pat.recv()
+		var m *pool.Msg
+		var err error
+		if s.pre != nil {
+			m, s.pre = s.pre, nil
+		} else {
+			m, err = s.pat.recv()
+		}
+		if m != nil {
+			s.wakeLocked()
+		}
 		d := s.opts.RcvTimeout
 		others := s.rcvWaiters > 0
 		if m == nil && err == nil && d != 0 {
@@ -413,13 +478,29 @@ func (s *Socket) RecvMsg(ctx context.Context) (*pool.Msg, error) {
 
 // Monitor returns a channel of the socket's connection events (libzmq's zmq_socket_monitor). Events
 // are dropped, never waited for, when the channel's buffer (size) is full. The channel is closed by
-// Close. A second call replaces the first channel.
+// Close, or when a second call replaces it; its last event then is EventMonitorStopped (if there
+// is room for it). The channel is received from by any goroutine; Event values are immutable.
+//
+// The events and where they come from, with libzmq's meaning:
+//   - EventListening (Bind succeeded), EventBindFailed (Bind failed; Err says why), EventClosed
+//     (a listener closed by Unbind or Close);
+//   - EventAccepted (a connection accepted), EventAcceptFailed (accept failed; the listener backs
+//     off and goes on);
+//   - EventConnectDelayed (a connection attempt did not succeed at once) and EventConnectRetried
+//     (another attempt is scheduled after ReconnectIvl), EventConnected (a TCP or IPC connection
+//     was made);
+//   - EventHandshakeSucceeded (ZMTP greeting and READY exchanged: the peer is attached),
+//     EventHandshakeFailedProtocol (the peer broke ZMTP, or is of an incompatible socket type),
+//     EventHandshakeFailedNoDetail (the connection ended during the handshake, or it timed out);
+//   - EventDisconnected (an established connection ended; Err says why);
+//   - EventMonitorStopped (this channel is about to close).
+//
+// EventCloseFailed and EventHandshakeFailedAuth are never emitted yet: closing cannot fail here, and
+// there is no authenticating mechanism (PLAIN, CURVE) in the reactor so far.
 func (s *Socket) Monitor(size int) <-chan reactor.Event {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.monitor != nil {
-		close(s.monitor)
-	}
+	s.stopMonitorLocked()
 	s.monitor = make(chan reactor.Event, size)
 	if s.closed {
 		close(s.monitor)
@@ -428,6 +509,93 @@ func (s *Socket) Monitor(size int) <-chan reactor.Event {
 		return ch
 	}
 	return s.monitor
+}
+
+func (s *Socket) stopMonitorLocked() {
+	if s.monitor == nil {
+		return
+	}
+	select {
+	case s.monitor <- reactor.Event{Type: reactor.EventMonitorStopped}:
+	default:
+	}
+	close(s.monitor)
+	s.monitor = nil
+}
+
+// Subscribe subscribes a SUB socket to messages whose first frame starts with topic (the empty
+// topic matches everything), like ZMQ_SUBSCRIBE. It may be called before or after Connect and
+// Bind; publishers connected later, or reconnecting, are told every subscription. Subscriptions
+// are counted: a topic subscribed twice needs two Unsubscribe calls. topic is copied.
+//
+// On an XPUB socket with XPubManual it applies topic to the peer of the last message received
+// (libzmq's manual mode). Other socket types return ErrNotSupported (an XSUB subscribes by
+// sending 0x01+topic). Any goroutine may call it.
+func (s *Socket) Subscribe(topic []byte) error { return s.subscribe(topic, true) }
+
+// Unsubscribe undoes one Subscribe of topic (ZMQ_UNSUBSCRIBE); publishers are told when the last
+// subscription to topic goes. Unsubscribing from a topic not subscribed to does nothing.
+func (s *Socket) Unsubscribe(topic []byte) error { return s.subscribe(topic, false) }
+
+func (s *Socket) subscribe(topic []byte, on bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	sp, ok := s.pat.(subscribable)
+	if !ok {
+		return ErrNotSupported
+	}
+	return sp.subscribe(topic, on)
+}
+
+// readyLocked returns which of events a Recv or Send would complete without waiting (a closed
+// socket is ready for both: they fail at once). Learning readability takes the next message
+// from the pattern (libzmq's SUB and REQ do the same): it is kept in s.pre for the next Recv.
+func (s *Socket) readyLocked(events Events) Events {
+	if s.closed {
+		return events
+	}
+	var r Events
+	if events&PollIn != 0 {
+		if s.pre == nil {
+			if m, err := s.pat.recv(); err == nil && m != nil {
+				s.pre = m
+			}
+		}
+		if s.pre != nil {
+			r |= PollIn
+		}
+	}
+	if events&PollOut != 0 && s.pat.canSend() {
+		if s.pre == nil || (s.typ != Req && s.typ != Rep) || (s.typ == Req && s.opts.ReqRelaxed) {
+			r |= PollOut
+		}
+	}
+	return r
+}
+
+// wakeLocked tells every watching Poller to look again.
+func (s *Socket) wakeLocked() {
+	for ch := range s.watchers {
+		signal(ch)
+	}
+}
+
+func (s *Socket) watch(ch chan struct{}) {
+	s.mu.Lock()
+	if s.watchers == nil {
+		s.watchers = make(map[chan struct{}]struct{})
+	}
+	s.watchers[ch] = struct{}{}
+	s.mu.Unlock()
+}
+
+func (s *Socket) unwatch(ch chan struct{}) {
+	s.mu.Lock()
+	delete(s.watchers, ch)
+	s.mu.Unlock()
 }
 
 // Stats returns the write-path counters of the socket's reactor.
@@ -469,15 +637,24 @@ func (s *Socket) PipeAttached(p *reactor.Pipe) {
 	if _, ok := s.pipes[p]; ok {
 		s.pat.attach(p) // a dialed pipe reconnected
 		signal(s.sndReady)
-		return
+	} else {
+		s.addPipe(p)
 	}
-	s.addPipe(p)
+	signal(s.rcvReady) // an XPUB may have a welcome-time notification; cheap otherwise
+	s.wakeLocked()
 }
 
 // PipeDetached implements reactor.Owner.
 func (s *Socket) PipeDetached(p *reactor.Pipe, final bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	// The pattern may have queued something for the reader (an XPUB's unsubscriptions) or
+	// lost the last pipe a Poller waited on.
+	defer signal(s.rcvReady)
+	defer s.wakeLocked()
 	if final {
 		if _, ok := s.pipes[p]; ok {
 			delete(s.pipes, p)
@@ -501,17 +678,40 @@ func (s *Socket) PipeReadable(p *reactor.Pipe) {
 	s.mu.Lock()
 	if !s.closed {
 		s.pat.readable(p)
+		s.wakeLocked()
 	}
 	s.mu.Unlock()
 	signal(s.rcvReady)
 }
 
 // PipeWritable implements reactor.Owner.
-func (s *Socket) PipeWritable(*reactor.Pipe) { signal(s.sndReady) }
+func (s *Socket) PipeWritable(p *reactor.Pipe) {
+	s.mu.Lock()
+	if !s.closed {
+		if w, ok := s.pat.(writableTaker); ok {
+			w.writable(p)
+		}
+		s.wakeLocked()
+	}
+	s.mu.Unlock()
+	signal(s.sndReady)
+}
 
-// PipeCommand implements reactor.Owner. The types built so far ignore commands, as the spec says
-// a peer must do with commands it does not know.
-func (s *Socket) PipeCommand(*reactor.Pipe, codec.Command) {}
+// PipeCommand implements reactor.Owner. PUB and XPUB take SUBSCRIBE and CANCEL; every other
+// command, and every command to other types, is ignored, as rfc 37 says a peer must do with
+// commands it does not know. c aliases the read buffer: nothing keeps it past the call.
+func (s *Socket) PipeCommand(p *reactor.Pipe, c codec.Command) {
+	s.mu.Lock()
+	ct, ok := s.pat.(commandTaker)
+	if ok && !s.closed {
+		ct.command(p, c)
+		s.wakeLocked()
+	}
+	s.mu.Unlock()
+	if ok {
+		signal(s.rcvReady)
+	}
+}
 
 // Event implements reactor.Owner.
 func (s *Socket) Event(e reactor.Event) {

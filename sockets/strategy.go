@@ -117,3 +117,121 @@ func (fq *fairQueue) hasIn() bool {
 	}
 	return false
 }
+
+// inQueue is the fair queue of a socket type that may conflate (ZMQ_CONFLATE): then each peer's
+// newest message is kept aside, the older ones released as soon as they arrive, so a slow reader
+// always gets the latest state and the peer's connection never stalls.
+type inQueue struct {
+	fq     fairQueue
+	conf   *bool // the socket's Conflate option; nil: never
+	latest map[*reactor.Pipe]*pool.Msg
+}
+
+func (q *inQueue) conflate() bool { return q.conf != nil && *q.conf }
+
+func (q *inQueue) readable(p *reactor.Pipe) {
+	if q.conflate() {
+		q.keepLatest(p)
+	}
+	q.fq.add(p)
+}
+
+// keepLatest drains p into its latest slot. PipeReadable comes on every empty-to-non-empty
+// transition, so draining there keeps the reactor's queue at most a batch deep.
+func (q *inQueue) keepLatest(p *reactor.Pipe) {
+	for m := p.TryRecv(); m != nil; m = p.TryRecv() {
+		if q.latest == nil {
+			q.latest = make(map[*reactor.Pipe]*pool.Msg)
+		}
+		if old := q.latest[p]; old != nil {
+			old.Release()
+		}
+		q.latest[p] = m
+	}
+}
+
+func (q *inQueue) recv() (*pool.Msg, *reactor.Pipe) {
+	conflate := q.conflate()
+	if !conflate && len(q.latest) == 0 {
+		return q.fq.recv()
+	}
+	fq := &q.fq
+	for len(fq.pipes) > 0 {
+		if fq.next >= len(fq.pipes) {
+			fq.next = 0
+		}
+		i := fq.next
+		p := fq.pipes[i]
+		if conflate {
+			q.keepLatest(p)
+		}
+		m := q.latest[p]
+		if m == nil && !conflate {
+			m = p.TryRecv()
+		}
+		if m != nil {
+			delete(q.latest, p)
+			fq.next = i + 1
+			return m, p
+		}
+		fq.remove(i)
+	}
+	return nil, nil
+}
+
+// forget releases what is kept aside for p (a pipe that ended).
+func (q *inQueue) forget(p *reactor.Pipe) {
+	if m := q.latest[p]; m != nil {
+		m.Release()
+		delete(q.latest, p)
+	}
+}
+
+// release drops everything kept aside (the socket is closing).
+func (q *inQueue) release() {
+	for p, m := range q.latest {
+		m.Release()
+		delete(q.latest, p)
+	}
+}
+
+// copyMsg returns a new message with m's frames (and command mark).
+func copyMsg(m *pool.Msg) *pool.Msg {
+	c := pool.NewMsg()
+	for i := 0; i < m.Len(); i++ {
+		c.AppendFrame(m.Frame(i))
+	}
+	if m.IsCommand() {
+		c.SetCommand(true)
+	}
+	return c
+}
+
+// fanOut is libzmq's dist_t: it queues m for every pipe of to and never blocks; a pipe at its
+// SNDHWM misses the message, so a slow peer does not hold back the others. m is taken in every
+// case. Each pipe needs a message of its own (a message has one owner), so it makes a copy per
+// pipe but the last, and reuses a copy that a full pipe refused.
+func fanOut(m *pool.Msg, to []*reactor.Pipe) {
+	var spare *pool.Msg
+	for i, p := range to {
+		if i == len(to)-1 {
+			if !p.TrySend(m) {
+				m.Release()
+			}
+			m = nil
+			break
+		}
+		if spare == nil {
+			spare = copyMsg(m)
+		}
+		if p.TrySend(spare) {
+			spare = nil
+		}
+	}
+	if spare != nil {
+		spare.Release()
+	}
+	if m != nil {
+		m.Release()
+	}
+}
