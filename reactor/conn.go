@@ -109,6 +109,15 @@ func (c *conn) opened(gc gnet.Conn) (out []byte) {
 		c.carry.add(c.loop, c.initial)
 		c.initial = nil
 	}
+	if c.opts.Raw {
+		// No handshake: the peer is whatever connected. The pipe is live at once.
+		if err := c.Ready(&zmtp.Peer{Major: 3, Minor: 1, Mechanism: zmtp.MechanismNull, Properties: map[string][]byte{}}); err != nil {
+			c.fail(err)
+			return nil
+		}
+		c.drain()
+		return nil
+	}
 	if c.ws != nil {
 		c.ws.start(time.Now())
 		c.loop.watch(c)
@@ -313,6 +322,18 @@ func (c *conn) reenroll() {
 // parse feeds in to the session, directly or through the WebSocket framing, and returns what it
 // consumed and what the session wants written (ZMTP-framed).
 func (c *conn) parse(in []byte) (int, []byte, error) {
+	if c.opts.Raw {
+		// STREAM: every chunk is one message, limited by the same HWM as any other.
+		if c.room <= 0 {
+			c.paused = true
+			return 0, nil, nil
+		}
+		c.room--
+		m := pool.NewMsg()
+		m.AppendFrame(in)
+		c.batch = append(c.batch, m)
+		return len(in), nil, nil
+	}
 	if c.ws != nil {
 		n, err := c.ws.parse(in)
 		return n, nil, err
@@ -423,6 +444,28 @@ func (c *conn) encode(hand []*pool.Msg, buf []byte) (int, []byte) {
 	done := 0
 	for _, m := range hand {
 		nf := m.Len()
+		if c.opts.Raw {
+			for j := 0; j < nf && !c.closed; j++ {
+				if f := m.Frame(j); len(f) >= largeFrame {
+					if len(buf) > 0 {
+						c.write(buf)
+						buf = buf[:0]
+					}
+					c.write(f)
+				} else {
+					if len(buf)+len(f) > outBatch && len(buf) > 0 {
+						c.write(buf)
+						buf = buf[:0]
+					}
+					buf = append(buf, f...)
+				}
+			}
+			done++
+			if c.closed {
+				break
+			}
+			continue
+		}
 		var cmd byte
 		if m.IsCommand() {
 			cmd, nf = codec.FlagCommand, min(nf, 1)

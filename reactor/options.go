@@ -20,4 +20,8 @@ type Options struct {
 	SndBuf, RcvBuf  int           // kernel socket buffers; 0 = the operating system's default
 	// Immediate (ZMQ_IMMEDIATE): a dialed pipe is offered to the socket only while connected.
 	Immediate bool
+	// Raw carries bytes with no ZMTP at all (libzmq's STREAM sockets): the pipe is attached as soon
+	// as the connection is up, every chunk read becomes a one-frame message, and every frame sent is
+	// written as it is.
+	Raw bool
 }

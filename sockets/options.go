@@ -212,6 +212,7 @@ func (o *Options) pipeOptions(t Type) *reactor.Options {
 		SndBuf:          o.SndBuf,
 		RcvBuf:          o.RcvBuf,
 		Immediate:       o.Immediate,
+		Raw:             t == Stream,
 	}
 	if o.conflates(t) {
 		// One message in flight toward each peer; Send drops what finds it occupied.

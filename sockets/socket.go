@@ -126,6 +126,8 @@ func NewOn(r *reactor.Reactor, t Type, opts ...Option) (*Socket, error) {
 		s.pat = &subscriber{o: o, in: inQueue{conf: &o.Conflate}}
 	case XSub:
 		s.pat = &subscriber{o: o, xsub: true}
+	case Stream:
+		s.pat = newStream()
 	default:
 		return nil, fmt.Errorf("%w: socket type %v is not implemented yet", ErrNotSupported, t)
 	}

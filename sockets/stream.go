@@ -1,0 +1,124 @@
+package sockets
+
+import (
+	"encoding/binary"
+	"math/rand/v2"
+
+	"github.com/zloop/zloop/pool"
+	"github.com/zloop/zloop/reactor"
+)
+
+// STREAM talks raw TCP to peers that are not ZeroMQ (libzmq's stream_t): every connection gets a
+// 5-byte routing id; a received chunk arrives as [id, bytes]; a connection's start and end arrive as
+// [id, empty]; sending [id, bytes...] writes the bytes to that peer, and [id, empty] closes it.
+type stream struct {
+	fq      fairQueue
+	ids     map[string]*reactor.Pipe
+	nextID  uint32
+	notices []*pool.Msg // connect and disconnect notifications, before any data
+}
+
+// streamPeer is what a STREAM keeps in a pipe's UserData.
+type streamPeer struct{ id []byte }
+
+func newStream() *stream {
+	return &stream{ids: make(map[string]*reactor.Pipe), nextID: rand.Uint32()}
+}
+
+func (t *stream) notice(id []byte) {
+	m := pool.NewMsg()
+	m.AppendFrame(id)
+	m.AppendFrame(nil)
+	t.notices = append(t.notices, m)
+}
+
+func (t *stream) attach(p *reactor.Pipe) {
+	if !p.Connected() {
+		return // a Connect offers its pipe early; it gets an id when the connection is up
+	}
+	if sp, ok := p.UserData.(*streamPeer); ok && t.ids[string(sp.id)] == p {
+		return
+	}
+	id := make([]byte, 5)
+	for {
+		binary.BigEndian.PutUint32(id[1:], t.nextID)
+		t.nextID++
+		if t.ids[string(id)] == nil {
+			break
+		}
+	}
+	p.UserData = &streamPeer{id: id}
+	t.ids[string(id)] = p
+	t.notice(id)
+}
+
+func (t *stream) detach(p *reactor.Pipe, final bool) {
+	sp, ok := p.UserData.(*streamPeer)
+	if !ok || t.ids[string(sp.id)] != p {
+		return
+	}
+	delete(t.ids, string(sp.id))
+	t.notice(sp.id)
+}
+
+func (t *stream) readable(p *reactor.Pipe) { t.fq.add(p) }
+
+func (t *stream) recv() (*pool.Msg, error) {
+	if len(t.notices) > 0 {
+		m := t.notices[0]
+		t.notices[0] = nil
+		t.notices = t.notices[1:]
+		return m, nil
+	}
+	for {
+		m, p := t.fq.recv()
+		if m == nil {
+			return nil, nil
+		}
+		sp, ok := p.UserData.(*streamPeer)
+		if !ok {
+			m.Release()
+			continue
+		}
+		out := pool.NewMsg()
+		out.AppendFrame(sp.id)
+		for i := 0; i < m.Len(); i++ {
+			out.AppendFrame(m.Frame(i))
+		}
+		m.Release()
+		return out, nil
+	}
+}
+
+func (t *stream) send(m *pool.Msg) (bool, error) {
+	if m.Len() < 2 {
+		return false, ErrInvalid
+	}
+	p := t.ids[string(m.Frame(0))]
+	if p == nil {
+		return false, ErrHostUnreachable
+	}
+	empty := true
+	for i := 1; i < m.Len(); i++ {
+		if len(m.Frame(i)) > 0 {
+			empty = false
+		}
+	}
+	if empty {
+		p.Close(0) // [id, empty] closes the connection
+		m.Release()
+		return true, nil
+	}
+	data := pool.NewMsg()
+	for i := 1; i < m.Len(); i++ {
+		data.AppendFrame(m.Frame(i))
+	}
+	if !p.TrySend(data) {
+		data.Release()
+		return false, nil
+	}
+	m.Release()
+	return true, nil
+}
+
+func (t *stream) canSend() bool { return true }
