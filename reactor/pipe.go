@@ -130,6 +130,46 @@ func (p *Pipe) TrySend(m *pool.Msg) bool {
 	return true
 }
 
+// SendLatest queues m in place of whatever is still queued and not yet taken by the loop, so the
+// peer gets the newest message (ZMQ_CONFLATE on the sending side). It takes m unless the pipe is
+// closed. Safe for any goroutine.
+func (p *Pipe) SendLatest(m *pool.Msg) bool {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return false
+	}
+	if p.inproc && p.twin != nil {
+		q := p.twin
+		p.mu.Unlock()
+		q.mu.Lock()
+		if q.closed {
+			q.mu.Unlock()
+			return false
+		}
+		q.in.releaseAll()
+		q.in.push(m)
+		q.mu.Unlock()
+		q.notify(taskReadable)
+		return true
+	}
+	n := p.out.len()
+	p.out.releaseAll()
+	p.outCount -= n
+	p.out.push(m)
+	p.outCount++
+	c := p.conn
+	wake := c != nil && !p.scheduled
+	if wake {
+		p.scheduled = true
+	}
+	p.mu.Unlock()
+	if wake {
+		c.scheduleDrain()
+	}
+	return true
+}
+
 // CanSend reports whether TrySend would accept a message now.
 func (p *Pipe) CanSend() bool {
 	p.mu.Lock()

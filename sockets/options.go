@@ -148,9 +148,8 @@ func WithReqCorrelate(on bool) Option { return func(o *Options) { o.ReqCorrelate
 
 // WithConflate sets ZMQ_CONFLATE. Inbound, a PULL, SUB or DEALER socket keeps only the newest
 // message of each peer, as libzmq does. Outbound (PUSH, DEALER, PUB) the queue toward each peer
-// holds one message and Send never blocks: a message that finds it occupied is dropped, so the
-// peer gets the message being written plus, at worst, one newer message later than libzmq would
-// give it (libzmq replaces the queued message instead). Multipart messages stay whole.
+// holds one message, a new one replaces it, and Send never blocks: the peer gets the newest
+// message (besides the one already being written). Multipart messages stay whole.
 func WithConflate(on bool) Option { return func(o *Options) { o.Conflate = on } }
 
 // WithXPubVerbose sets ZMQ_XPUB_VERBOSE.

@@ -37,7 +37,15 @@ func lbSend(lb *loadBalancer, m *pool.Msg, conflate bool) bool {
 		return true
 	}
 	if conflate && len(lb.pipes) > 0 {
-		m.Release()
+		// ZMQ_CONFLATE: the next peer's queued message gives way to the newest one.
+		if lb.next >= len(lb.pipes) {
+			lb.next = 0
+		}
+		p := lb.pipes[lb.next]
+		lb.next++
+		if !p.SendLatest(m) {
+			m.Release()
+		}
 		return true
 	}
 	return false

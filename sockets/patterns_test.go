@@ -785,3 +785,32 @@ func TestManySubscriptions(t *testing.T) {
 	mustSend(t, pub, []byte("topic-2999!"))
 	expect(t, "SUB", 0, mustRecv(t, sub), frames([]byte("topic-2999!")))
 }
+
+// Outbound CONFLATE keeps the newest message: with the reader away, what finally arrives after a
+// burst is the last one sent, not the first.
+func TestConflateOutboundKeepsNewest(t *testing.T) {
+	r := newReactor(t)
+	ctx := testCtx(t)
+	pull := newSocket(t, r, Pull, WithRcvHWM(2))
+	ep := bindTCP(t, pull)
+	push := newSocket(t, r, Push, WithConflate(true))
+	events := push.Monitor(8)
+	connect(t, push, ep)
+	waitEvent(t, events, func(e reactor.Event) bool { return e.Type == reactor.EventHandshakeSucceeded })
+	const n = 100000
+	for i := 0; i < n; i++ {
+		if err := push.Send(ctx, []byte(fmt.Sprint(i))); err != nil {
+			t.Fatalf("send %d: %v", i, err)
+		}
+	}
+	last := fmt.Sprint(n - 1)
+	for {
+		m, err := pull.Recv(ctx)
+		if err != nil {
+			t.Fatalf("the newest message never came: %v", err)
+		}
+		if string(m[0]) == last {
+			return
+		}
+	}
+}

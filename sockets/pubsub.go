@@ -280,7 +280,7 @@ func (t *publisher) send(m *pool.Msg) (bool, error) {
 		m.Release()
 		return true, nil
 	}
-	fanOut(m, t.match)
+	fanOut(m, t.match, t.o.Conflate && !t.xpub)
 	clear(t.match)
 	return true, nil
 }
@@ -425,7 +425,7 @@ func (t *subscriber) send(m *pool.Msg) (bool, error) {
 		if len(t.pipes) == 0 {
 			m.Release()
 		} else {
-			fanOut(m, t.pipes)
+			fanOut(m, t.pipes, false)
 		}
 	}
 	return true, nil

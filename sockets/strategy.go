@@ -208,14 +208,19 @@ func copyMsg(m *pool.Msg) *pool.Msg {
 }
 
 // fanOut is libzmq's dist_t: it queues m for every pipe of to and never blocks; a pipe at its
-// SNDHWM misses the message, so a slow peer does not hold back the others. m is taken in every
-// case. Each pipe needs a message of its own (a message has one owner), so it makes a copy per
-// pipe but the last, and reuses a copy that a full pipe refused.
-func fanOut(m *pool.Msg, to []*reactor.Pipe) {
+// SNDHWM misses the message, so a slow peer does not hold back the others (with latest, ZMQ_CONFLATE,
+// the message replaces what that pipe still holds instead). m is taken in every case. Each pipe
+// needs a message of its own (a message has one owner), so it makes a copy per pipe but the last,
+// and reuses a copy that a full pipe refused.
+func fanOut(m *pool.Msg, to []*reactor.Pipe, latest bool) {
+	send := (*reactor.Pipe).TrySend
+	if latest {
+		send = (*reactor.Pipe).SendLatest
+	}
 	var spare *pool.Msg
 	for i, p := range to {
 		if i == len(to)-1 {
-			if !p.TrySend(m) {
+			if !send(p, m) {
 				m.Release()
 			}
 			m = nil
@@ -224,7 +229,7 @@ func fanOut(m *pool.Msg, to []*reactor.Pipe) {
 		if spare == nil {
 			spare = copyMsg(m)
 		}
-		if p.TrySend(spare) {
+		if send(p, spare) {
 			spare = nil
 		}
 	}
