@@ -63,7 +63,7 @@ func run(argv []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.lat, "lat", "64:20000", "lat tests SIZE:COUNT, or none")
 	fs.StringVar(&o.scale, "scale", "", "IMPL=FACTOR,...: scale the counts of pairs with a slow impl")
 	fs.StringVar(&o.baselines, "baselines", "libzmq:libzmq,libzmq-c:libzmq-c", "pairs the ratio columns compare against")
-	fs.StringVar(&o.transport, "transport", "tcp", "tcp or ipc")
+	fs.StringVar(&o.transport, "transport", "tcp", "tcp, ipc or ws")
 	fs.IntVar(&o.runs, "runs", 3, "interleaved repeats")
 	fs.DurationVar(&o.timeout, "timeout", 150*time.Second, "--timeout of every tool")
 	fs.DurationVar(&o.grace, "grace", 5*time.Second, "kill a tool this long after its --timeout")

@@ -172,7 +172,7 @@ func parseHeader(line string) (record, error) {
 // runner starts the tools of one pair at a time, as processes of their own.
 type runner struct {
 	bin       string        // holds <impl>/{thr,lat}
-	transport string        // tcp or ipc
+	transport string        // tcp, ipc or ws
 	timeout   time.Duration // --timeout given to every tool
 	// grace is how long after timeout the runner kills a tool's process group; the tools'
 	// own watchdogs should have ended them before.
@@ -190,18 +190,21 @@ type runner struct {
 func (r *runner) endpoint() (string, error) {
 	r.seq++
 	switch r.transport {
-	case "tcp":
+	case "tcp", "ws":
 		l, err := net.Listen("tcp4", "127.0.0.1:0")
 		if err != nil {
 			return "", err
 		}
 		port := l.Addr().(*net.TCPAddr).Port
 		_ = l.Close()
+		if r.transport == "ws" {
+			return fmt.Sprintf("ws://127.0.0.1:%d/zmq", port), nil
+		}
 		return fmt.Sprintf("tcp://127.0.0.1:%d", port), nil
 	case "ipc":
 		return fmt.Sprintf("ipc://%s", filepath.Join(os.TempDir(), fmt.Sprintf("zloop-compare-%d-%d.sock", os.Getpid(), r.seq))), nil
 	}
-	return "", fmt.Errorf("%w: transport %q is neither tcp nor ipc", errConfig, r.transport)
+	return "", fmt.Errorf("%w: transport %q is not tcp, ipc or ws", errConfig, r.transport)
 }
 
 // proc is one started tool.
@@ -275,8 +278,9 @@ func listening(ctx context.Context, endpoint string, p *proc, deadline time.Time
 	defer tick.Stop()
 	for time.Now().Before(deadline) {
 		switch {
-		case strings.HasPrefix(endpoint, "tcp://"):
-			port, _ := strconv.Atoi(endpoint[strings.LastIndexByte(endpoint, ':')+1:])
+		case strings.HasPrefix(endpoint, "tcp://"), strings.HasPrefix(endpoint, "ws://"):
+			hostPort := strings.TrimSuffix(endpoint, "/zmq")
+			port, _ := strconv.Atoi(hostPort[strings.LastIndexByte(hostPort, ':')+1:])
 			if ok, err := tcpListening(port); ok || err != nil {
 				return // err: no /proc; the connecting tools all retry anyway
 			}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -281,7 +282,9 @@ func thrSend(ctx context.Context, a *Args, s Socket, r *Result) (int, error) {
 			return i, err
 		}
 	}
-	if !a.NoWait {
+	// libzmq's ws engine does not report the peer's hang-up to the monitor, so over ws:// the
+	// sender closes after linger alone, as with --no-wait.
+	if !a.NoWait && !strings.HasPrefix(a.Endpoint, "ws://") {
 		if err := s.WaitPeerGone(ctx); err != nil {
 			return a.Count, fmt.Errorf("waiting for the receiver to hang up: %w", err)
 		}
