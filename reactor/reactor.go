@@ -83,6 +83,9 @@ func New(cfg Config) (*Reactor, error) {
 		gnet.WithLogger(lg),
 		gnet.WithTCPNoDelay(gnet.TCPNoDelay),
 		gnet.WithReadBufferCap(64<<10),
+		// Room for everything a connection may leave to gnet (sendBound and one batch more), so its
+		// outbound ring never spills into per-write list nodes.
+		gnet.WithWriteBufferCap(512<<10),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("zmq: reactor: %w", err)
