@@ -23,9 +23,10 @@ type wsConn struct {
 	maskKey  [4]byte
 	held     []byte // the session's first output (READY), held until the 101 answer went out
 
-	// Per Feed: what the session wants written, and the first error.
+	// Per Feed: what the session wants written, the first error, and the time (read once).
 	out []byte
 	err error
+	now time.Time
 	// A command frame is collected whole before the session sees it.
 	cmd   []byte
 	inCmd bool
@@ -92,7 +93,7 @@ func (w *wsConn) parse(in []byte) (int, error) {
 		w.held = nil
 		n = m
 	}
-	w.out, w.err = w.c.loop.scratch[:0], nil
+	w.out, w.err, w.now = w.c.loop.scratch[:0], nil, time.Now()
 	m, err := w.dec.Feed(in[n:], w)
 	n += m
 	if len(w.out) > 0 {
@@ -119,7 +120,7 @@ func (w *wsConn) Frame(zws byte, size int) bool {
 		return true
 	}
 	h := codec.AppendFrameHeader(w.hdr[:0], flags&codec.FlagMore, size)
-	n, out, err := w.c.sess.Read(h, time.Now(), w.out, w.c)
+	n, out, err := w.c.sess.Read(h, w.now, w.out, w.c)
 	w.out = out
 	if err != nil {
 		w.err = err
@@ -143,7 +144,7 @@ func (w *wsConn) FrameData(p []byte, last bool) {
 	} else if len(p) == 0 {
 		return // a 0-byte body was completed by its header
 	}
-	_, out, err := w.c.sess.Read(p, time.Now(), w.out, w.c)
+	_, out, err := w.c.sess.Read(p, w.now, w.out, w.c)
 	w.out = out
 	if err != nil {
 		w.err = err
