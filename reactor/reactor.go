@@ -5,7 +5,6 @@ import (
 	"net"
 	"runtime"
 	"sync"
-	"syscall"
 
 	"github.com/panjf2000/gnet/v2"
 )
@@ -177,7 +176,7 @@ func (r *Reactor) Close() error {
 		l.timer.Stop()
 	}
 	for _, w := range r.wakers {
-		_ = syscall.Close(w.fd)
+		w.close()
 	}
 	r.mu.Unlock()
 	return err

@@ -22,6 +22,7 @@ type waker struct {
 	tasks   []task
 	spare   []task
 	pending bool // a byte is on its way: later posts need not write another
+	closed  bool // fd is closed (the reactor stopped): never write to a descriptor that may be reused
 }
 
 type taskKind uint8
@@ -66,15 +67,28 @@ func (w *waker) post(c *conn, kind taskKind) { w.postTask(task{c: c, kind: kind}
 
 func (w *waker) postTask(t task) {
 	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return
+	}
 	w.tasks = append(w.tasks, t)
-	wake := !w.pending
-	w.pending = true
-	w.mu.Unlock()
-	if wake {
+	if !w.pending {
+		w.pending = true
+		// Written under mu so that close cannot close (and the kernel reuse) the descriptor in
+		// between; only the first post of a burst writes. EAGAIN means the pair is full of
+		// wake-ups the loop has yet to read: it will run.
 		var b [1]byte
-		// EAGAIN means the pair is full of wake-ups the loop has yet to read: it will run.
 		_, _ = syscall.Write(w.fd, b[:])
 	}
+}
+
+// close closes the write end once no post can write to it any more. Called by Reactor.Close after
+// the loops stopped.
+func (w *waker) close() {
+	w.mu.Lock()
+	w.closed = true
+	w.mu.Unlock()
+	_ = syscall.Close(w.fd)
 }
 
 // run executes the posted tasks, on the loop, from OnTraffic of the waker's connection.
