@@ -151,10 +151,13 @@ func (w *wsConn) FrameData(p []byte, last bool) {
 	}
 }
 
-// Control answers pings and closes; a pong is just traffic.
+// Control answers pings and closes; pings and pongs are the peer's heartbeat traffic.
 func (w *wsConn) Control(op byte, payload []byte) {
 	switch op {
+	case ws.OpPong:
+		w.c.sess.Alive()
 	case ws.OpPing:
+		w.c.sess.Alive()
 		w.c.write(ws.AppendControl(w.c.loop.wsBuf[:0], ws.OpPong, payload, w.mask))
 	case ws.OpClose:
 		w.c.write(ws.AppendControl(w.c.loop.wsBuf[:0], ws.OpClose, payload, w.mask))
@@ -174,7 +177,13 @@ func (w *wsConn) frames(dst, zmtpBytes []byte) []byte {
 			return dst // our own encoder's output: cannot happen
 		}
 		body := zmtpBytes[n : n+int(h.Size)]
-		dst = ws.AppendFrame(dst, zwsFlags(h.Flags), body, w.mask)
+		if h.Command() && isPing(body) {
+			// Over ZWS the heartbeat is a WebSocket ping: libzmq's ws engine does not answer the
+			// ZMTP PING command, and answers a WebSocket ping with a pong.
+			dst = ws.AppendControl(dst, ws.OpPing, nil, w.mask)
+		} else {
+			dst = ws.AppendFrame(dst, zwsFlags(h.Flags), body, w.mask)
+		}
 		zmtpBytes = zmtpBytes[n+int(h.Size):]
 	}
 	return dst
@@ -221,4 +230,9 @@ func (w *wsConn) encode(buf []byte, flags byte, f []byte) []byte {
 		return buf
 	}
 	return ws.AppendFrame(buf, zf, f, w.mask)
+}
+
+func isPing(body []byte) bool {
+	c, err := codec.ParseCommand(body)
+	return err == nil && c.Is(codec.CmdPing)
 }

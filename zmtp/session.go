@@ -587,6 +587,14 @@ func (s *Session) fail(err error) error {
 	return s.err
 }
 
+// Alive tells the session that the peer showed signs of life outside the ZMTP stream (a WebSocket
+// pong or ping, which ZWS peers such as libzmq use as their heartbeats): it counts as traffic for
+// the heartbeat timers, like any byte Read.
+func (s *Session) Alive() {
+	s.timeoutAt = time.Time{}
+	s.ttlAt = time.Time{}
+}
+
 // Ready reports whether the handshake has completed (and the session has not failed since).
 func (s *Session) Ready() bool { return s.state == stReady }
 

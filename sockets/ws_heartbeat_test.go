@@ -1,0 +1,49 @@
+package sockets
+
+import (
+	"os"
+	"testing"
+	"time"
+
+	"github.com/zloop/zloop/internal/testpeer"
+	"github.com/zloop/zloop/reactor"
+)
+
+// Heartbeats over ws:// against libzmq, both sides on, zloop connecting: neither drops the other
+// during many heartbeat intervals.
+func TestWSInteropHeartbeats(t *testing.T) {
+	if err := testpeer.Available(); err != nil && os.Getenv("CI") != "true" {
+		t.Skip(err)
+	}
+	r := newReactor(t)
+	ctx := testCtx(t)
+	l := testpeer.Start(t, "PULL")
+	l.SetInt("HEARTBEAT_IVL", 20)
+	l.SetInt("HEARTBEAT_TIMEOUT", 200)
+	l.SetInt("HEARTBEAT_TTL", 200)
+	ep := l.Bind("ws://127.0.0.1:*/hb")
+	push := newSocket(t, r, Push, WithHeartbeat(20*time.Millisecond, 200*time.Millisecond, 200*time.Millisecond))
+	events := push.Monitor(64)
+	if err := push.Connect(ep); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, events, func(e reactor.Event) bool { return e.Type == reactor.EventHandshakeSucceeded })
+	window := time.After(time.Second)
+observe:
+	for {
+		select {
+		case e := <-events:
+			if e.Type == reactor.EventDisconnected {
+				t.Fatalf("connection dropped despite heartbeats: %v", e)
+			}
+		case <-window:
+			break observe
+		}
+	}
+	if err := push.Send(ctx, []byte("still here")); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := l.Recv(10 * time.Second); err != nil || string(m[0]) != "still here" {
+		t.Fatalf("%q %v", m, err)
+	}
+}
