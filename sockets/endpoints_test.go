@@ -92,21 +92,21 @@ func TestInteropHeartbeats(t *testing.T) {
 	}
 	r := newReactor(t)
 	ctx := testCtx(t)
-	push := newSocket(t, r, Push, WithHeartbeat(20*time.Millisecond, 200*time.Millisecond, 200*time.Millisecond))
+	push := newSocket(t, r, Push, WithHeartbeat(25*time.Millisecond, time.Second, time.Second))
 	events := push.Monitor(64)
 	ep, err := push.Bind("tcp://127.0.0.1:*")
 	if err != nil {
 		t.Fatal(err)
 	}
 	l := testpeer.Start(t, "PULL")
-	l.SetInt("HEARTBEAT_IVL", 20)
-	l.SetInt("HEARTBEAT_TIMEOUT", 200)
-	l.SetInt("HEARTBEAT_TTL", 200)
+	l.SetInt("HEARTBEAT_IVL", 25)
+	l.SetInt("HEARTBEAT_TIMEOUT", 1000)
+	l.SetInt("HEARTBEAT_TTL", 1000)
 	l.Connect(ep)
 	waitEvent(t, events, func(e reactor.Event) bool { return e.Type == reactor.EventHandshakeSucceeded })
-	// Observe 50 heartbeat intervals: a PING left unanswered on either side would end the
-	// connection within 10 of them.
-	window := time.After(time.Second)
+	// Observe 60 heartbeat intervals: a PING left unanswered on either side would end the
+	// connection within 40 of them (a 1 s timeout: generous for a loaded CI machine).
+	window := time.After(1500 * time.Millisecond)
 observe:
 	for {
 		select {

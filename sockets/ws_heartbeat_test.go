@@ -18,17 +18,17 @@ func TestWSInteropHeartbeats(t *testing.T) {
 	r := newReactor(t)
 	ctx := testCtx(t)
 	l := testpeer.Start(t, "PULL")
-	l.SetInt("HEARTBEAT_IVL", 20)
-	l.SetInt("HEARTBEAT_TIMEOUT", 200)
-	l.SetInt("HEARTBEAT_TTL", 200)
+	l.SetInt("HEARTBEAT_IVL", 25)
+	l.SetInt("HEARTBEAT_TIMEOUT", 1000)
+	l.SetInt("HEARTBEAT_TTL", 1000)
 	ep := l.Bind("ws://127.0.0.1:*/hb")
-	push := newSocket(t, r, Push, WithHeartbeat(20*time.Millisecond, 200*time.Millisecond, 200*time.Millisecond))
+	push := newSocket(t, r, Push, WithHeartbeat(25*time.Millisecond, time.Second, time.Second))
 	events := push.Monitor(64)
 	if err := push.Connect(ep); err != nil {
 		t.Fatal(err)
 	}
 	waitEvent(t, events, func(e reactor.Event) bool { return e.Type == reactor.EventHandshakeSucceeded })
-	window := time.After(time.Second)
+	window := time.After(1500 * time.Millisecond)
 observe:
 	for {
 		select {
