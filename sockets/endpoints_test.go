@@ -1,6 +1,7 @@
 package sockets
 
 import (
+	"context"
 	"net"
 	"os"
 	"strings"
@@ -104,10 +105,15 @@ func TestInteropHeartbeats(t *testing.T) {
 	l.SetInt("HEARTBEAT_TTL", 1000)
 	l.Connect(ep)
 	waitEvent(t, events, func(e reactor.Event) bool { return e.Type == reactor.EventHandshakeSucceeded })
-	// Observe 60 heartbeat intervals: a PING left unanswered on either side would end the
-	// connection within 40 of them (a 1 s timeout: generous for a loaded CI machine).
+	heartbeatsHold(t, ctx, events, push, l)
+}
+
+// heartbeatsHold watches 60 heartbeat intervals: a PING left unanswered on either side would end
+// the connection within 40 of them (1 s timeouts: generous for a loaded CI machine). Then a
+// message still goes through.
+func heartbeatsHold(t *testing.T, ctx context.Context, events <-chan reactor.Event, push *Socket, l *testpeer.Peer) {
+	t.Helper()
 	window := time.After(1500 * time.Millisecond)
-observe:
 	for {
 		select {
 		case e := <-events:
@@ -115,14 +121,14 @@ observe:
 				t.Fatalf("connection dropped despite heartbeats: %v", e)
 			}
 		case <-window:
-			break observe
+			if err := push.Send(ctx, []byte("still here")); err != nil {
+				t.Fatal(err)
+			}
+			if m, err := l.Recv(10 * time.Second); err != nil || string(m[0]) != "still here" {
+				t.Fatalf("%q %v", m, err)
+			}
+			return
 		}
-	}
-	if err := push.Send(ctx, []byte("still here")); err != nil {
-		t.Fatal(err)
-	}
-	if m, err := l.Recv(10 * time.Second); err != nil || string(m[0]) != "still here" {
-		t.Fatalf("%q %v", m, err)
 	}
 }
 

@@ -28,22 +28,5 @@ func TestWSInteropHeartbeats(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitEvent(t, events, func(e reactor.Event) bool { return e.Type == reactor.EventHandshakeSucceeded })
-	window := time.After(1500 * time.Millisecond)
-observe:
-	for {
-		select {
-		case e := <-events:
-			if e.Type == reactor.EventDisconnected {
-				t.Fatalf("connection dropped despite heartbeats: %v", e)
-			}
-		case <-window:
-			break observe
-		}
-	}
-	if err := push.Send(ctx, []byte("still here")); err != nil {
-		t.Fatal(err)
-	}
-	if m, err := l.Recv(10 * time.Second); err != nil || string(m[0]) != "still here" {
-		t.Fatalf("%q %v", m, err)
-	}
+	heartbeatsHold(t, ctx, events, push, l)
 }
