@@ -416,9 +416,16 @@ func (c *conn) drain() {
 	p := c.pipe
 	buf := c.loop.scratch[:0]
 	for {
-		if len(buf) == 0 && c.gc.OutboundBuffered() >= sendBound {
-			c.blocked = true
-			c.loop.block(c)
+		if c.gc.OutboundBuffered() >= sendBound {
+			// The kernel is not taking what gnet holds: stop here (with the batch written, so
+			// nothing is held back) and let the loop's poll resume us when there is room.
+			if len(buf) > 0 {
+				c.write(buf)
+			}
+			if !c.closed && c.gc != nil {
+				c.blocked = true
+				c.loop.block(c)
+			}
 			return
 		}
 		hand := p.takeOut(handMax)
@@ -498,8 +505,8 @@ func (c *conn) encode(hand []*pool.Msg, buf []byte) (int, []byte) {
 		if c.closed {
 			break
 		}
-		if len(buf) == 0 && c.gc.OutboundBuffered() >= sendBound {
-			break
+		if c.gc.OutboundBuffered() >= sendBound {
+			break // drain flushes the batch and blocks
 		}
 	}
 	for i := 0; i < done; i++ {
