@@ -333,13 +333,8 @@ func (s *Socket) SendMsg(ctx context.Context, m *pool.Msg) error {
 	if m.Len() == 0 {
 		return ErrEmptyMessage
 	}
-	var timer *time.Timer
-	var timeout <-chan time.Time
-	defer func() {
-		if timer != nil {
-			timer.Stop()
-		}
-	}()
+	var dl deadline
+	defer dl.stop()
 	for {
 		s.mu.Lock()
 		if s.closed {
@@ -378,24 +373,7 @@ func (s *Socket) SendMsg(ctx context.Context, m *pool.Msg) error {
 		if d == 0 {
 			return ErrWouldBlock
 		}
-		if d > 0 && timer == nil {
-			timer = time.NewTimer(d)
-			timeout = timer.C
-		}
-		err = nil
-		select {
-		case <-s.sndReady:
-		case <-ctx.Done():
-			err = ctx.Err()
-		case <-timeout:
-			err = ErrWouldBlock
-		case <-s.closing:
-			err = ErrClosed
-		}
-		s.mu.Lock()
-		s.sndWaiters--
-		s.mu.Unlock()
-		if err != nil {
+		if err := s.await(ctx, s.sndReady, dl.arm(d), &s.sndWaiters); err != nil {
 			return err
 		}
 	}
@@ -415,13 +393,8 @@ func (s *Socket) Recv(ctx context.Context) ([][]byte, error) {
 
 // RecvMsg is Recv without copying: the message belongs to the caller, who must Release it.
 func (s *Socket) RecvMsg(ctx context.Context) (*pool.Msg, error) {
-	var timer *time.Timer
-	var timeout <-chan time.Time
-	defer func() {
-		if timer != nil {
-			timer.Stop()
-		}
-	}()
+	var dl deadline
+	defer dl.stop()
 	for {
 		s.mu.Lock()
 		if s.closed {
@@ -456,26 +429,51 @@ func (s *Socket) RecvMsg(ctx context.Context) (*pool.Msg, error) {
 		if d == 0 {
 			return nil, ErrWouldBlock
 		}
-		if d > 0 && timer == nil {
-			timer = time.NewTimer(d)
-			timeout = timer.C
-		}
-		select {
-		case <-s.rcvReady:
-		case <-ctx.Done():
-			err = ctx.Err()
-		case <-timeout:
-			err = ErrWouldBlock
-		case <-s.closing:
-			err = ErrClosed
-		}
-		s.mu.Lock()
-		s.rcvWaiters--
-		s.mu.Unlock()
-		if err != nil {
+		if err := s.await(ctx, s.rcvReady, dl.arm(d), &s.rcvWaiters); err != nil {
 			return nil, err
 		}
 	}
+}
+
+// deadline is the SNDTIMEO/RCVTIMEO timer of one blocking call, started only if the call waits.
+type deadline struct{ timer *time.Timer }
+
+// arm starts the timer for d (> 0) on first use and returns its channel; nil (never fires) when
+// there is no timeout.
+func (dl *deadline) arm(d time.Duration) <-chan time.Time {
+	if d <= 0 {
+		return nil
+	}
+	if dl.timer == nil {
+		dl.timer = time.NewTimer(d)
+	}
+	return dl.timer.C
+}
+
+func (dl *deadline) stop() {
+	if dl.timer != nil {
+		dl.timer.Stop()
+	}
+}
+
+// await blocks a caller that found the socket not ready until ready is signalled (nil), ctx ends,
+// timeout fires (ErrWouldBlock) or the socket closes (ErrClosed); then it takes the caller off
+// *waiters, which it joined under s.mu before calling.
+func (s *Socket) await(ctx context.Context, ready <-chan struct{}, timeout <-chan time.Time, waiters *int) error {
+	var err error
+	select {
+	case <-ready:
+	case <-ctx.Done():
+		err = ctx.Err()
+	case <-timeout:
+		err = ErrWouldBlock
+	case <-s.closing:
+		err = ErrClosed
+	}
+	s.mu.Lock()
+	*waiters--
+	s.mu.Unlock()
+	return err
 }
 
 // Monitor returns a channel of the socket's connection events (libzmq's zmq_socket_monitor). Events
