@@ -192,12 +192,3 @@ func TestZeroAllocSteadyState(t *testing.T) {
 		t.Errorf("%.0f allocations per %d messages", allocs, batch)
 	}
 }
-
-func unusedPort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}

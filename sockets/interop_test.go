@@ -60,15 +60,9 @@ func bindEndpoint(t *testing.T, transport string) string {
 	return "tcp://127.0.0.1:*"
 }
 
-// link sets up zloop socket z (type zt) and libzmq peer l (type lt), one binding and the other
-// connecting, and returns them once connected.
-func link(t *testing.T, zt Type, lt string, zloopBinds bool, transport string) (*Socket, *testpeer.Peer) {
-	t.Helper()
-	return linkOpts(t, zt, lt, zloopBinds, transport, nil, nil)
-}
-
-// linkOpts is link with options for the zloop socket and a set-up function for the libzmq peer,
-// run before either side binds or connects.
+// linkOpts sets up zloop socket z (type zt, with opts) and libzmq peer l (type lt), one binding and
+// the other connecting, and returns them once connected. setup, if not nil, configures the libzmq
+// peer before either side binds or connects.
 func linkOpts(t *testing.T, zt Type, lt string, zloopBinds bool, transport string, opts []Option,
 	setup func(*testpeer.Peer)) (*Socket, *testpeer.Peer) {
 	t.Helper()

@@ -109,15 +109,6 @@ func (fq *fairQueue) recv() (*pool.Msg, *reactor.Pipe) {
 	return nil, nil
 }
 
-func (fq *fairQueue) hasIn() bool {
-	for _, p := range fq.pipes {
-		if p.InLen() > 0 {
-			return true
-		}
-	}
-	return false
-}
-
 // inQueue is the fair queue of a socket type that may conflate (ZMQ_CONFLATE): then each peer's
 // newest message is kept aside, the older ones released as soon as they arrive, so a slow reader
 // always gets the latest state and the peer's connection never stalls.
