@@ -158,9 +158,7 @@ func (c *conn) read() {
 			return
 		}
 		if c.paused {
-			if c.gc != nil {
-				c.maybeDetach()
-			}
+			c.maybeDetach()
 			return
 		}
 		if c.pipe != nil {
@@ -169,13 +167,9 @@ func (c *conn) read() {
 				// Full before we start: do not even Peek (gnet copies its buffers together for a
 				// Peek and only takes the copy back on a Discard of more than 0 bytes).
 				c.paused = true
-				if c.pipe.deliver(nil, true) {
-					if c.gc != nil {
-						c.maybeDetach()
-					}
+				if c.settle() {
 					return
 				}
-				c.paused = false
 				continue
 			}
 		}
@@ -200,16 +194,7 @@ func (c *conn) read() {
 			_, _ = c.gc.Discard(n)
 		}
 		c.writeOut(out)
-		again := false
-		if len(c.batch) > 0 || c.paused {
-			stillPaused := c.pipe.deliver(c.batch, c.paused)
-			clear(c.batch)
-			c.batch = c.batch[:0]
-			if c.paused && !stillPaused {
-				c.paused = false
-				again = true
-			}
-		}
+		stop := c.settle()
 		if err != nil {
 			c.fail(err)
 			return
@@ -217,17 +202,36 @@ func (c *conn) read() {
 		if c.gc != nil {
 			c.loop.watch(c)
 		}
-		if !again {
-			if c.paused && c.gc != nil {
-				c.maybeDetach()
-			}
+		if stop {
 			return
 		}
 	}
 }
 
+// settle hands the messages parsed so far to the pipe and reports whether reading stops here: it
+// goes on only when the parse paused on a full queue that the reader has drained meanwhile. A
+// connection that stays paused is detached once gnet holds enough for it.
+func (c *conn) settle() (stop bool) {
+	if len(c.batch) == 0 && !c.paused {
+		return true
+	}
+	stillPaused := c.pipe.deliver(c.batch, c.paused)
+	clear(c.batch)
+	c.batch = c.batch[:0]
+	if !c.paused {
+		return true
+	}
+	if stillPaused {
+		c.maybeDetach()
+		return true
+	}
+	c.paused = false
+	return false
+}
+
+// maybeDetach takes a paused connection out of gnet once gnet holds pauseSoftLimit bytes for it.
 func (c *conn) maybeDetach() {
-	if c.gc.InboundBuffered() < pauseSoftLimit || c.gc.OutboundBuffered() > 0 {
+	if c.gc == nil || c.gc.InboundBuffered() < pauseSoftLimit || c.gc.OutboundBuffered() > 0 {
 		return // gnet drops pending output on close: let it drain first
 	}
 	fd, err := c.gc.Dup()
