@@ -25,12 +25,19 @@ type Endpoint struct {
 // String formats e as a ZeroMQ endpoint.
 func (e Endpoint) String() string { return e.Transport + "://" + e.Addr + e.Path }
 
-// splitPath separates a ws:// endpoint's host:port from its path.
-func splitPath(rest string) (hostPort, path string) {
+// parseWS parses the host:port/path part of the ws:// endpoint s: the host and port as tcp's
+// (parse is the bind or the connect parser), the path as given ("/" when there is none).
+func parseWS(s, rest string, parse func(string) (Endpoint, error)) (Endpoint, error) {
+	hostPort, path := rest, "/"
 	if i := strings.IndexByte(rest, '/'); i >= 0 {
-		return rest[:i], rest[i:]
+		hostPort, path = rest[:i], rest[i:]
 	}
-	return rest, "/"
+	e, err := parse("tcp://" + hostPort)
+	if err != nil {
+		return Endpoint{Transport: "ws"}, fmt.Errorf("%w: %q", ErrBadEndpoint, s)
+	}
+	e.Transport, e.Path = "ws", path
+	return e, nil
 }
 
 // ParseBindEndpoint parses an endpoint for Bind. It accepts libzmq's bind forms: tcp://*:5555 (every
@@ -43,13 +50,7 @@ func ParseBindEndpoint(s string) (Endpoint, error) {
 		return e, err
 	}
 	if e.Transport == "ws" {
-		hostPort, path := splitPath(rest)
-		t, err := ParseBindEndpoint("tcp://" + hostPort)
-		if err != nil {
-			return e, fmt.Errorf("%w: %q", ErrBadEndpoint, s)
-		}
-		t.Transport, t.Path = "ws", path
-		return t, nil
+		return parseWS(s, rest, ParseBindEndpoint)
 	}
 	switch e.Transport {
 	case "ipc":
@@ -106,13 +107,7 @@ func ParseConnectEndpoint(s string) (Endpoint, error) {
 		return e, err
 	}
 	if e.Transport == "ws" {
-		hostPort, path := splitPath(rest)
-		t, err := ParseConnectEndpoint("tcp://" + hostPort)
-		if err != nil {
-			return e, fmt.Errorf("%w: %q", ErrBadEndpoint, s)
-		}
-		t.Transport, t.Path = "ws", path
-		return t, nil
+		return parseWS(s, rest, ParseConnectEndpoint)
 	}
 	switch e.Transport {
 	case "ipc":
