@@ -8,10 +8,11 @@ import (
 	"github.com/zloop/zloop/zmtp"
 )
 
-// Owner is the socket side of a pipe: the reactor tells it what happens to its pipes. Every method is
-// called on an event loop (or a dialer or listener goroutine) and must return quickly without blocking
-// and without calling back into the same pipe's connection synchronously. Pipe methods are safe to
-// call from an Owner callback.
+// Owner is the socket side of a pipe: the reactor tells it what happens to its pipes. Its methods are
+// called on an event loop, on a dialer or listener goroutine, or (inproc pipes: PipeAttached and
+// PipeDetached) on the goroutine that binds, connects or closes; never with another socket's lock
+// held by the reactor (inproc readiness goes through a loop for that reason). They must return
+// quickly without blocking. Pipe methods are safe to call from an Owner callback.
 type Owner interface {
 	// PipeAttached: a handshake completed and p now has a connected peer (p.Peer() is set).
 	// For a dialed pipe it is called after every successful (re)connection.
