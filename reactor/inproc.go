@@ -177,7 +177,9 @@ func (p *Pipe) notify(kind taskKind) {
 	w.postTask(task{p: p, kind: kind})
 }
 
-// closeInproc ends both pipes of a pair; what the survivor already received stays readable.
+// closeInproc ends both pipes of a pair; what the survivor already received stays readable. The
+// owners hear of it through a loop: a socket may close a pipe while holding its own lock (PAIR
+// refusing a second peer, STREAM closing one), and PipeDetached takes that lock.
 func closeInproc(p *Pipe) {
 	p.mu.Lock()
 	if p.closed {
@@ -189,7 +191,7 @@ func closeInproc(p *Pipe) {
 	p.out.releaseAll()
 	p.outCount = 0
 	p.mu.Unlock()
-	p.owner.PipeDetached(p, true)
+	p.notify(taskDetached)
 	if q == nil {
 		return
 	}
@@ -198,6 +200,6 @@ func closeInproc(p *Pipe) {
 	q.closed = true
 	q.mu.Unlock()
 	if !already {
-		q.owner.PipeDetached(q, true)
+		q.notify(taskDetached)
 	}
 }

@@ -33,6 +33,7 @@ const (
 	taskTick                     // run the loop's timers
 	taskReadable                 // tell an inproc pipe's owner it became readable
 	taskWritable                 // tell an inproc pipe's owner it has room again
+	taskDetached                 // tell an inproc pipe's owner the pair is closed
 )
 
 type task struct {
@@ -115,6 +116,8 @@ func (w *waker) run(gc gnet.Conn) {
 			t.p.owner.PipeReadable(t.p)
 		case taskWritable:
 			t.p.owner.PipeWritable(t.p)
+		case taskDetached:
+			t.p.owner.PipeDetached(t.p, true)
 		}
 		tasks[i] = task{}
 	}

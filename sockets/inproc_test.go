@@ -123,3 +123,35 @@ func TestInprocReqRepAndHWM(t *testing.T) {
 		t.Fatal("bound an inproc name twice")
 	}
 }
+
+// A second PAIR connecting over inproc is refused (the pair is closed while the socket holds its
+// lock), and the first keeps working.
+func TestInprocPairRefusesSecond(t *testing.T) {
+	r := newReactor(t)
+	ctx := testCtx(t)
+	a := newSocket(t, r, Pair)
+	if _, err := a.Bind("inproc://pair"); err != nil {
+		t.Fatal(err)
+	}
+	b := newSocket(t, r, Pair)
+	if err := b.Connect("inproc://pair"); err != nil {
+		t.Fatal(err)
+	}
+	c := newSocket(t, r, Pair)
+	if err := c.Connect("inproc://pair"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Send(ctx, []byte("from b")); err != nil {
+		t.Fatal(err)
+	}
+	m, err := a.Recv(ctx)
+	if err != nil || string(m[0]) != "from b" {
+		t.Fatalf("%q %v", m, err)
+	}
+	if err := a.Send(ctx, []byte("to b")); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := b.Recv(ctx); err != nil || string(m[0]) != "to b" {
+		t.Fatalf("%q %v", m, err)
+	}
+}
