@@ -1,5 +1,10 @@
 package reactor
 
+import (
+	"slices"
+	"syscall"
+)
+
 // carry holds bytes that gnet had read for a connection when we took it out of gnet (a pause, or the
 // peer's EOF while paused). They are parsed before anything newer. The bytes are consumed from the
 // front by an offset and compacted in place when more is appended. Each loop keeps one spare buffer
@@ -48,3 +53,27 @@ func (k *carry) reset(l *loop) {
 
 // maxSpare bounds the buffer a loop keeps between pauses.
 const maxSpare = 1 << 20
+
+// maxDrain bounds what readAll takes from a closed connection's descriptor: more than any kernel
+// socket buffer holds, so it only stops a runaway.
+const maxDrain = 64 << 20
+
+// readAll appends what the kernel still holds for fd, up to its end or an error. fd is
+// non-blocking; the peer has closed, so nothing new arrives while it reads.
+func (k *carry) readAll(l *loop, fd int) {
+	if k.b == nil {
+		k.b, l.spare = l.spare[:0], nil
+		k.off = 0
+	}
+	for read := 0; read < maxDrain; {
+		if len(k.b) == cap(k.b) {
+			k.b = slices.Grow(k.b, 64<<10)
+		}
+		n, err := syscall.Read(fd, k.b[len(k.b):cap(k.b)])
+		if n <= 0 || err != nil {
+			return
+		}
+		k.b = k.b[:len(k.b)+n]
+		read += n
+	}
+}

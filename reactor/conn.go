@@ -42,12 +42,13 @@ type conn struct {
 	pipe         *Pipe
 	closed       bool
 	handshaken   bool
-	blocked      bool // in loop.blocked, waiting for output to drain
-	lastOutbound int  // gnet's outbound bytes at the last check while blocked
-	paused       bool // stopped reading: the pipe's inbound queue is full
-	detaching    bool // the next OnClose is our own pause, not the end
-	detached     bool // paused and out of epoll; dupFD keeps the socket open
-	dupFD        int
+	blocked      bool    // in loop.blocked, waiting for output to drain
+	lastOutbound int     // gnet's outbound bytes at the last check while blocked
+	paused       bool    // stopped reading: the pipe's inbound queue is full
+	muted        bool    // paused, and epoll reports no input for it (mute.go); dupFD holds the socket
+	detaching    bool    // the next OnClose is our own pause, not the end
+	detached     bool    // paused and out of epoll; dupFD keeps the socket open
+	dupFD        int     // a duplicate of the socket while muted or detached, else -1
 	carry        carry   // bytes gnet had read before a detach; parsed before anything newer
 	ws           *wsConn // ZWS 2.0 framing, nil for tcp:// and ipc://
 	initial      []byte  // bytes that came with the connection (after a client's WebSocket 101)
@@ -150,16 +151,24 @@ func (c *conn) traffic() gnet.Action {
 	return gnet.None
 }
 
-// read parses what has arrived. It stops when the pipe's inbound queue is full, and then, once gnet
-// holds more than pauseSoftLimit for this connection, detaches it so that the kernel pushes back.
+// read parses what has arrived. It stops when the pipe's inbound queue is full, and then stops the
+// input (pauseInput) so that the kernel pushes back.
 func (c *conn) read() {
 	for {
 		if c.closed || c.failErr != nil || c.detaching || (c.gc == nil && c.carry.len() == 0) {
 			return
 		}
 		if c.paused {
-			c.maybeDetach()
+			c.pauseInput()
 			return
+		}
+		if c.muted {
+			c.muted = false
+			c.closeDup()
+			if err := unmute(c.loop.epfd, c.gc.Fd(), c.gc.OutboundBuffered() > 0); err != nil {
+				c.fail(err) // the connection would never be read again
+				return
+			}
 		}
 		if c.pipe != nil {
 			c.room = c.pipe.inRoom()
@@ -222,17 +231,42 @@ func (c *conn) settle() (stop bool) {
 		return true
 	}
 	if stillPaused {
-		c.maybeDetach()
+		c.pauseInput()
 		return true
 	}
 	c.paused = false
 	return false
 }
 
-// maybeDetach takes a paused connection out of gnet once gnet holds pauseSoftLimit bytes for it.
-func (c *conn) maybeDetach() {
-	if c.gc == nil || c.gc.InboundBuffered() < pauseSoftLimit || c.gc.OutboundBuffered() > 0 {
-		return // gnet drops pending output on close: let it drain first
+// pauseInput stops reading a paused connection from the kernel. It mutes it in epoll (write events
+// stay while gnet holds output), or where that is unavailable takes it out of gnet once gnet holds
+// pauseSoftLimit bytes for it and no output (gnet drops output on close). It runs again whenever gnet
+// read for a paused connection: gnet re-arms input when it queues output or finishes flushing it.
+func (c *conn) pauseInput() {
+	if c.gc == nil {
+		return
+	}
+	if ep := c.loop.epoll(); ep >= 0 {
+		if !c.muted {
+			// A peer's close over ipc raises EPOLLHUP, which no mask hides, and on which gnet
+			// closes without reading: the duplicate keeps what the kernel holds readable (onClose).
+			fd, err := c.gc.Dup()
+			if err != nil {
+				return // gnet keeps reading; the next read tries again
+			}
+			c.dupFD = fd
+		}
+		if mute(ep, c.gc.Fd(), c.gc.OutboundBuffered() > 0) == nil && !c.muted {
+			c.muted = true
+			c.loop.pauses.Add(1)
+		}
+		if !c.muted {
+			c.closeDup()
+		}
+		return
+	}
+	if c.gc.OutboundBuffered() > 0 || c.gc.InboundBuffered() < pauseSoftLimit {
+		return
 	}
 	fd, err := c.gc.Dup()
 	if err != nil {
@@ -245,6 +279,7 @@ func (c *conn) maybeDetach() {
 	}
 	c.dupFD = fd
 	c.detaching = true
+	c.loop.pauses.Add(1)
 	c.loop.detaches.Add(1)
 }
 
@@ -556,6 +591,9 @@ func (c *conn) account(n, before int) {
 	q := n
 	if before == 0 {
 		q = c.gc.OutboundBuffered()
+		if q > 0 && c.muted {
+			c.pauseInput() // gnet has just registered the descriptor for reading and writing
+		}
 	}
 	l.inline.Add(uint64(n - q))
 	l.queued.Add(uint64(q))
@@ -634,6 +672,8 @@ func (c *conn) closeNow(err error) {
 
 // closed runs in OnClose. A detach is not an end: the session and pipe stay.
 func (c *conn) onClose(err error) {
+	muted := c.muted
+	c.muted = false
 	if c.detaching {
 		c.detaching = false
 		c.detached = true
@@ -648,6 +688,10 @@ func (c *conn) onClose(err error) {
 		if in, _ := c.gc.Peek(-1); len(in) > 0 {
 			c.carry.add(c.loop, in)
 		}
+		if muted {
+			c.carry.readAll(c.loop, c.dupFD)
+		}
+		c.closeDup()
 		if c.carry.len() > 0 {
 			c.eof = true
 			c.gc = nil
@@ -659,6 +703,13 @@ func (c *conn) onClose(err error) {
 	c.finish(err)
 }
 
+func (c *conn) closeDup() {
+	if c.dupFD >= 0 {
+		_ = syscall.Close(c.dupFD)
+		c.dupFD = -1
+	}
+}
+
 // finish ends the connection for good (on the loop).
 func (c *conn) finish(err error) {
 	if c.closed {
@@ -667,10 +718,7 @@ func (c *conn) finish(err error) {
 	c.closed = true
 	c.gc = nil
 	c.loop.forget(c)
-	if c.dupFD >= 0 {
-		_ = syscall.Close(c.dupFD)
-		c.dupFD = -1
-	}
+	c.closeDup()
 	c.carry.reset(c.loop)
 	if c.cur != nil {
 		c.cur.Release()

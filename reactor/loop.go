@@ -18,7 +18,8 @@ const (
 	// Past it the connection stops encoding and waits for the kernel to take the data.
 	sendBound = 256 << 10
 	// pauseSoftLimit: bytes gnet may hold for a connection whose reader is full before the
-	// connection is detached from epoll so that TCP pushes back on the sender.
+	// connection is detached from gnet so that TCP pushes back on the sender. Detaching is costly
+	// and only the fallback for muting (mute.go), which happens at once.
 	pauseSoftLimit = 256 << 10
 	// handMax is how many messages the loop takes from a pipe under one lock.
 	handMax = 256
@@ -32,7 +33,8 @@ type Stats struct {
 	Writes      uint64 // write and writev calls made on connections
 	BytesInline uint64 // bytes the kernel took at once
 	BytesQueued uint64 // bytes gnet had to copy into its outbound buffer (the kernel would block)
-	Detaches    uint64 // times a connection with a full reader was taken out of epoll (paused)
+	Pauses      uint64 // times a connection with a full reader stopped reading from the kernel
+	Detaches    uint64 // those of Pauses that took the connection out of gnet (the fallback to muting)
 	Blocks      uint64 // times a connection stopped encoding because gnet held sendBound bytes
 }
 
@@ -54,7 +56,9 @@ type loop struct {
 	armedAt time.Time // when the timer fires; zero when not armed
 	pollIvl time.Duration
 
-	writes, inline, queued, detaches, blocks atomic.Uint64
+	epfd int // the epoll set, for muting; epollUnprobed until first needed, -1 when unavailable
+
+	writes, inline, queued, pauses, detaches, blocks atomic.Uint64
 }
 
 func newLoop(r *Reactor, el gnet.EventLoop, w *waker) *loop {
@@ -66,6 +70,7 @@ func newLoop(r *Reactor, el gnet.EventLoop, w *waker) *loop {
 		blocked: make(map[*conn]struct{}),
 		timed:   make(map[*conn]struct{}),
 		pollIvl: pollMin,
+		epfd:    epollUnprobed,
 	}
 	w.l = l
 	l.timer = time.AfterFunc(time.Hour, func() { w.post(nil, taskTick) })
@@ -81,6 +86,20 @@ func (l *loop) arm(at time.Time) {
 	}
 	l.armedAt = at
 	l.timer.Reset(time.Until(at))
+}
+
+const epollUnprobed = -2
+
+// epoll returns the loop's epoll descriptor for muting, or -1 to detach instead. It probes on first
+// use, when gnet has certainly registered the waker.
+func (l *loop) epoll() int {
+	if l.epfd == epollUnprobed {
+		l.epfd = -1
+		if !l.r.portable {
+			l.epfd = epollOf(l.el, l.w.gfd)
+		}
+	}
+	return l.epfd
 }
 
 func (l *loop) block(c *conn) {
@@ -164,5 +183,5 @@ func (l *loop) tick() {
 
 func (l *loop) stats() Stats {
 	return Stats{Writes: l.writes.Load(), BytesInline: l.inline.Load(), BytesQueued: l.queued.Load(),
-		Detaches: l.detaches.Load(), Blocks: l.blocks.Load()}
+		Pauses: l.pauses.Load(), Detaches: l.detaches.Load(), Blocks: l.blocks.Load()}
 }

@@ -18,6 +18,11 @@ type Config struct {
 	Loops int
 	// Logger receives gnet's own log lines; nil discards them (the library never logs on its own).
 	Logger Logger
+	// PortablePause makes a connection whose reader is full leave gnet while it waits (its
+	// descriptor duplicated, re-enrolled once the reader made room) instead of being muted in the
+	// loop's epoll set. zloop falls back to it by itself wherever muting is unavailable; the field
+	// lets tests run that path. It costs a goroutine and some twenty allocations per pause.
+	PortablePause bool
 }
 
 // Logger is the logging interface gnet expects.
@@ -54,6 +59,7 @@ type Reactor struct {
 	inproc     map[string]*inprocEndpoint
 	inprocWait map[string][]inprocWaiting
 	closed     bool
+	portable   bool // Config.PortablePause
 
 	wg sync.WaitGroup // listener, dialer and re-enroll goroutines
 }
@@ -76,6 +82,7 @@ func New(cfg Config) (*Reactor, error) {
 		dialers:    make(map[*Dialer]struct{}),
 		inproc:     make(map[string]*inprocEndpoint),
 		inprocWait: make(map[string][]inprocWaiting),
+		portable:   cfg.PortablePause,
 	}
 	cli, err := gnet.NewClient(r,
 		gnet.WithNumEventLoop(n),
@@ -115,6 +122,7 @@ func (r *Reactor) Stats() Stats {
 		s.Writes += ls.Writes
 		s.BytesInline += ls.BytesInline
 		s.BytesQueued += ls.BytesQueued
+		s.Pauses += ls.Pauses
 		s.Detaches += ls.Detaches
 		s.Blocks += ls.Blocks
 	}
@@ -219,6 +227,7 @@ func (r *Reactor) loopOf(gc gnet.Conn) *loop {
 // OnOpen implements gnet.EventHandler.
 func (r *Reactor) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	if w, ok := gc.Context().(*waker); ok {
+		w.gfd = gc.Fd()
 		r.mu.Lock()
 		r.loops[gc.EventLoop()] = newLoop(r, gc.EventLoop(), w)
 		r.mu.Unlock()

@@ -15,8 +15,9 @@ import (
 // owns one end of a socketpair, enrolled like a connection; writing a byte to the other end makes
 // the loop run OnTraffic for it, and that runs every task posted since the last wake.
 type waker struct {
-	l  *loop
-	fd int // the write end, non-blocking; owned by the reactor, closed after the loops stopped
+	l   *loop
+	fd  int // the write end, non-blocking; owned by the reactor, closed after the loops stopped
+	gfd int // the read end as gnet registered it (set in OnOpen)
 
 	mu      sync.Mutex
 	tasks   []task

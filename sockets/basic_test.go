@@ -12,7 +12,12 @@ import (
 
 func newReactor(t testing.TB) *reactor.Reactor {
 	t.Helper()
-	r, err := reactor.New(reactor.Config{Loops: 1})
+	return newReactorWith(t, reactor.Config{Loops: 1})
+}
+
+func newReactorWith(t testing.TB, cfg reactor.Config) *reactor.Reactor {
+	t.Helper()
+	r, err := reactor.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -116,6 +116,6 @@ func reportStats(b *testing.B, s *Socket, before reactor.Stats) {
 	st := s.Stats()
 	n := float64(b.N)
 	b.ReportMetric(float64(st.Writes-before.Writes)/n, "writes/msg")
-	b.ReportMetric(float64(st.Detaches-before.Detaches), "detaches")
+	b.ReportMetric(float64(st.Pauses-before.Pauses), "pauses")
 	b.ReportMetric(float64(st.Blocks-before.Blocks), "blocks")
 }

@@ -30,8 +30,11 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 
 func rawDial(t testing.TB, ep, sockType string) *zmtptest.Peer {
 	t.Helper()
-	addr := strings.TrimPrefix(ep, "tcp://")
-	p, err := zmtptest.Dial("tcp", addr, sockType, 10*time.Second)
+	network, addr := "tcp", strings.TrimPrefix(ep, "tcp://")
+	if path, ok := strings.CutPrefix(ep, "ipc://"); ok {
+		network, addr = "unix", path
+	}
+	p, err := zmtptest.Dial(network, addr, sockType, 10*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"runtime"
 	"sync/atomic"
 	"testing"
 
 	"github.com/zloop/zloop/pool"
+	"github.com/zloop/zloop/reactor"
 )
 
 // pipeLens sums the inbound and outbound queue lengths of s's pipes.
@@ -29,11 +31,41 @@ func heapMiB() float64 {
 	return float64(ms.HeapAlloc) / (1 << 20)
 }
 
-// A PULL that stops reading while a PUSH offers 1 GiB: the receiving side pauses (gnet cannot, so
-// the connection is detached from epoll), TCP pushes back, the PUSH fills its HWM and blocks, and the
-// heap stays at a few MiB plus the HWMs' worth of messages. Then the PULL reads again and all of it
-// arrives intact and in order.
+// pauseModes are the two ways a connection with a full reader stops reading: muted in epoll (the
+// default on Linux) and detached from gnet (the portable fallback).
+var pauseModes = []struct {
+	name string
+	cfg  reactor.Config
+}{
+	{"mute", reactor.Config{Loops: 1}},
+	{"detach", reactor.Config{Loops: 1, PortablePause: true}},
+}
+
+// checkPauses fails t unless the connections paused the way cfg asks: muted at once, or detached
+// once gnet holds pauseSoftLimit bytes, which only a bulk transfer reaches.
+func checkPauses(t *testing.T, r *reactor.Reactor, cfg reactor.Config, bulk bool) {
+	t.Helper()
+	st := r.Stats()
+	ok := st.Pauses > 0 && st.Detaches == 0
+	if cfg.PortablePause {
+		ok = st.Detaches == st.Pauses && (st.Detaches > 0 || !bulk)
+	}
+	if !ok {
+		t.Fatalf("%d pauses, %d of them detaches, with PortablePause %v", st.Pauses, st.Detaches, cfg.PortablePause)
+	}
+}
+
+// A PULL that stops reading while a PUSH offers 1 GiB: the receiving side pauses (muted in epoll, or
+// detached from gnet), TCP pushes back, the PUSH fills its HWM and blocks, and the heap stays at a
+// few MiB plus the HWMs' worth of messages. Then the PULL reads again and all of it arrives intact
+// and in order.
 func TestBoundedMemorySlowReceiver(t *testing.T) {
+	for _, mode := range pauseModes {
+		t.Run(mode.name, func(t *testing.T) { testBoundedMemory(t, mode.cfg) })
+	}
+}
+
+func testBoundedMemory(t *testing.T, cfg reactor.Config) {
 	const (
 		size = 64 << 10
 		hwm  = 16
@@ -43,7 +75,7 @@ func TestBoundedMemorySlowReceiver(t *testing.T) {
 		total = 256 << 20 // the full GiB runs in the non-race pass of the test command
 	}
 	count := total / size
-	r := newReactor(t)
+	r := newReactorWith(t, cfg)
 	ctx, cancel := context.WithCancel(testCtx(t))
 	defer cancel()
 	pull := newSocket(t, r, Pull, WithHWM(hwm))
@@ -119,12 +151,19 @@ func TestBoundedMemorySlowReceiver(t *testing.T) {
 	if err := <-sendErr; err != nil {
 		t.Fatal(err)
 	}
+	checkPauses(t, r, cfg, true)
 }
 
 // With RCVHWM 1 a full queue still pauses the connection (the low-water mark is below the HWM), and
 // every message arrives.
 func TestRcvHWMOne(t *testing.T) {
-	r := newReactor(t)
+	for _, mode := range pauseModes {
+		t.Run(mode.name, func(t *testing.T) { testRcvHWMOne(t, mode.cfg) })
+	}
+}
+
+func testRcvHWMOne(t *testing.T, cfg reactor.Config) {
+	r := newReactorWith(t, cfg)
 	ctx := testCtx(t)
 	pull := newSocket(t, r, Pull, WithRcvHWM(1))
 	ep, err := pull.Bind("tcp://127.0.0.1:*")
@@ -148,4 +187,93 @@ func TestRcvHWMOne(t *testing.T) {
 			t.Fatalf("message %d: %q %v", i, m, err)
 		}
 	}
+	checkPauses(t, r, cfg, false)
+}
+
+// Two DEALERs that both send and neither reads: each connection is paused while gnet also holds
+// output for it. Muting keeps write events and drops only read events, so nothing more is read from
+// the kernel and the heap stays bounded. (Detaching must wait for the output to drain, which here it
+// never does, so only the muting path can pass this.) Then both read, and everything arrives in order.
+func TestBoundedMemoryBothWays(t *testing.T) {
+	const (
+		size = 64 << 10
+		hwm  = 16
+	)
+	total := 256 << 20
+	if raceEnabled {
+		total = 64 << 20
+	}
+	count := total / size
+	r := newReactor(t)
+	ctx, cancel := context.WithCancel(testCtx(t))
+	defer cancel()
+	a := newSocket(t, r, Dealer, WithHWM(hwm))
+	ep, err := a.Bind("tcp://127.0.0.1:*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newSocket(t, r, Dealer, WithHWM(hwm))
+	if err := b.Connect(ep); err != nil {
+		t.Fatal(err)
+	}
+	base := heapMiB()
+
+	var sent [2]atomic.Int64
+	errs := make(chan error, 4)
+	send := func(s *Socket, n *atomic.Int64) {
+		payload := make([]byte, size)
+		for i := 0; i < count; i++ {
+			fillSeq(payload, uint64(i))
+			if err := s.Send(ctx, payload); err != nil {
+				errs <- err
+				return
+			}
+			n.Add(1)
+		}
+		errs <- nil
+	}
+	go send(a, &sent[0])
+	go send(b, &sent[1])
+	waitFor(t, "all four queues full", func() bool {
+		ain, aout := pipeLens(a)
+		bin, bout := pipeLens(b)
+		return ain >= hwm && aout >= hwm && bin >= hwm && bout >= hwm
+	})
+	for _, s := range []*Socket{a, b} {
+		done, stop := context.WithCancel(ctx)
+		stop()
+		if err := s.Send(done, make([]byte, size)); !errors.Is(err, context.Canceled) {
+			t.Fatalf("send past the HWM: %v, want it to block", err)
+		}
+	}
+	grown := heapMiB() - base
+	offered := float64(sent[0].Load()+sent[1].Load()) * size / (1 << 20)
+	t.Logf("heap grew %.1f MiB with %.1f MiB accepted by the two DEALERs", grown, offered)
+	hwmWorth := float64(4*hwm*size) / (1 << 20)
+	if grown > 16+hwmWorth {
+		t.Fatalf("heap grew %.1f MiB: more than 16 MiB plus the HWMs' %.1f MiB", grown, hwmWorth)
+	}
+
+	recv := func(s *Socket) {
+		for i := 0; i < count; i++ {
+			m, err := s.Recv(ctx)
+			if err != nil {
+				errs <- fmt.Errorf("message %d: %w", i, err)
+				return
+			}
+			if err := checkSeq(m[0], uint64(i), size); err != nil {
+				errs <- err
+				return
+			}
+		}
+		errs <- nil
+	}
+	go recv(a)
+	go recv(b)
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	checkPauses(t, r, reactor.Config{}, true)
 }

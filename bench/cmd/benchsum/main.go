@@ -85,6 +85,8 @@ func main() {
 		for _, k := range []string{
 			"recv.msg_per_s", "recv.mbit_per_s", "req.rtt_p50_us", "req.rtt_p99_us", "req.avg_oneway_us",
 			"send.allocs_per_msg", "recv.allocs_per_msg", "req.allocs_per_msg", "rep.allocs_per_msg",
+			"send.steady_allocs_per_msg", "recv.steady_allocs_per_msg", "req.steady_allocs_per_msg",
+			"rep.steady_allocs_per_msg",
 			"send.cpu_s", "recv.cpu_s", "req.cpu_s", "rep.cpu_s",
 		} {
 			if vs := g.figures[k]; len(vs) > 0 {

@@ -206,7 +206,8 @@ func compare(o *options, stdout, stderr io.Writer) (int, error) {
 		"Medians over the ok runs, with min - max. Ratio columns `x A->B`: how many times faster than that " +
 			"pair's median (msg/s over its msg/s for thr, its p50 over this p50 for lat; > 1 is faster). " +
 			"CPU s: user+system seconds of each whole process (from wait4). allocs/msg: Go heap allocations " +
-			"per message in the timed loop (`-` for C).",
+			"per message in the timed loop (`-` for C); steady allocs/msg: the same over its second half only, once " +
+			"pipes, pools and buffers have filled.",
 	}
 	if line := loadLine(recs, o.idleWait, o.idleMax); line != "" {
 		pre = append(pre, "", line)

@@ -51,6 +51,8 @@ type group struct {
 	// CPU and Allocs are the client's [0] and the server's [1] process CPU seconds and
 	// allocs_per_msg (N == 0 for an implementation that does not report it).
 	CPU, Allocs [2]stat
+	// Steady is steady_allocs_per_msg: allocations over the second half of each loop only.
+	Steady [2]stat
 }
 
 // higherIsBetter reports whether a larger Main is better (throughput) or worse (latency).
@@ -115,8 +117,8 @@ func figure(res contract.Result, ok bool, key string) float64 {
 func aggregate(recs []record) []*section {
 	var secs []*section
 	type vals struct {
-		main, mbit, p99 []float64
-		cpu, allocs     [2][]float64
+		main, mbit, p99     []float64
+		cpu, allocs, steady [2][]float64
 	}
 	raw := map[*group]*vals{}
 	for i := range recs {
@@ -160,12 +162,14 @@ func aggregate(recs []record) []*section {
 				v.cpu[side] = append(v.cpu[side], r.CPU[side])
 			}
 			v.allocs[side] = append(v.allocs[side], figure(res, true, "allocs_per_msg"))
+			v.steady[side] = append(v.steady[side], figure(res, true, "steady_allocs_per_msg"))
 		}
 	}
 	for g, v := range raw {
 		g.Main, g.Mbit, g.P99 = summarise(v.main), summarise(v.mbit), summarise(v.p99)
 		for side := range 2 {
 			g.CPU[side], g.Allocs[side] = summarise(v.cpu[side]), summarise(v.allocs[side])
+			g.Steady[side] = summarise(v.steady[side])
 		}
 	}
 	return secs
@@ -197,8 +201,9 @@ func renderMarkdown(w io.Writer, secs []*section, baselines []pair, preamble []s
 		if s.Tool == contract.ToolLat {
 			client, server = "req", "rep"
 		}
-		head = append(head, "CPU s "+client+" / "+server, "allocs/msg "+client+" / "+server)
-		align = append(align, "---:", "---:")
+		head = append(head, "CPU s "+client+" / "+server, "allocs/msg "+client+" / "+server,
+			"steady allocs/msg "+client+" / "+server)
+		align = append(align, "---:", "---:", "---:")
 		row(&b, head)
 		row(&b, align)
 		for _, g := range s.Groups {
@@ -219,7 +224,7 @@ func renderMarkdown(w io.Writer, secs []*section, baselines []pair, preamble []s
 					cells = append(cells, "-")
 				}
 			}
-			cells = append(cells, sides(g.CPU, 2), sides(g.Allocs, 3))
+			cells = append(cells, sides(g.CPU, 2), sides(g.Allocs, 3), sides(g.Steady, 4))
 			row(&b, cells)
 		}
 		b.WriteByte('\n')

@@ -62,7 +62,8 @@ func TestSummarise(t *testing.T) {
 }
 
 // mk builds the record of one run: thr with the receiver's msg/s, or lat with the REQ side's p50
-// and p99, each side with allocs when given (>= 0), process CPU from cpu.
+// and p99, each side with allocs when given (>= 0) and a tenth of that as its steady allocs, process
+// CPU from cpu.
 func mk(tool string, p pair, round int, main, second float64, allocs [2]float64, cpu [2]float64) record {
 	r := record{Test: test{tool, 64, 1000}, Pair: p, Transport: "tcp", Round: round, RC: [2]int{0, 0}, CPU: cpu}
 	c, s := r.roles()
@@ -77,9 +78,11 @@ func mk(tool string, p pair, round int, main, second float64, allocs [2]float64,
 	}
 	if allocs[0] >= 0 {
 		cr.Add("allocs_per_msg", "%.3f", allocs[0])
+		cr.Add("steady_allocs_per_msg", "%.4f", allocs[0]/10)
 	}
 	if allocs[1] >= 0 {
 		sr.Add("allocs_per_msg", "%.3f", allocs[1])
+		sr.Add("steady_allocs_per_msg", "%.4f", allocs[1]/10)
 	}
 	r.Results = []contract.Result{sr, cr}
 	return r
@@ -206,7 +209,7 @@ func TestRenderMarkdown(t *testing.T) {
 	}
 	z := row("zloop -> zloop")
 	want := []string{"zloop -> zloop", "3/4", "1,300", "1,200 - 1,500", "130",
-		fmt.Sprintf("%.2f", 1300.0/1000), fmt.Sprintf("%.2f", 1300.0/2000), "1.00 / 2.00", "0.010 / 0.040"}
+		fmt.Sprintf("%.2f", 1300.0/1000), fmt.Sprintf("%.2f", 1300.0/2000), "1.00 / 2.00", "0.010 / 0.040", "0.0010 / 0.0040"}
 	if !slices.Equal(z, want) {
 		t.Fatalf("thr row %q, want %q", z, want)
 	}
@@ -221,7 +224,7 @@ func TestRenderMarkdown(t *testing.T) {
 		}
 	}
 	want = []string{"zloop -> zloop", "3/3", "90.0", "80.0 - 100.0", "180.0", "160.0 - 200.0",
-		fmt.Sprintf("%.2f", 110.0/90), "-", "1.00 / 1.00", "0.000 / 0.000"}
+		fmt.Sprintf("%.2f", 110.0/90), "-", "1.00 / 1.00", "0.000 / 0.000", "0.0000 / 0.0000"}
 	if !slices.Equal(latRow, want) {
 		t.Fatalf("lat row %q, want %q", latRow, want)
 	}

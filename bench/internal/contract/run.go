@@ -195,6 +195,38 @@ func takeSample() sample {
 	}
 }
 
+// heapObjects counts the heap allocations made so far. ReadMemStats stops the world for a few
+// microseconds, but unlike runtime/metrics it counts exactly: the metric moves a span at a time.
+func heapObjects() uint64 {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.Mallocs
+}
+
+// steady measures allocations over the second half of a loop, once pipes, pools and buffers have
+// filled: allocs_per_msg spreads that warm-up over the whole count, steady_allocs_per_msg leaves it
+// out (an extension of the contract).
+type steady struct {
+	from  int // the loop index at which counting starts
+	start uint64
+}
+
+func newSteady(count int) steady { return steady{from: count / 2} }
+
+// at is called with each loop index before its message.
+func (s *steady) at(i int) {
+	if i == s.from {
+		s.start = heapObjects()
+	}
+}
+
+// add appends steady_allocs_per_msg for a loop that ended before index end.
+func (s *steady) add(r *Result, end int) {
+	if n := end - s.from; n > 0 {
+		r.Add("steady_allocs_per_msg", "%.4f", float64(heapObjects()-s.start)/float64(n))
+	}
+}
+
 // addCosts appends the Go heap figures and CPU seconds between before and after, per message for
 // n messages (per round trip for lat).
 func addCosts(r *Result, before, after sample, n int) {
@@ -273,8 +305,10 @@ func checkMsg(a *Args, i int, b []byte, seq bool) error {
 
 func thrSend(ctx context.Context, a *Args, s Socket, r *Result) (int, error) {
 	payload := make([]byte, a.Size)
+	st := newSteady(a.Count)
 	before := takeSample()
 	for i := 0; i < a.Count; i++ {
+		st.at(i)
 		if a.Check {
 			binary.LittleEndian.PutUint64(payload, uint64(i))
 		}
@@ -282,6 +316,7 @@ func thrSend(ctx context.Context, a *Args, s Socket, r *Result) (int, error) {
 			return i, err
 		}
 	}
+	st.add(r, a.Count) // before the flush, whose closing allocations are not per message
 	// libzmq's ws engine does not report the peer's hang-up to the monitor, so over ws:// the
 	// sender closes after linger alone, as with --no-wait.
 	if !a.NoWait && !strings.HasPrefix(a.Endpoint, "ws://") {
@@ -310,8 +345,10 @@ func thrRecv(ctx context.Context, a *Args, s Socket, r *Result) (int, error) {
 	}
 	// As libzmq's local_thr: the clock starts at the first message and COUNT messages are
 	// counted over the time of the COUNT-1 that follow it.
+	st := newSteady(a.Count)
 	before := takeSample()
 	for i := 1; i < a.Count; i++ {
+		st.at(i)
 		b, err := s.Recv(ctx)
 		if err != nil {
 			return i, err
@@ -330,6 +367,7 @@ func thrRecv(ctx context.Context, a *Args, s Socket, r *Result) (int, error) {
 	r.Add("mbit_per_s", "%.3f", mps*float64(a.Size)*8/1e6)
 	r.Add("elapsed_s", "%.6f", el)
 	addCosts(r, before, after, a.Count-1)
+	st.add(r, a.Count)
 	return a.Count, nil
 }
 
@@ -339,9 +377,11 @@ func latReq(ctx context.Context, a *Args, s Socket, r *Result) (int, error) {
 	// With room for it, each request carries its number and the reply must echo it: a REP that
 	// answers the wrong request, or a stale reply, would otherwise go unnoticed.
 	seq := a.Size >= 8
+	ss := newSteady(a.Count)
 	before := takeSample()
 	prev := before.t
 	for i := 0; i < a.Count; i++ {
+		ss.at(i)
 		if seq {
 			binary.LittleEndian.PutUint64(payload, uint64(i))
 		}
@@ -359,6 +399,7 @@ func latReq(ctx context.Context, a *Args, s Socket, r *Result) (int, error) {
 		rtts[i] = int64(now.Sub(prev))
 		prev = now
 	}
+	ss.add(r, a.Count)
 	after := takeSample()
 	total := prev.Sub(before.t)
 	st := SummariseRTT(rtts[a.Warmup:])
@@ -382,8 +423,10 @@ func latRep(ctx context.Context, a *Args, s Socket, r *Result) (int, error) {
 		return 0, fmt.Errorf("%w: request 0 has %d bytes, want %d", ErrCheck, n, a.Size)
 	}
 	// The first request may wait for the REQ side to start; time from it on.
+	st := newSteady(a.Count)
 	before := takeSample()
 	for i := 1; i < a.Count; i++ {
+		st.at(i)
 		n, err := s.Echo(ctx)
 		if err != nil {
 			return i, err
@@ -392,6 +435,7 @@ func latRep(ctx context.Context, a *Args, s Socket, r *Result) (int, error) {
 			return i, fmt.Errorf("%w: request %d has %d bytes, want %d", ErrCheck, i, n, a.Size)
 		}
 	}
+	st.add(r, a.Count)
 	after := takeSample()
 	r.Add("elapsed_s", "%.6f", after.t.Sub(before.t).Seconds())
 	addCosts(r, before, after, a.Count-1)

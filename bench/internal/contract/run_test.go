@@ -157,7 +157,7 @@ func TestRunThr(t *testing.T) {
 			t.Fatalf("mbit_per_s %v for %v msg/s", mb, mps)
 		}
 		for _, r := range []Result{recv, send} {
-			for _, k := range []string{"allocs_per_msg", "bytes_per_msg", "num_gc", "cpu_s"} {
+			for _, k := range []string{"allocs_per_msg", "steady_allocs_per_msg", "bytes_per_msg", "num_gc", "cpu_s"} {
 				figure(t, r, k)
 			}
 		}
@@ -263,6 +263,28 @@ func TestRunLat(t *testing.T) {
 	}
 	if ow := figure(t, req, "avg_oneway_us"); ow <= 0 {
 		t.Fatalf("avg_oneway_us=%v", ow)
+	}
+	for _, r := range []Result{req, rep} {
+		figure(t, r, "steady_allocs_per_msg")
+	}
+}
+
+var sink []byte
+
+// steady counts only the second half of a loop: here one allocation per message there, none before.
+func TestSteadyCountsSecondHalf(t *testing.T) {
+	const n = 1000
+	st := newSteady(n)
+	for i := 0; i < n; i++ {
+		st.at(i)
+		if i >= n/2 {
+			sink = make([]byte, 64)
+		}
+	}
+	var r Result
+	st.add(&r, n)
+	if v := figure(t, r, "steady_allocs_per_msg"); v < 1 || v > 1.1 {
+		t.Fatalf("steady_allocs_per_msg=%v, want 1", v)
 	}
 }
 

@@ -1,0 +1,75 @@
+package reactor
+
+import (
+	"fmt"
+	"reflect"
+	"syscall"
+
+	"github.com/panjf2000/gnet/v2"
+	"github.com/panjf2000/gnet/v2/pkg/netpoll"
+)
+
+// Muting is how a connection whose reader is full stops reading without leaving gnet: its descriptor
+// stays in the loop's epoll set with no events, so the kernel's buffer fills and TCP pushes back, as
+// libzmq's reset_pollin does. gnet has no API for it, and detaching instead (dup, close, re-enroll)
+// costs a goroutine, about twenty allocations and several system calls per pause.
+//
+// It needs gnet's epoll descriptor, which gnet keeps unexported, and it relies on two facts of gnet's
+// default (level-triggered) poller: each loop has one epoll set, and an event's data is the
+// descriptor itself. epollOf checks what it can: the poller has the default build's fields, and the
+// loop's own waker is registered in the set it found. Anything else falls back to detaching.
+
+// epollOf returns the epoll descriptor of el's loop, or -1. probeFD is a descriptor gnet registered
+// on that loop for reading (the waker's).
+func epollOf(el gnet.EventLoop, probeFD int) int {
+	v := reflect.ValueOf(el)
+	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
+		return -1
+	}
+	p := v.Elem().FieldByName("poller")
+	if p.Kind() != reflect.Pointer || p.IsNil() || p.Elem().Kind() != reflect.Struct {
+		return -1
+	}
+	p = p.Elem()
+	// The default poller has an eventfd field; the poll_opt build puts a pointer in the event's data
+	// instead of the descriptor, and a MOD of ours would corrupt it.
+	if _, ok := p.Type().FieldByName("efd"); !ok {
+		return -1
+	}
+	fd := p.FieldByName("fd")
+	if fd.Kind() != reflect.Int {
+		return -1
+	}
+	ep := int(fd.Int())
+	if ep < 0 || setEvents(ep, probeFD, netpoll.ReadEvents) != nil {
+		return -1
+	}
+	return ep
+}
+
+func setEvents(ep, fd int, events uint32) error {
+	ev := syscall.EpollEvent{Events: events, Fd: int32(fd)}
+	if err := syscall.EpollCtl(ep, syscall.EPOLL_CTL_MOD, fd, &ev); err != nil {
+		return fmt.Errorf("zmq: reactor: epoll_ctl: %w", err)
+	}
+	return nil
+}
+
+// mute stops epoll from reporting fd as readable (errors and hang-ups are still reported); writing
+// keeps write events for gnet's pending output.
+func mute(ep, fd int, writing bool) error {
+	var ev uint32
+	if writing {
+		ev = netpoll.WriteEvents
+	}
+	return setEvents(ep, fd, ev)
+}
+
+// unmute gives fd back the events gnet registered it with: read, and write while gnet holds output.
+func unmute(ep, fd int, writing bool) error {
+	ev := uint32(netpoll.ReadEvents)
+	if writing {
+		ev = netpoll.ReadWriteEvents
+	}
+	return setEvents(ep, fd, ev)
+}
