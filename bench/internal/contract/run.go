@@ -207,8 +207,8 @@ func heapObjects() uint64 {
 // filled: allocs_per_msg spreads that warm-up over the whole count, steady_allocs_per_msg leaves it
 // out (an extension of the contract).
 type steady struct {
-	from  int // the loop index at which counting starts
-	start uint64
+	from, end   int // loop indexes: counting starts before from and stops before end
+	start, stop uint64
 }
 
 func newSteady(count int) steady { return steady{from: count / 2} }
@@ -220,10 +220,13 @@ func (s *steady) at(i int) {
 	}
 }
 
-// add appends steady_allocs_per_msg for a loop that ended before index end.
-func (s *steady) add(r *Result, end int) {
-	if n := end - s.from; n > 0 {
-		r.Add("steady_allocs_per_msg", "%.4f", float64(heapObjects()-s.start)/float64(n))
+// done is called once the loop ended before index end, before anything else allocates.
+func (s *steady) done(end int) { s.end, s.stop = end, heapObjects() }
+
+// add appends steady_allocs_per_msg.
+func (s *steady) add(r *Result) {
+	if n := s.end - s.from; n > 0 {
+		r.Add("steady_allocs_per_msg", "%.4f", float64(s.stop-s.start)/float64(n))
 	}
 }
 
@@ -316,7 +319,7 @@ func thrSend(ctx context.Context, a *Args, s Socket, r *Result) (int, error) {
 			return i, err
 		}
 	}
-	st.add(r, a.Count) // before the flush, whose closing allocations are not per message
+	st.done(a.Count) // before the flush, whose closing allocations are not per message
 	// libzmq's ws engine does not report the peer's hang-up to the monitor, so over ws:// the
 	// sender closes after linger alone, as with --no-wait.
 	if !a.NoWait && !strings.HasPrefix(a.Endpoint, "ws://") {
@@ -332,6 +335,7 @@ func thrSend(ctx context.Context, a *Args, s Socket, r *Result) (int, error) {
 	r.Add("elapsed_s", "%.6f", el)
 	r.Add("msg_per_s", "%.0f", float64(a.Count)/el)
 	addCosts(r, before, after, a.Count)
+	st.add(r)
 	return a.Count, nil
 }
 
@@ -357,6 +361,7 @@ func thrRecv(ctx context.Context, a *Args, s Socket, r *Result) (int, error) {
 			return i, err
 		}
 	}
+	st.done(a.Count)
 	after := takeSample()
 	el := after.t.Sub(before.t).Seconds()
 	mps := 0.0
@@ -367,7 +372,7 @@ func thrRecv(ctx context.Context, a *Args, s Socket, r *Result) (int, error) {
 	r.Add("mbit_per_s", "%.3f", mps*float64(a.Size)*8/1e6)
 	r.Add("elapsed_s", "%.6f", el)
 	addCosts(r, before, after, a.Count-1)
-	st.add(r, a.Count)
+	st.add(r)
 	return a.Count, nil
 }
 
@@ -399,7 +404,7 @@ func latReq(ctx context.Context, a *Args, s Socket, r *Result) (int, error) {
 		rtts[i] = int64(now.Sub(prev))
 		prev = now
 	}
-	ss.add(r, a.Count)
+	ss.done(a.Count)
 	after := takeSample()
 	total := prev.Sub(before.t)
 	st := SummariseRTT(rtts[a.Warmup:])
@@ -411,6 +416,7 @@ func latReq(ctx context.Context, a *Args, s Socket, r *Result) (int, error) {
 	r.Add("samples", "%d", st.N)
 	r.Add("warmup", "%d", a.Warmup)
 	addCosts(r, before, after, a.Count)
+	ss.add(r)
 	return a.Count, nil
 }
 
@@ -435,9 +441,10 @@ func latRep(ctx context.Context, a *Args, s Socket, r *Result) (int, error) {
 			return i, fmt.Errorf("%w: request %d has %d bytes, want %d", ErrCheck, i, n, a.Size)
 		}
 	}
-	st.add(r, a.Count)
+	st.done(a.Count)
 	after := takeSample()
 	r.Add("elapsed_s", "%.6f", after.t.Sub(before.t).Seconds())
 	addCosts(r, before, after, a.Count-1)
+	st.add(r)
 	return a.Count, nil
 }
