@@ -60,6 +60,9 @@ type conn struct {
 	curMore      bool
 	room         int // messages the pipe's inbound queue still takes
 	batch        []*pool.Msg
+	writing      bool // the loop holds dw.mu for a write of its own
+
+	dw directWriter // senders' direct writes (direct.go)
 }
 
 func newConn(r *Reactor, owner Owner, opts *Options, ep string) *conn {
@@ -452,6 +455,13 @@ func (c *conn) drain() {
 	if c.closed || c.gc == nil || c.pipe == nil || c.blocked || !c.handshaken {
 		return
 	}
+	if !c.dw.ok.Load() && c.lockWrites() {
+		c.flushPending() // what an direct write left goes first
+		c.unlockWrites()
+		if c.closed || c.gc == nil {
+			return
+		}
+	}
 	p := c.pipe
 	buf := c.loop.scratch[:0]
 	for {
@@ -481,6 +491,7 @@ func (c *conn) drain() {
 	if len(buf) > 0 {
 		c.write(buf)
 	}
+	c.allowDirect()
 }
 
 // encode appends the messages of hand, in order, to the batch buf, writing whenever it is full, and
@@ -565,21 +576,35 @@ func (c *conn) write(b []byte) {
 	if c.closed || c.gc == nil {
 		return
 	}
-	before := c.gc.OutboundBuffered()
-	_, _ = c.gc.Write(b)
-	c.account(len(b), before)
+	locked := c.lockWrites()
+	c.flushPending()
+	if !c.closed && c.gc != nil {
+		before := c.gc.OutboundBuffered()
+		_, _ = c.gc.Write(b)
+		c.account(len(b), before)
+	}
+	if locked {
+		c.unlockWrites()
+	}
 }
 
 func (c *conn) writev(hdr, body []byte) {
 	if c.closed || c.gc == nil {
 		return
 	}
-	before := c.gc.OutboundBuffered()
-	iov := c.loop.iov[:]
-	iov[0], iov[1] = hdr, body
-	_, _ = c.gc.Writev(iov)
-	iov[0], iov[1] = nil, nil
-	c.account(len(hdr)+len(body), before)
+	locked := c.lockWrites()
+	c.flushPending()
+	if !c.closed && c.gc != nil {
+		before := c.gc.OutboundBuffered()
+		iov := c.loop.iov[:]
+		iov[0], iov[1] = hdr, body
+		_, _ = c.gc.Writev(iov)
+		iov[0], iov[1] = nil, nil
+		c.account(len(hdr)+len(body), before)
+	}
+	if locked {
+		c.unlockWrites()
+	}
 }
 
 func (c *conn) account(n, before int) {
@@ -591,8 +616,11 @@ func (c *conn) account(n, before int) {
 	q := n
 	if before == 0 {
 		q = c.gc.OutboundBuffered()
-		if q > 0 && c.muted {
-			c.pauseInput() // gnet has just registered the descriptor for reading and writing
+		if q > 0 {
+			c.dw.ok.Store(false) // gnet flushes on its own, without our write lock
+			if c.muted {
+				c.pauseInput() // gnet has just registered the descriptor for reading and writing
+			}
 		}
 	}
 	l.inline.Add(uint64(n - q))
@@ -639,6 +667,7 @@ func (c *conn) lingerClose(end time.Time) {
 		c.closeNow(ErrClosed)
 		return
 	}
+	c.stopDirect()
 	c.lingering, c.lingerEnd = true, end
 	c.drain()
 	c.checkLinger(time.Now())
@@ -651,7 +680,7 @@ func (c *conn) checkLinger(now time.Time) {
 	if c.closed {
 		return
 	}
-	flushed := c.pipe == nil || (c.pipe.OutLen() == 0 && (c.gc == nil || c.gc.OutboundBuffered() == 0))
+	flushed := c.pipe == nil || (c.pipe.OutLen() == 0 && len(c.dw.pend) == 0 && (c.gc == nil || c.gc.OutboundBuffered() == 0))
 	if flushed || (!c.lingerEnd.IsZero() && !now.Before(c.lingerEnd)) {
 		c.closeNow(ErrClosed)
 	}
@@ -672,6 +701,7 @@ func (c *conn) closeNow(err error) {
 
 // closed runs in OnClose. A detach is not an end: the session and pipe stay.
 func (c *conn) onClose(err error) {
+	c.stopDirect() // gnet closes or gives up the descriptor next
 	muted := c.muted
 	c.muted = false
 	if c.detaching {
@@ -715,6 +745,7 @@ func (c *conn) finish(err error) {
 	if c.closed {
 		return
 	}
+	c.stopDirect()
 	c.closed = true
 	c.gc = nil
 	c.loop.forget(c)

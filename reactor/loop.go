@@ -36,6 +36,9 @@ type Stats struct {
 	Pauses      uint64 // times a connection with a full reader stopped reading from the kernel
 	Detaches    uint64 // those of Pauses that took the connection out of gnet (the fallback to muting)
 	Blocks      uint64 // times a connection stopped encoding because gnet held sendBound bytes
+	// SenderWrites counts the writes of Writes made by a sending goroutine on an idle connection
+	// (direct.go); SenderShort those the kernel did not take whole, whose rest the loop wrote.
+	SenderWrites, SenderShort uint64
 }
 
 // loop is zloop's state for one gnet event loop. Everything but the counters and tickTask's timer
@@ -59,6 +62,7 @@ type loop struct {
 	epfd int // the epoll set, for muting; epollUnprobed until first needed, -1 when unavailable
 
 	writes, inline, queued, pauses, detaches, blocks atomic.Uint64
+	senderWrites, senderShort                        atomic.Uint64
 }
 
 func newLoop(r *Reactor, el gnet.EventLoop, w *waker) *loop {
@@ -183,5 +187,6 @@ func (l *loop) tick() {
 
 func (l *loop) stats() Stats {
 	return Stats{Writes: l.writes.Load(), BytesInline: l.inline.Load(), BytesQueued: l.queued.Load(),
-		Pauses: l.pauses.Load(), Detaches: l.detaches.Load(), Blocks: l.blocks.Load()}
+		Pauses: l.pauses.Load(), Detaches: l.detaches.Load(),
+		SenderWrites: l.senderWrites.Load(), SenderShort: l.senderShort.Load(), Blocks: l.blocks.Load()}
 }

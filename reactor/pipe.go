@@ -2,6 +2,7 @@ package reactor
 
 import (
 	"sync"
+	"time"
 
 	"github.com/zloop/zloop/codec"
 	"github.com/zloop/zloop/pool"
@@ -64,6 +65,9 @@ type Pipe struct {
 	// failed write closes the connection inside gnet, in the middle of encoding).
 	hand []*pool.Msg
 	busy bool
+	// idleAt is when TrySend last found the pipe idle (nothing queued, the loop not woken): a send
+	// within directGap of it is part of a burst and goes through the loop, batched.
+	idleAt int64
 
 	// inproc: twin is the other end of the pair (nil until both sides exist); twinFull says the
 	// twin found our inbound queue full and waits for PipeWritable.
@@ -102,8 +106,15 @@ func (p *Pipe) Connected() bool {
 
 // TrySend queues m for the peer and returns true, or returns false without taking m when the queue
 // is at SNDHWM or the pipe is closed. On success m belongs to the pipe: the caller must not touch it
-// again. The owning loop is woken once per burst, not once per message.
-func (p *Pipe) TrySend(m *pool.Msg) bool {
+// again. The owning loop is woken once per burst, not once per message; on an idle connection the
+// calling goroutine may write m to the kernel itself (direct.go).
+func (p *Pipe) TrySend(m *pool.Msg) bool { return p.trySend(m, true) }
+
+// TrySendQueued is TrySend that always leaves the writing to the loop: for a message fanned out to
+// many pipes, so that the sender does not make a system call per peer.
+func (p *Pipe) TrySendQueued(m *pool.Msg) bool { return p.trySend(m, false) }
+
+func (p *Pipe) trySend(m *pool.Msg, direct bool) bool {
 	p.mu.Lock()
 	if p.inproc && p.twin != nil && !p.closed {
 		q := p.twin
@@ -117,9 +128,19 @@ func (p *Pipe) TrySend(m *pool.Msg) bool {
 		p.mu.Unlock()
 		return false
 	}
+	c := p.conn
+	if direct && c != nil && !p.scheduled && p.outCount == 0 && c.dw.ok.Load() {
+		now := time.Now().UnixNano()
+		idle := now-p.idleAt >= int64(directGap)
+		p.idleAt = now
+		if idle && c.tryDirect(m) {
+			p.mu.Unlock()
+			m.Release()
+			return true
+		}
+	}
 	p.out.push(m)
 	p.outCount++
-	c := p.conn
 	wake := c != nil && !p.scheduled
 	if wake {
 		p.scheduled = true
@@ -298,6 +319,9 @@ func (p *Pipe) takeOut(max int) []*pool.Msg {
 	p.hand = p.out.popInto(p.hand)
 	h := p.hand
 	p.busy = true
+	if p.conn != nil {
+		p.conn.dw.ok.Store(false) // the loop has output of its own until drain ends
+	}
 	p.mu.Unlock()
 	return h
 }

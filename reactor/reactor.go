@@ -124,6 +124,8 @@ func (r *Reactor) Stats() Stats {
 		s.BytesQueued += ls.BytesQueued
 		s.Pauses += ls.Pauses
 		s.Detaches += ls.Detaches
+		s.SenderWrites += ls.SenderWrites
+		s.SenderShort += ls.SenderShort
 		s.Blocks += ls.Blocks
 	}
 	return s

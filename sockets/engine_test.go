@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"strings"
 	"testing"
@@ -149,6 +150,215 @@ func TestEngineQueuedThenDelivered(t *testing.T) {
 	}
 	if err := <-sent; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// idleFor returns once d has passed since t. It does not synchronise with anything: a connection
+// that has been idle for a while is the scenario under test (a sender writes directly then).
+func idleFor(t *testing.T, since time.Time, d time.Duration) {
+	waitFor(t, "the connection idle", func() bool { return time.Since(since) >= d })
+}
+
+// A sender on an idle connection writes directly to the socket. When the kernel stops taking the
+// data (a tiny SNDBUF, a peer that does not read), a direct write comes up short, the loop writes its
+// rest ahead of anything newer, and what the kernel refuses then waits in gnet. When the peer reads,
+// everything arrives intact and in order, and once gnet has drained, idle sends are direct again.
+func TestEngineSenderWrites(t *testing.T) {
+	pool.SetDebug(true)
+	defer pool.SetDebug(false)
+	r := newReactor(t)
+	ctx := testCtx(t)
+	push := newSocket(t, r, Push, func(o *Options) { o.SndBuf = 4096 })
+	ep, err := push.Bind("tcp://127.0.0.1:*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer := rawDial(t, ep, "PULL")
+	waitFor(t, "the handshake", func() bool { return push.Stats().Writes > 0 })
+	const size, max = 1000, 20000
+	before := push.Stats()
+	backlog := func() bool {
+		st := push.Stats()
+		return st.SenderShort > before.SenderShort && st.BytesQueued > before.BytesQueued
+	}
+	n := 0
+	for ; n < max && !backlog(); n++ {
+		sentAt := time.Now()
+		if err := push.Send(ctx, seqMsg(uint64(n), size)); err != nil {
+			t.Fatal(err)
+		}
+		idleFor(t, sentAt, 100*time.Microsecond)
+	}
+	st := push.Stats()
+	t.Logf("%d messages: %d direct writes, %d short, %d bytes queued in gnet", n,
+		st.SenderWrites-before.SenderWrites, st.SenderShort-before.SenderShort, st.BytesQueued-before.BytesQueued)
+	if !backlog() || st.SenderWrites == before.SenderWrites {
+		t.Fatal("no direct write came up short into a backlog")
+	}
+	const more = 50 // some queued behind the backlog
+	for i := n; i < n+more; i++ {
+		if err := push.Send(ctx, seqMsg(uint64(i), size)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < n+more; i++ {
+		m, err := peer.Recv(10 * time.Second)
+		if err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		if len(m) != 1 {
+			t.Fatalf("message %d has %d frames", i, len(m))
+		}
+		if err := checkSeq(m[0], uint64(i), size); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// gnet drains, the loop notices (it polls a blocked connection), and idle sends are direct again.
+	seq := uint64(n + more)
+	waitFor(t, "a direct write after the backlog", func() bool {
+		sentAt := time.Now()
+		before := push.Stats().SenderWrites
+		if err := push.Send(ctx, seqMsg(seq, size)); err != nil {
+			t.Fatal(err)
+		}
+		m, err := peer.Recv(10 * time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := checkSeq(m[0], seq, size); err != nil {
+			t.Fatal(err)
+		}
+		seq++
+		idleFor(t, sentAt, 100*time.Microsecond)
+		return push.Stats().SenderWrites > before
+	})
+}
+
+// Bursts (batched by the loop) and lone messages after idle gaps (written directly by the sender)
+// interleave on one connection in every order; the receiver gets every message once, in order.
+func TestEngineDirectAndBatchedInOrder(t *testing.T) {
+	r := newReactor(t)
+	ctx := testCtx(t)
+	pull := newSocket(t, r, Pull)
+	ep, err := pull.Bind("tcp://127.0.0.1:*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	push := newSocket(t, r, Push)
+	if err := push.Connect(ep); err != nil {
+		t.Fatal(err)
+	}
+	before := push.Stats()
+	rng := rand.New(rand.NewPCG(1, 2))
+	const n = 6000
+	got := make(chan error, 1)
+	go func() {
+		for i := 0; i < n; i++ {
+			m, err := pull.Recv(ctx)
+			if err == nil {
+				err = checkSeq(m[0], uint64(i), len(m[0]))
+			}
+			if err != nil {
+				got <- fmt.Errorf("message %d: %w", i, err)
+				return
+			}
+		}
+		got <- nil
+	}()
+	for i := 0; i < n; {
+		burst := 1 + rng.IntN(40)
+		if rng.IntN(2) == 0 {
+			burst = 1
+		}
+		var sentAt time.Time
+		for j := 0; j < burst && i < n; j, i = j+1, i+1 {
+			sentAt = time.Now()
+			if err := push.Send(ctx, seqMsg(uint64(i), 8+rng.IntN(3000))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if rng.IntN(3) == 0 {
+			idleFor(t, sentAt, 50*time.Microsecond)
+		}
+	}
+	if err := <-got; err != nil {
+		t.Fatal(err)
+	}
+	st := push.Stats()
+	direct := st.SenderWrites - before.SenderWrites
+	t.Logf("%d messages, %d writes, %d of them direct", n, st.Writes-before.Writes, direct)
+	if direct == 0 || direct >= st.Writes-before.Writes {
+		t.Fatal("the run did not mix direct and loop writes")
+	}
+}
+
+func pipeCount(s *Socket) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.pipes)
+}
+
+// A PUB with one subscriber writes directly when idle; with two, the loops write (a publisher must not
+// make a system call per subscriber).
+func TestEngineFanOutLeavesWritesToLoops(t *testing.T) {
+	r := newReactor(t)
+	ctx := testCtx(t)
+	pub := newSocket(t, r, Pub)
+	ep, err := pub.Bind("tcp://127.0.0.1:*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var subs []*Socket
+	publish := func(n int) uint64 {
+		t.Helper()
+		before := pub.Stats().SenderWrites
+		for i := 0; i < n; i++ {
+			sentAt := time.Now()
+			if err := pub.Send(ctx, []byte("tick")); err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range subs {
+				if m, err := s.Recv(ctx); err != nil || string(m[0]) != "tick" {
+					t.Fatalf("subscriber got %q, %v", m, err)
+				}
+			}
+			idleFor(t, sentAt, 100*time.Microsecond)
+		}
+		return pub.Stats().SenderWrites - before
+	}
+	for len(subs) < 2 {
+		sub := newSocket(t, r, Sub)
+		if err := sub.Subscribe(nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := sub.Connect(ep); err != nil {
+			t.Fatal(err)
+		}
+		subs = append(subs, sub)
+		// The subscription reaches the PUB some time after the connection: until then it drops.
+		waitFor(t, "the subscription", func() bool {
+			if err := pub.Send(ctx, []byte("probe")); err != nil {
+				t.Fatal(err)
+			}
+			m, err := sub.Recv(withTimeout(t, 20*time.Millisecond))
+			return err == nil && string(m[0]) == "probe"
+		})
+		for _, s := range subs { // drain the probes the others got
+			for {
+				if _, err := s.Recv(withTimeout(t, 20*time.Millisecond)); err != nil {
+					break
+				}
+			}
+		}
+	}
+	if d := publish(20); d != 0 {
+		t.Fatalf("%d direct writes with two subscribers", d)
+	}
+	subs[1].Close()
+	waitFor(t, "the second subscriber gone", func() bool { return pipeCount(pub) == 1 })
+	subs = subs[:1]
+	if d := publish(20); d == 0 {
+		t.Fatal("no direct write with one subscriber")
 	}
 }
 

@@ -202,9 +202,13 @@ func copyMsg(m *pool.Msg) *pool.Msg {
 // SNDHWM misses the message, so a slow peer does not hold back the others (with latest, ZMQ_CONFLATE,
 // the message replaces what that pipe still holds instead). m is taken in every case. Each pipe
 // needs a message of its own (a message has one owner), so it makes a copy per pipe but the last,
-// and reuses a copy that a full pipe refused.
+// and reuses a copy that a full pipe refused. With more than one pipe the loops write, in parallel
+// and batched, rather than the sender making a system call per peer.
 func fanOut(m *pool.Msg, to []*reactor.Pipe, latest bool) {
 	send := (*reactor.Pipe).TrySend
+	if len(to) > 1 {
+		send = (*reactor.Pipe).TrySendQueued
+	}
 	if latest {
 		send = (*reactor.Pipe).SendLatest
 	}

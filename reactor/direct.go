@@ -1,0 +1,140 @@
+package reactor
+
+import (
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/zloop/zloop/codec"
+	"github.com/zloop/zloop/pool"
+)
+
+// Writing from the sender's goroutine. A message sent on an idle connection (nothing queued, nothing
+// held by gnet, no other message in the last directGap) goes to the kernel from the goroutine that
+// sends it, instead of waking the loop to write it: one system call instead of two (the wake-up and
+// the write) and one goroutine hand-off fewer, which is much of a round trip on loopback. Messages
+// that follow one another closely still go through the loop, so bursts keep their batches.
+//
+// Every write to the socket, the loop's and the senders', holds dw.mu; a sender only tries the
+// lock and falls back to the loop when it is taken. The loop allows direct writes only while it has
+// nothing of its own to write (gnet holds no output, no hand is being encoded) and the descriptor is
+// open: it withdraws the permission under the lock before gnet may close the descriptor.
+
+// directGap: a message sent sooner than this after the previous idle check is queued for the loop.
+const directGap = 20 * time.Microsecond
+
+type directWriter struct {
+	mu   sync.Mutex
+	ok   atomic.Bool // direct writes allowed; set and cleared by the loop (cleared under mu)
+	fd   int         // the socket while ok
+	buf  []byte      // the encoded message of a direct write (under mu)
+	pend []byte      // what the kernel did not take of a direct write; the loop writes it first (under mu)
+}
+
+// tryDirect writes m from the calling goroutine and reports whether it did (then m may be released:
+// its bytes are in the kernel or in pend). The caller holds m's pipe's lock, with nothing queued.
+func (c *conn) tryDirect(m *pool.Msg) bool {
+	w := &c.dw
+	if !w.mu.TryLock() {
+		return false
+	}
+	defer w.mu.Unlock()
+	if !w.ok.Load() || m.Size()+9*m.Len() > outBatch {
+		return false
+	}
+	b := appendMsg(w.buf[:0], m)
+	w.buf = b
+	n, err := syscall.Write(w.fd, b)
+	l := c.loop
+	l.writes.Add(1)
+	l.senderWrites.Add(1)
+	if n < 0 {
+		n = 0
+	}
+	l.inline.Add(uint64(n))
+	if n == len(b) && err == nil {
+		return true
+	}
+	l.senderShort.Add(1)
+	// The kernel took part of it, or nothing, or failed: the loop writes the rest (or meets the
+	// error and closes the connection), before anything else.
+	w.pend = append(w.pend[:0], b[n:]...)
+	w.ok.Store(false)
+	l.w.post(c, taskDrain)
+	return true
+}
+
+// appendMsg appends m's ZMTP frames to buf.
+func appendMsg(buf []byte, m *pool.Msg) []byte {
+	nf := m.Len()
+	var cmd byte
+	if m.IsCommand() {
+		cmd, nf = codec.FlagCommand, min(nf, 1)
+	}
+	for j := 0; j < nf; j++ {
+		flags := cmd
+		if j < nf-1 {
+			flags = codec.FlagMore
+		}
+		buf = codec.AppendFrame(buf, flags, m.Frame(j))
+	}
+	return buf
+}
+
+// lockWrites takes the write lock on the loop, for a write of its own; it returns whether it took it
+// (not when a write of the loop already holds it: gnet may call OnClose from inside a write).
+func (c *conn) lockWrites() bool {
+	if c.writing {
+		return false
+	}
+	c.dw.mu.Lock()
+	c.writing = true
+	return true
+}
+
+func (c *conn) unlockWrites() {
+	c.writing = false
+	c.dw.mu.Unlock()
+}
+
+// flushPending writes what a direct write left, ahead of anything newer. The write lock is held.
+func (c *conn) flushPending() {
+	if len(c.dw.pend) == 0 || c.gc == nil {
+		return
+	}
+	before := c.gc.OutboundBuffered()
+	_, _ = c.gc.Write(c.dw.pend)
+	c.account(len(c.dw.pend), before)
+	c.dw.pend = c.dw.pend[:0]
+}
+
+// allowDirect lets senders write directly once the loop has nothing of its own to write (on the loop).
+func (c *conn) allowDirect() {
+	if c.dw.ok.Load() || !c.handshaken || c.closed || c.gc == nil || c.ws != nil || c.opts.Raw ||
+		c.lingering || c.detaching || c.failErr != nil || c.gc.OutboundBuffered() > 0 {
+		return
+	}
+	if !c.lockWrites() {
+		return
+	}
+	if len(c.dw.pend) == 0 {
+		c.dw.fd = c.gc.Fd()
+		c.dw.ok.Store(true)
+	}
+	c.unlockWrites()
+}
+
+// stopDirect withdraws the permission (on the loop): before gnet closes or gives up the descriptor,
+// and whenever the loop has output of its own.
+func (c *conn) stopDirect() {
+	if !c.dw.ok.Load() {
+		return
+	}
+	if c.lockWrites() {
+		c.dw.ok.Store(false)
+		c.unlockWrites()
+		return
+	}
+	c.dw.ok.Store(false) // inside a write of the loop: the lock is already ours
+}
