@@ -8,6 +8,7 @@ import (
 
 	"github.com/zloop/zloop/codec"
 	"github.com/zloop/zloop/pool"
+	"github.com/zloop/zloop/ws"
 )
 
 // Writing from the sender's goroutine. A message sent on an idle connection (nothing queued, nothing
@@ -40,10 +41,10 @@ func (c *conn) tryDirect(m *pool.Msg) bool {
 		return false
 	}
 	defer w.mu.Unlock()
-	if !w.ok.Load() || m.Size()+9*m.Len() > outBatch {
+	if !w.ok.Load() || m.Size()+15*m.Len() > outBatch {
 		return false
 	}
-	b := appendMsg(w.buf[:0], m)
+	b := c.appendMsg(w.buf[:0], m)
 	w.buf = b
 	n, err := syscall.Write(w.fd, b)
 	l := c.loop
@@ -65,8 +66,8 @@ func (c *conn) tryDirect(m *pool.Msg) bool {
 	return true
 }
 
-// appendMsg appends m's ZMTP frames to buf.
-func appendMsg(buf []byte, m *pool.Msg) []byte {
+// appendMsg appends m's frames to buf, ZMTP or ZWS. It reads only what is fixed once c is handshaken.
+func (c *conn) appendMsg(buf []byte, m *pool.Msg) []byte {
 	nf := m.Len()
 	var cmd byte
 	if m.IsCommand() {
@@ -77,7 +78,11 @@ func appendMsg(buf []byte, m *pool.Msg) []byte {
 		if j < nf-1 {
 			flags = codec.FlagMore
 		}
-		buf = codec.AppendFrame(buf, flags, m.Frame(j))
+		if c.ws != nil {
+			buf = ws.AppendFrame(buf, zwsFlags(flags), m.Frame(j), c.ws.mask)
+		} else {
+			buf = codec.AppendFrame(buf, flags, m.Frame(j))
+		}
 	}
 	return buf
 }
@@ -111,7 +116,7 @@ func (c *conn) flushPending() {
 
 // allowDirect lets senders write directly once the loop has nothing of its own to write (on the loop).
 func (c *conn) allowDirect() {
-	if c.dw.ok.Load() || !c.handshaken || c.closed || c.gc == nil || c.ws != nil || c.opts.Raw ||
+	if c.dw.ok.Load() || !c.handshaken || c.closed || c.gc == nil || c.opts.Raw ||
 		c.lingering || c.detaching || c.failErr != nil || c.gc.OutboundBuffered() > 0 {
 		return
 	}
