@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"os"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -190,5 +191,106 @@ func TestZeroAllocSteadyState(t *testing.T) {
 	}
 	if allocs := testing.AllocsPerRun(200, roundTrip); allocs != 0 {
 		t.Errorf("%.0f allocations per %d messages", allocs, batch)
+	}
+}
+
+// A reader slower than its sender: with RCVHWM 10 the connection pauses (muted in epoll) and resumes
+// many times per run, and that costs no allocation either.
+func TestZeroAllocPausingReader(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the pool does not recycle under the race detector")
+	}
+	r := newReactor(t)
+	ctx := testCtx(t)
+	pull := newSocket(t, r, Pull, WithRcvHWM(10))
+	ep, err := pull.Bind("tcp://127.0.0.1:*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	push := newSocket(t, r, Push)
+	if err := push.Connect(ep); err != nil {
+		t.Fatal(err)
+	}
+	payload := make([]byte, 64)
+	const batch = 500
+	run := func() {
+		for i := 0; i < batch; i++ {
+			m := pool.NewMsg()
+			m.AppendFrame(payload)
+			if err := push.SendMsg(ctx, m); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i := 0; i < batch; i++ {
+			m, err := pull.RecvMsg(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m.Release()
+		}
+	}
+	for i := 0; i < 50; i++ {
+		run()
+	}
+	before := push.Stats().Pauses
+	if allocs := testing.AllocsPerRun(100, run); allocs != 0 {
+		t.Errorf("%.0f allocations per %d messages", allocs, batch)
+	}
+	if p := push.Stats().Pauses - before; p < 100 {
+		t.Fatalf("%d pauses in 101 runs: the reader did not hold the connection back", p)
+	}
+}
+
+// A REQ/REP round trip on idle connections: both requests and replies go out as direct writes of
+// the sending goroutine, and the whole round trip allocates nothing.
+func TestZeroAllocRoundTrip(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the pool does not recycle under the race detector")
+	}
+	r := newReactor(t)
+	ctx := testCtx(t)
+	rep := newSocket(t, r, Rep)
+	ep, err := rep.Bind("tcp://127.0.0.1:*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := newSocket(t, r, Req)
+	if err := req.Connect(ep); err != nil {
+		t.Fatal(err)
+	}
+	payload := make([]byte, 64)
+	var last time.Time
+	roundTrip := func() {
+		for time.Since(last) < 50*time.Microsecond {
+			runtime.Gosched() // direct writes need an idle connection; waiting for it is the test
+		}
+		m := pool.NewMsg()
+		m.AppendFrame(payload)
+		if err := req.SendMsg(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+		q, err := rep.RecvMsg(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := rep.SendMsg(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+		a, err := req.RecvMsg(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.Release()
+		last = time.Now()
+	}
+	for i := 0; i < 100; i++ {
+		roundTrip()
+	}
+	before := req.Stats().SenderWrites
+	if allocs := testing.AllocsPerRun(200, roundTrip); allocs != 0 {
+		t.Errorf("%.1f allocations per round trip", allocs)
+	}
+	if d := req.Stats().SenderWrites - before; d < 2*201 {
+		t.Fatalf("%d direct writes in 201 round trips, want 2 per round trip", d)
 	}
 }
