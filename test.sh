@@ -19,5 +19,6 @@ go test -race -count=1 -timeout 20m ./...
 # Without the race detector: the full-size bulk test and the tests the race build skips (the pool
 # recycles nothing under -race, so zero-allocation and no-poison checks only mean something here).
 go test -count=1 ./pool ./sockets ./codec ./zmtp ./ws
+go test -count=1 -run '^$' -bench . -benchtime 1x ./... # every benchmark once, so none can rot
 make -C bench test
 make -C bench smoke
