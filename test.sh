@@ -3,7 +3,7 @@
 # the libzmq benchmark tools need (Debian's libzmq3-dev and python3-zmq) when they are missing, then
 # runs every package with the race detector, then the core packages without it (the full-size bulk
 # test, and the zero-allocation checks the race build cannot make), then the benchmark module's own
-# tests and a smoke run of its tools.
+# tests and a smoke run of its tools; every go test benchmark also runs once.
 set -euo pipefail
 cd "$(dirname "$0")"
 
