@@ -60,13 +60,15 @@ type conn struct {
 	curMore      bool
 	room         int // messages the pipe's inbound queue still takes
 	batch        []*pool.Msg
-	writing      bool // the loop holds dw.mu for a write of its own
+	writing      bool      // the loop holds dw.mu for a write of its own
+	timerAt      time.Time // key in the loop's timer heap: at or before the session's next deadline
+	timerIdx     int       // index in the loop's timer heap, -1 when not in it
 
 	dw directWriter // senders' direct writes (direct.go)
 }
 
 func newConn(r *Reactor, owner Owner, opts *Options, ep string) *conn {
-	c := &conn{r: r, owner: owner, opts: opts, ep: ep, done: make(chan struct{}), dupFD: -1}
+	c := &conn{r: r, owner: owner, opts: opts, ep: ep, done: make(chan struct{}), dupFD: -1, timerIdx: -1}
 	c.sess = zmtp.NewSession(&opts.Session)
 	c.closeTask = func(context.Context) error { c.closeNow(ErrClosed); return nil }
 	c.unbindTask = func(context.Context) error {

@@ -52,7 +52,7 @@ type loop struct {
 	iov     [2][]byte // header and body of a large frame for writev, without a slice allocated per write
 
 	blocked map[*conn]struct{} // waiting for gnet's outbound buffer to drain (or lingering)
-	timed   map[*conn]struct{} // sessions with a deadline (handshake, heartbeats)
+	timers  timerHeap          // sessions with a deadline (handshake, heartbeats), earliest first
 
 	w       *waker
 	timer   *time.Timer
@@ -72,7 +72,6 @@ func newLoop(r *Reactor, el gnet.EventLoop, w *waker) *loop {
 		w:       w,
 		scratch: make([]byte, 0, outBatch+largeFrame+16),
 		blocked: make(map[*conn]struct{}),
-		timed:   make(map[*conn]struct{}),
 		pollIvl: pollMin,
 		epfd:    epollUnprobed,
 	}
@@ -114,18 +113,11 @@ func (l *loop) block(c *conn) {
 	l.arm(time.Now().Add(l.pollIvl))
 }
 
-func (l *loop) watch(c *conn) {
-	if d := c.sess.NextDeadline(); !d.IsZero() {
-		l.timed[c] = struct{}{}
-		l.arm(d)
-	} else {
-		delete(l.timed, c)
-	}
-}
-
 func (l *loop) forget(c *conn) {
 	delete(l.blocked, c)
-	delete(l.timed, c)
+	if c.timerIdx >= 0 {
+		l.timers.remove(c.timerIdx)
+	}
 }
 
 // tick runs on the loop: it resumes connections whose output drained, finishes lingering ones and
@@ -154,30 +146,15 @@ func (l *loop) tick() {
 			c.checkLinger(now)
 		}
 	}
-	for c := range l.timed {
-		if c.closed {
-			delete(l.timed, c)
-			continue
-		}
-		if c.gc == nil {
-			continue // detached: its timers wait until it is back
-		}
-		if d := c.sess.NextDeadline(); !d.IsZero() && !d.After(now) {
-			c.runTimers(now)
-		}
-	}
-	next := time.Time{}
+	next := l.runDue(now)
 	if len(l.blocked) > 0 {
 		if progressed {
 			l.pollIvl = pollMin
 		} else if l.pollIvl < pollMax {
 			l.pollIvl *= 2
 		}
-		next = now.Add(l.pollIvl)
-	}
-	for c := range l.timed {
-		if d := c.sess.NextDeadline(); !d.IsZero() && (next.IsZero() || d.Before(next)) {
-			next = d
+		if poll := now.Add(l.pollIvl); next.IsZero() || poll.Before(next) {
+			next = poll
 		}
 	}
 	if !next.IsZero() {

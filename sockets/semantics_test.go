@@ -269,6 +269,70 @@ func TestHeartbeatTimeout(t *testing.T) {
 	}
 }
 
+// Many connections, each with its own heartbeat deadlines on one loop: the 40 that stop reading are
+// dropped after HEARTBEAT_TIMEOUT, each on its own timer, while the 40 that answer PINGs stay.
+func TestHeartbeatsManyConnections(t *testing.T) {
+	const live, dead = 40, 40
+	r := newReactor(t)
+	ctx := testCtx(t)
+	pub := newSocket(t, r, Pub, WithHeartbeat(20*time.Millisecond, 0, 150*time.Millisecond))
+	events := pub.Monitor(4 * (live + dead))
+	ep, err := pub.Bind("tcp://127.0.0.1:*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var subs []*Socket
+	for i := 0; i < live; i++ {
+		s := newSocket(t, r, Sub)
+		if err := s.Subscribe(nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Connect(ep); err != nil {
+			t.Fatal(err)
+		}
+		subs = append(subs, s)
+	}
+	for i := 0; i < dead; i++ {
+		_ = rawDial(t, ep, "SUB") // completes the handshake, then never reads again
+	}
+	timedOut := 0
+	for timedOut < dead {
+		e := waitEvent(t, events, func(e reactor.Event) bool { return e.Type == reactor.EventDisconnected })
+		if !errors.Is(e.Err, zmtp.ErrHeartbeatTimeout) {
+			t.Fatalf("a connection ended with %v", e.Err)
+		}
+		timedOut++
+	}
+	// The live ones outlast several timeouts and still get what is published.
+	start := time.Now()
+	waitFor(t, "three heartbeat timeouts", func() bool { return time.Since(start) > 450*time.Millisecond })
+	if n := pipeCount(pub); n != live {
+		t.Fatalf("%d connections left, want the %d live ones", n, live)
+	}
+	waitFor(t, "every subscriber receiving", func() bool {
+		if err := pub.Send(ctx, []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range subs {
+			if _, err := s.Recv(withTimeout(t, 50*time.Millisecond)); err != nil {
+				return false
+			}
+		}
+		return true
+	})
+	for {
+		select {
+		case e := <-events:
+			if e.Type == reactor.EventDisconnected {
+				t.Fatalf("a live connection was dropped: %v", e.Err)
+			}
+			continue
+		default:
+		}
+		break
+	}
+}
+
 // A peer over MAXMSGSIZE is disconnected; the socket keeps working.
 func TestMaxMsgSize(t *testing.T) {
 	r := newReactor(t)
