@@ -14,6 +14,9 @@ func FuzzMsgOps(f *testing.F) {
 	f.Add([]byte{0, 0, 0, 3, 'a', 'b', 'c', 6, 1})
 	f.Add([]byte{1, 200, 2, 3, 'a', 'b', 'c', 2, 1, 'd', 4, 1, 0})
 	f.Add([]byte{5, 0, 2, 'x', 'y', 3, 1, 0, 0})
+	// Envelopes: a ROUTER's id pushed in front of a received body, a REQ's delimiter popped.
+	f.Add([]byte{9, 8, 1, 0, 2, 3, 'a', 'b', 'c', 7, 5, 0, 'i', 'd', '0', '1', 6, 0, 8, 6, 0})
+	f.Add([]byte{0, 0, 0, 2, 'h', 'i', 8, 7, 40, 'e', 'n', 'v', 6, 0})
 	f.Fuzz(func(t *testing.T, in []byte) {
 		m := NewMsg()
 		defer m.Release()
@@ -33,7 +36,7 @@ func FuzzMsgOps(f *testing.F) {
 			return p
 		}
 		for len(in) > 0 {
-			switch next() % 7 {
+			switch next() % 10 {
 			case 0:
 				p := take()
 				m.AppendFrame(p)
@@ -67,6 +70,28 @@ func FuzzMsgOps(f *testing.F) {
 						t.Fatalf("frame %d = %q, model %q", i, m.Frame(i), model[i])
 					}
 				}
+			case 7:
+				p := take()
+				m.PushFront(p)
+				model = append([][]byte{bytes.Clone(p)}, model...)
+			case 8:
+				got := m.PopFront()
+				if len(model) == 0 {
+					if got != nil {
+						t.Fatalf("PopFront of an empty message: %q", got)
+					}
+					break
+				}
+				if !bytes.Equal(got, model[0]) {
+					t.Fatalf("popped %q, model %q", got, model[0])
+				}
+				model = model[1:]
+				if len(model) > 0 && next()%2 == 0 {
+					m.PushFront(got) // put back from its own storage
+					model = append([][]byte{bytes.Clone(got)}, model...)
+				}
+			case 9:
+				m.ReserveFront(next())
 			}
 			size := 0
 			for _, fr := range model {

@@ -62,6 +62,7 @@ const maxKeptBytes = 256 << 10
 // buffer. Obtain one with NewMsg; the zero value is not usable.
 type Msg struct {
 	bb    *bytebufferpool.ByteBuffer
+	off   int   // start of frame 0 in bb.B: room for envelope frames, or where popped frames were
 	ends  []int // end offset of each frame in bb.B; capacity kept across reuse
 	state atomic.Uint32
 	cmd   bool // a ZMTP command: one frame holding name length, name and data
@@ -171,7 +172,7 @@ func (m *Msg) Len() int {
 // Size returns the total number of body bytes over all frames.
 func (m *Msg) Size() int {
 	m.live("Size")
-	return len(m.bb.B)
+	return len(m.bb.B) - m.off
 }
 
 // Frame returns a view of frame i, 0 <= i < Len() (other values panic like a slice index).
@@ -179,7 +180,7 @@ func (m *Msg) Size() int {
 // appending to it never overwrites the next frame.
 func (m *Msg) Frame(i int) []byte {
 	m.live("Frame")
-	start := 0
+	start := m.off
 	if i > 0 {
 		start = m.ends[i-1]
 	}
@@ -191,7 +192,7 @@ func (m *Msg) Frame(i int) []byte {
 // are valid until Release or the next mutation of m.
 func (m *Msg) Frames(dst [][]byte) [][]byte {
 	m.live("Frames")
-	start := 0
+	start := m.off
 	for _, end := range m.ends {
 		dst = append(dst, m.bb.B[start:end:end])
 		start = end
@@ -203,23 +204,78 @@ func (m *Msg) Frames(dst [][]byte) [][]byte {
 // valid after Release; this is the convenient, allocating API.
 func (m *Msg) Copy() [][]byte {
 	m.live("Copy")
-	body := slices.Clone(m.bb.B)
+	body := slices.Clone(m.bb.B[m.off:])
 	if body == nil {
 		body = []byte{}
 	}
 	out := make([][]byte, len(m.ends))
 	start := 0
 	for i, end := range m.ends {
+		end -= m.off
 		out[i] = body[start:end:end]
 		start = end
 	}
 	return out
 }
 
+// headroomExtra is what PushFront adds to the room it makes when it has to move the frames: an
+// envelope usually grows by a few frames, and each should not move the body again.
+const headroomExtra = 32
+
+// ReserveFront sets aside n bytes in front of an empty message for frames that PushFront adds later
+// (a ROUTER's routing id on every received message), so that they need not move the body. On a
+// message with frames it does nothing.
+func (m *Msg) ReserveFront(n int) {
+	m.live("ReserveFront")
+	if len(m.ends) > 0 || n <= 0 {
+		return
+	}
+	m.bb.B = slices.Grow(m.bb.B[:0], n)[:n]
+	m.off = n
+}
+
+// PushFront copies p as a new first frame (an envelope frame). It uses the room in front of the
+// frames (ReserveFront, or frames popped before) and moves the body only when there is too little.
+// p may be reused by the caller at once; it may even be a view of m's own popped frame.
+func (m *Msg) PushFront(p []byte) {
+	m.live("PushFront")
+	if m.off < len(p) {
+		m.moveFrames(len(p) - m.off + headroomExtra)
+	}
+	m.off -= len(p)
+	copy(m.bb.B[m.off:], p)
+	m.ends = slices.Insert(m.ends, 0, m.off+len(p))
+}
+
+// moveFrames shifts every frame shift bytes further into the buffer.
+func (m *Msg) moveFrames(shift int) {
+	n := len(m.bb.B)
+	m.bb.B = slices.Grow(m.bb.B, shift)[:n+shift]
+	copy(m.bb.B[m.off+shift:], m.bb.B[m.off:n])
+	m.off += shift
+	for i := range m.ends {
+		m.ends[i] += shift
+	}
+}
+
+// PopFront removes the first frame, without copying anything, and returns a view of it that is
+// valid until Release or the next mutation of m. On a message without frames it returns nil.
+func (m *Msg) PopFront() []byte {
+	m.live("PopFront")
+	if len(m.ends) == 0 {
+		return nil
+	}
+	start, end := m.off, m.ends[0]
+	m.ends = slices.Delete(m.ends, 0, 1)
+	m.off = end
+	return m.bb.B[start:end:end]
+}
+
 // Reset drops all frames but keeps the storage, invalidating earlier views.
 func (m *Msg) Reset() {
 	m.live("Reset")
 	m.bb.B = m.bb.B[:0]
+	m.off = 0
 	m.ends = m.ends[:0]
 	m.cmd = false
 }
@@ -238,6 +294,7 @@ func (m *Msg) Release() {
 		m.ends = nil
 		return
 	}
+	m.off = 0
 	if cap(m.ends) > maxKeptFrames {
 		m.ends = nil
 	} else {

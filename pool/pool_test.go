@@ -327,6 +327,45 @@ func TestEndsCapacityBounded(t *testing.T) {
 
 var sink int
 
+// Envelope frames go in front without moving the body while there is room, and PopFront hands back
+// the frame in place.
+func TestPushPopFront(t *testing.T) {
+	m := NewMsg()
+	defer m.Release()
+	m.ReserveFront(8)
+	m.AppendFrame([]byte("body"))
+	body := &m.Frame(0)[0]
+	m.PushFront(nil)
+	m.PushFront([]byte("id-1"))
+	if got := frames(m); fmt.Sprint(got) != "[id-1  body]" || m.Size() != 8 {
+		t.Fatalf("frames %q, size %d", got, m.Size())
+	}
+	if &m.Frame(2)[0] != body {
+		t.Fatal("the body moved although the reserved room sufficed")
+	}
+	// Past the reserved room the frames move once, with room to spare for more.
+	m.PushFront([]byte("a-longer-routing-id"))
+	moved := &m.Frame(3)[0]
+	m.PushFront([]byte("x"))
+	if &m.Frame(4)[0] != moved || string(m.Frame(4)) != "body" {
+		t.Fatal("a second push moved the body again")
+	}
+	for _, want := range []string{"x", "a-longer-routing-id", "id-1", ""} {
+		if got := m.PopFront(); string(got) != want {
+			t.Fatalf("popped %q, want %q", got, want)
+		}
+	}
+	if got := frames(m); fmt.Sprint(got) != "[body]" || m.Size() != 4 || m.Len() != 1 {
+		t.Fatalf("after popping: %q, size %d", got, m.Size())
+	}
+	if m.PopFront() == nil || m.PopFront() != nil || m.Len() != 0 || m.Size() != 0 {
+		t.Fatal("popping the last frame, then an empty message")
+	}
+	if c := m.Copy(); len(c) != 0 {
+		t.Fatalf("copy of an emptied message: %q", c)
+	}
+}
+
 func TestZeroAllocs(t *testing.T) {
 	if Checking() {
 		t.Skip("checking on (race build or SetDebug): released values are not recycled")
@@ -354,7 +393,18 @@ func TestZeroAllocs(t *testing.T) {
 		b.B[0] = 1
 		b.Release()
 	}
-	for name, f := range map[string]func(){"recv": recv, "send": send, "scratch": scratch} {
+	envelope := func() { // a ROUTER's id on a received message, then a reply's envelope swapped
+		m := NewMsg()
+		m.ReserveFront(16)
+		m.AppendFrame(p)
+		m.PushFront(p[:5])
+		id := m.PopFront()
+		m.PushFront(nil)
+		m.PushFront(id)
+		sink += m.Len()
+		m.Release()
+	}
+	for name, f := range map[string]func(){"recv": recv, "send": send, "scratch": scratch, "envelope": envelope} {
 		for range 100 { // warm the pools
 			f()
 		}

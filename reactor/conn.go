@@ -428,6 +428,7 @@ func (c *conn) Frame(size int, more, first bool) bool {
 		}
 		c.room--
 		c.cur = pool.NewMsg()
+		c.cur.ReserveFront(c.opts.Headroom)
 	}
 	c.cur.AddFrame(size)
 	c.curMore = more

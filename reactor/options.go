@@ -24,4 +24,7 @@ type Options struct {
 	// as the connection is up, every chunk read becomes a one-frame message, and every frame sent is
 	// written as it is.
 	Raw bool
+	// Headroom is set aside in front of every received message for envelope frames the socket puts
+	// there (a ROUTER's routing id), so that adding them does not move the body (pool.Msg.PushFront).
+	Headroom int
 }

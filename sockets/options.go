@@ -213,6 +213,9 @@ func (o *Options) pipeOptions(t Type) *reactor.Options {
 		Immediate:       o.Immediate,
 		Raw:             t == Stream,
 	}
+	if t == Router {
+		ro.Headroom = routerHeadroom
+	}
 	if o.conflates(t) {
 		// One message in flight toward each peer; Send drops what finds it occupied.
 		ro.SndHWM = 1

@@ -142,23 +142,22 @@ func (t *req) send(m *pool.Msg) (bool, error) {
 		}
 		old.Release()
 	}
-	wire := pool.NewMsg()
+	// The envelope goes in front of the caller's frames, which are not copied.
 	id := t.reqID + 1
+	m.PushFront(nil)
 	if t.o.ReqCorrelate {
 		var b [4]byte
 		binary.LittleEndian.PutUint32(b[:], id)
-		wire.AppendFrame(b[:])
+		m.PushFront(b[:])
 	}
-	wire.AppendFrame(nil)
-	for i := 0; i < m.Len(); i++ {
-		wire.AppendFrame(m.Frame(i))
-	}
-	p := t.lb.send(wire)
+	p := t.lb.send(m)
 	if p == nil {
-		wire.Release()
+		m.PopFront()
+		if t.o.ReqCorrelate {
+			m.PopFront()
+		}
 		return false, nil
 	}
-	m.Release()
 	t.reqID = id
 	t.waiting, t.replyTo = true, p
 	return true, nil
@@ -186,13 +185,11 @@ func (t *req) recv() (*pool.Msg, error) {
 			m.Release()
 			continue
 		}
-		reply := pool.NewMsg()
-		for i := first + 1; i < m.Len(); i++ {
-			reply.AppendFrame(m.Frame(i))
+		for i := 0; i <= first; i++ {
+			m.PopFront() // the envelope; the body stays where it is
 		}
-		m.Release()
 		t.waiting, t.replyTo = false, nil
-		return reply, nil
+		return m, nil
 	}
 }
 
@@ -239,15 +236,10 @@ func (t *rep) recv() (*pool.Msg, error) {
 		}
 		t.envBuf.Reset()
 		for i := 0; i <= delim; i++ {
-			t.envBuf.AppendFrame(m.Frame(i))
+			t.envBuf.AppendFrame(m.PopFront()) // the envelope is copied; the body stays in place
 		}
-		body := pool.NewMsg()
-		for i := delim + 1; i < m.Len(); i++ {
-			body.AppendFrame(m.Frame(i))
-		}
-		m.Release()
 		t.replying, t.replyTo = true, p
-		return body, nil
+		return m, nil
 	}
 }
 
@@ -262,16 +254,13 @@ func (t *rep) send(m *pool.Msg) (bool, error) {
 		m.Release()
 		return true, nil
 	}
-	wire := pool.NewMsg()
-	for i := 0; i < t.envBuf.Len(); i++ {
-		wire.AppendFrame(t.envBuf.Frame(i))
+	// The envelope goes back in front of the reply, into the room the request's envelope left when
+	// the reply is the request's own message (an echo), without moving the body.
+	for i := t.envBuf.Len() - 1; i >= 0; i-- {
+		m.PushFront(t.envBuf.Frame(i))
 	}
-	for i := 0; i < m.Len(); i++ {
-		wire.AppendFrame(m.Frame(i))
+	if !p.TrySend(m) {
+		m.Release() // the requester is over its HWM: libzmq drops the reply
 	}
-	if !p.TrySend(wire) {
-		wire.Release() // the requester is over its HWM: libzmq drops the reply
-	}
-	m.Release()
 	return true, nil
 }
