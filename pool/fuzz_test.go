@@ -19,7 +19,7 @@ func FuzzMsgOps(f *testing.F) {
 	f.Add([]byte{0, 0, 0, 2, 'h', 'i', 8, 7, 40, 'e', 'n', 'v', 6, 0})
 	f.Fuzz(func(t *testing.T, in []byte) {
 		m := NewMsg()
-		defer m.Release()
+		defer func() { m.Release() }() // m may be swapped for a shared copy
 		var model [][]byte
 		next := func() int {
 			if len(in) == 0 {
@@ -36,7 +36,7 @@ func FuzzMsgOps(f *testing.F) {
 			return p
 		}
 		for len(in) > 0 {
-			switch next() % 10 {
+			switch next() % 11 {
 			case 0:
 				p := take()
 				m.AppendFrame(p)
@@ -92,6 +92,25 @@ func FuzzMsgOps(f *testing.F) {
 				}
 			case 9:
 				m.ReserveFront(next())
+			case 10:
+				// A shared copy reads the same frames; changing it leaves m alone.
+				c := m.Share()
+				if c.Len() != len(model) {
+					t.Fatalf("share has %d frames, model %d", c.Len(), len(model))
+				}
+				for i := range model {
+					if !bytes.Equal(c.Frame(i), model[i]) {
+						t.Fatalf("shared frame %d = %q, model %q", i, c.Frame(i), model[i])
+					}
+				}
+				c.PushFront(take())
+				c.AppendFrame(take())
+				if next()%2 == 0 {
+					m, c = c, m // keep the changed one, release the original
+					model = append([][]byte{bytes.Clone(m.Frame(0))}, model...)
+					model = append(model, bytes.Clone(m.Frame(m.Len()-1)))
+				}
+				c.Release()
 			}
 			size := 0
 			for _, fr := range model {

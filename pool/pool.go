@@ -36,6 +36,7 @@ var (
 
 	msgs    = sync.Pool{New: func() any { return new(Msg) }}
 	buffers = sync.Pool{New: func() any { return new(Buffer) }}
+	bodies  = sync.Pool{New: func() any { return new(sharedBody) }}
 
 	debug atomic.Bool
 )
@@ -62,10 +63,75 @@ const maxKeptBytes = 256 << 10
 // buffer. Obtain one with NewMsg; the zero value is not usable.
 type Msg struct {
 	bb    *bytebufferpool.ByteBuffer
-	off   int   // start of frame 0 in bb.B: room for envelope frames, or where popped frames were
-	ends  []int // end offset of each frame in bb.B; capacity kept across reuse
+	sb    *sharedBody // non-nil while bb is shared with other Msgs (Share): then nobody writes to it
+	off   int         // start of frame 0 in bb.B: room for envelope frames, or where popped frames were
+	ends  []int       // end offset of each frame in bb.B; capacity kept across reuse
 	state atomic.Uint32
 	cmd   bool // a ZMTP command: one frame holding name length, name and data
+}
+
+// sharedBody counts the Msgs that share one body buffer; the last to be released recycles it.
+type sharedBody struct {
+	bb   *bytebufferpool.ByteBuffer
+	refs atomic.Int32
+}
+
+// Share returns a new Msg with the same frames as m without copying them: both read one body buffer,
+// which is recycled when the last of them is released. Each is owned and released on its own, by
+// any goroutine; a mutation of either (appending, Extend, PushFront, Reset, ...) first gives that one
+// a private copy. For fanning a message out to many peers. Any goroutine may call it; m's owner
+// serialises it with m's other methods.
+func (m *Msg) Share() *Msg {
+	m.live("Share")
+	if m.sb == nil {
+		sb := bodies.Get().(*sharedBody)
+		sb.bb = m.bb
+		sb.refs.Store(1)
+		m.sb = sb
+	}
+	m.sb.refs.Add(1)
+	c := msgs.Get().(*Msg)
+	c.state.Store(stateLive)
+	if c.bb != nil {
+		msgBytes.Put(c.bb) // a buffer kept from its last use: c reads m's instead
+	}
+	c.bb, c.sb, c.off, c.cmd = m.bb, m.sb, m.off, m.cmd
+	c.ends = append(c.ends[:0], m.ends...)
+	return c
+}
+
+// own gives m a body buffer of its own before a mutation, copying the shared one unless m is the
+// last holder.
+func (m *Msg) own() {
+	sb := m.sb
+	if sb == nil {
+		return
+	}
+	m.sb = nil
+	if sb.refs.Load() == 1 { // the others are gone: the buffer is m's alone now
+		sb.bb = nil
+		bodies.Put(sb)
+		return
+	}
+	nb := msgBytes.Get()
+	nb.B = append(nb.B[:0], m.bb.B...)
+	m.bb = nb
+	sb.release()
+}
+
+// release drops one holder of the shared body and recycles the body with the last one.
+func (sb *sharedBody) release() {
+	if sb.refs.Add(-1) != 0 {
+		return
+	}
+	bb := sb.bb
+	sb.bb = nil
+	bodies.Put(sb)
+	if Checking() {
+		poison(bb.B)
+		return
+	}
+	msgBytes.Put(bb)
 }
 
 // NewMsg returns an empty message from the pool, owned by the caller, who must Release
@@ -118,6 +184,7 @@ func (m *Msg) misuse(op string) {
 // AppendFrame copies p as a new last frame. p may be reused by the caller at once.
 func (m *Msg) AppendFrame(p []byte) {
 	m.live("AppendFrame")
+	m.own()
 	m.bb.B = append(m.bb.B, p...)
 	m.ends = append(m.ends, len(m.bb.B))
 }
@@ -125,6 +192,7 @@ func (m *Msg) AppendFrame(p []byte) {
 // AppendFrames copies each of frames as a new frame, in order.
 func (m *Msg) AppendFrames(frames ...[]byte) {
 	m.live("AppendFrames")
+	m.own()
 	n := 0
 	for _, f := range frames {
 		n += len(f)
@@ -142,6 +210,7 @@ func (m *Msg) AppendFrames(frames ...[]byte) {
 // keeps a peer's announced size from driving a large allocation by itself.
 func (m *Msg) AddFrame(sizeHint int) {
 	m.live("AddFrame")
+	m.own()
 	if sizeHint > maxReserve {
 		sizeHint = maxReserve
 	}
@@ -155,6 +224,7 @@ func (m *Msg) AddFrame(sizeHint int) {
 // without frames it starts one. p may be reused by the caller at once.
 func (m *Msg) Extend(p []byte) {
 	m.live("Extend")
+	m.own()
 	m.bb.B = append(m.bb.B, p...)
 	if len(m.ends) == 0 {
 		m.ends = append(m.ends, len(m.bb.B))
@@ -230,6 +300,7 @@ func (m *Msg) ReserveFront(n int) {
 	if len(m.ends) > 0 || n <= 0 {
 		return
 	}
+	m.own()
 	m.bb.B = slices.Grow(m.bb.B[:0], n)[:n]
 	m.off = n
 }
@@ -239,6 +310,7 @@ func (m *Msg) ReserveFront(n int) {
 // p may be reused by the caller at once; it may even be a view of m's own popped frame.
 func (m *Msg) PushFront(p []byte) {
 	m.live("PushFront")
+	m.own()
 	if m.off < len(p) {
 		m.moveFrames(len(p) - m.off + headroomExtra)
 	}
@@ -274,6 +346,11 @@ func (m *Msg) PopFront() []byte {
 // Reset drops all frames but keeps the storage, invalidating earlier views.
 func (m *Msg) Reset() {
 	m.live("Reset")
+	if m.sb != nil {
+		sb := m.sb
+		m.sb, m.bb = nil, msgBytes.Get()
+		sb.release()
+	}
 	m.bb.B = m.bb.B[:0]
 	m.off = 0
 	m.ends = m.ends[:0]
@@ -287,6 +364,19 @@ func (m *Msg) Release() {
 	if !m.state.CompareAndSwap(stateLive, stateReleased) {
 		m.misuse("Release")
 	}
+	if sb := m.sb; sb != nil {
+		// A shared body: the last of its holders recycles (or poisons) it.
+		m.sb, m.bb = nil, nil
+		sb.release()
+		if Checking() {
+			m.ends = nil
+			return
+		}
+		m.off = 0
+		m.ends = keptEnds(m.ends)
+		msgs.Put(m)
+		return
+	}
 	bb := m.bb
 	if Checking() {
 		m.bb = nil
@@ -295,11 +385,7 @@ func (m *Msg) Release() {
 		return
 	}
 	m.off = 0
-	if cap(m.ends) > maxKeptFrames {
-		m.ends = nil
-	} else {
-		m.ends = m.ends[:0]
-	}
+	m.ends = keptEnds(m.ends)
 	if cap(bb.B) <= maxKeptBytes {
 		// A small buffer stays with its Msg: one pool operation per message instead of two.
 		bb.B = bb.B[:0]
@@ -308,6 +394,14 @@ func (m *Msg) Release() {
 		msgBytes.Put(bb) // with its length intact: bytebufferpool calibrates on it
 	}
 	msgs.Put(m)
+}
+
+// keptEnds empties a frame-offset slice for reuse, or drops one too large to keep.
+func keptEnds(ends []int) []int {
+	if cap(ends) > maxKeptFrames {
+		return nil
+	}
+	return ends[:0]
 }
 
 // Buffer is a pooled scratch byte slice. Obtain one with GetBuffer and Release it when

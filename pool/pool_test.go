@@ -366,6 +366,80 @@ func TestPushPopFront(t *testing.T) {
 	}
 }
 
+// A shared message reads the same bytes as its original until either changes, and each is released
+// on its own, in any order.
+func TestShare(t *testing.T) {
+	for _, lastFirst := range []bool{false, true} {
+		m := NewMsg()
+		m.AppendFrames([]byte("topic"), []byte("payload"))
+		c := m.Share()
+		if fmt.Sprint(frames(c)) != "[topic payload]" || &c.Frame(1)[0] != &m.Frame(1)[0] {
+			t.Fatalf("share: %q, same bytes %v", frames(c), &c.Frame(1)[0] == &m.Frame(1)[0])
+		}
+		d := c.Share()
+		d.PopFront() // header only: the others keep both frames
+		c.AppendFrame([]byte("more"))
+		if fmt.Sprint(frames(m)) != "[topic payload]" || fmt.Sprint(frames(c)) != "[topic payload more]" ||
+			fmt.Sprint(frames(d)) != "[payload]" {
+			t.Fatalf("after changes: %q %q %q", frames(m), frames(c), frames(d))
+		}
+		if &c.Frame(1)[0] == &m.Frame(1)[0] || &d.Frame(0)[0] != &m.Frame(1)[0] {
+			t.Fatal("a changed message still reads the shared bytes, or an unchanged one stopped")
+		}
+		if lastFirst {
+			m, d = d, m
+		}
+		m.Release()
+		if got := string(d.Frame(len(frames(d)) - 1)); got != "payload" {
+			t.Fatalf("the remaining holder reads %q", got)
+		}
+		d.Release()
+		c.Release()
+	}
+}
+
+// With checking on, the shared bytes are poisoned when the last holder releases them, not before.
+func TestSharePoison(t *testing.T) {
+	withDebug(t, true, func() {
+		m := NewMsg()
+		m.AppendFrame([]byte("data"))
+		c := m.Share()
+		view := c.Frame(0)
+		m.Release()
+		if string(view) != "data" {
+			t.Fatalf("poisoned while shared: %q", view)
+		}
+		c.Release()
+		if view[0] != PoisonByte {
+			t.Fatalf("not poisoned after the last release: %q", view)
+		}
+	})
+}
+
+// Holders on many goroutines release concurrently; the body is recycled once (the race detector and
+// the pool's own checks would catch a second recycling).
+func TestShareConcurrentRelease(t *testing.T) {
+	for round := 0; round < 50; round++ {
+		m := NewMsg()
+		m.AppendFrame(bytes.Repeat([]byte{byte(round)}, 100))
+		done := make(chan struct{})
+		for i := 0; i < 8; i++ {
+			c := m.Share()
+			go func() {
+				defer func() { done <- struct{}{} }()
+				if c.Frame(0)[99] != byte(round) {
+					t.Error("a holder reads wrong bytes")
+				}
+				c.Release()
+			}()
+		}
+		m.Release()
+		for i := 0; i < 8; i++ {
+			<-done
+		}
+	}
+}
+
 func TestZeroAllocs(t *testing.T) {
 	if Checking() {
 		t.Skip("checking on (race build or SetDebug): released values are not recycled")
@@ -404,7 +478,16 @@ func TestZeroAllocs(t *testing.T) {
 		sink += m.Len()
 		m.Release()
 	}
-	for name, f := range map[string]func(){"recv": recv, "send": send, "scratch": scratch, "envelope": envelope} {
+	share := func() { // a message fanned out to three peers
+		m := NewMsg()
+		m.AppendFrame(p)
+		a, b := m.Share(), m.Share()
+		sink += len(a.Frame(0)) + len(b.Frame(0))
+		b.Release()
+		m.Release()
+		a.Release()
+	}
+	for name, f := range map[string]func(){"recv": recv, "send": send, "scratch": scratch, "envelope": envelope, "share": share} {
 		for range 100 { // warm the pools
 			f()
 		}

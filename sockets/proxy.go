@@ -169,7 +169,7 @@ func (px *proxy) forward(ctx context.Context, from, to *Socket, in, out *sideCou
 			return err
 		}
 		if px.capture != nil {
-			c := copyMsg(m)
+			c := m.Share()
 			if err := px.capture.SendMsg(ctx, c); err != nil {
 				c.Release()
 				m.Release()

@@ -450,14 +450,14 @@ func (t *subscriber) subscribe(topic []byte, on bool) error {
 	return nil
 }
 
-// queueAll sends a copy of m to every attached pipe, reliably, and takes m.
+// queueAll sends m to every attached pipe (shared, not copied), reliably, and takes m.
 func (t *subscriber) queueAll(m *pool.Msg) {
 	for i, p := range t.pipes {
 		if i == len(t.pipes)-1 {
 			t.queue(p, m)
 			return
 		}
-		t.queue(p, copyMsg(m))
+		t.queue(p, m.Share())
 	}
 	m.Release()
 }

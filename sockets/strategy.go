@@ -186,23 +186,11 @@ func (q *inQueue) release() {
 	}
 }
 
-// copyMsg returns a new message with m's frames (and command mark).
-func copyMsg(m *pool.Msg) *pool.Msg {
-	c := pool.NewMsg()
-	for i := 0; i < m.Len(); i++ {
-		c.AppendFrame(m.Frame(i))
-	}
-	if m.IsCommand() {
-		c.SetCommand(true)
-	}
-	return c
-}
-
 // fanOut is libzmq's dist_t: it queues m for every pipe of to and never blocks; a pipe at its
 // SNDHWM misses the message, so a slow peer does not hold back the others (with latest, ZMQ_CONFLATE,
 // the message replaces what that pipe still holds instead). m is taken in every case. Each pipe
-// needs a message of its own (a message has one owner), so it makes a copy per pipe but the last,
-// and reuses a copy that a full pipe refused. With more than one pipe the loops write, in parallel
+// needs a message of its own (a message has one owner): each but the last gets a share of m's body
+// (pool.Msg.Share, no copy), and a share a full pipe refused goes to the next. With more than one pipe the loops write, in parallel
 // and batched, rather than the sender making a system call per peer.
 func fanOut(m *pool.Msg, to []*reactor.Pipe, latest bool) {
 	send := (*reactor.Pipe).TrySend
@@ -222,7 +210,7 @@ func fanOut(m *pool.Msg, to []*reactor.Pipe, latest bool) {
 			break
 		}
 		if spare == nil {
-			spare = copyMsg(m)
+			spare = m.Share()
 		}
 		if send(p, spare) {
 			spare = nil
