@@ -14,10 +14,18 @@
 // touch it or any slice obtained from it. The methods of one Msg are not safe for
 // concurrent use: the owner serialises its own calls.
 //
-// A slice returned by [Msg.Frame] or [Msg.Frames] is a view into the Msg's buffer: it is
-// valid until the Msg is released or mutated (AppendFrame, AppendFrames, AddFrame,
-// Extend, Reset), because growing the buffer may move it and Release recycles it.
-// [Msg.Copy] returns independent copies that stay valid for ever.
+// A slice returned by [Msg.Frame], [Msg.Frames] or [Msg.PopFront] is a view into the Msg's
+// buffer: it is valid until the Msg is released or mutated (AppendFrame, AppendFrames,
+// AddFrame, Extend, PushFront, PopFront, ReserveFront, Reset), because growing the buffer may
+// move it and Release recycles it. [Msg.Copy] returns independent copies that stay valid for
+// ever.
+//
+// Envelope frames (routing ids, the empty delimiter) are added and removed at the front in
+// place: [Msg.PushFront] writes into room before the frames ([Msg.ReserveFront], or frames
+// popped earlier) and [Msg.PopFront] only moves an offset, so a body is not copied to wrap it.
+// [Msg.Share] gives a second Msg that reads the same body (for fan-out to many peers); each is
+// owned and released on its own, the body is recycled with the last, and a mutation gives the
+// changed one a private copy first.
 //
 // Misuse is caught as follows:
 //
