@@ -155,3 +155,38 @@ func TestInprocPairRefusesSecond(t *testing.T) {
 		t.Fatalf("%q %v", m, err)
 	}
 }
+
+// PUB/SUB and XPUB/XSUB over inproc: a SUB's SUBSCRIBE and CANCEL travel as command messages, not
+// parsed by any session, and the publisher must apply them as it does those from tcp peers.
+func TestInprocPubSub(t *testing.T) {
+	r := newReactor(t)
+	ctx := testCtx(t)
+	xpub := newSocket(t, r, XPub)
+	if _, err := xpub.Bind("inproc://pubsub"); err != nil {
+		t.Fatal(err)
+	}
+	sub := newSocket(t, r, Sub)
+	if err := sub.Subscribe([]byte("a")); err != nil {
+		t.Fatal(err)
+	}
+	if err := sub.Connect("inproc://pubsub"); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := xpub.Recv(ctx); err != nil || string(m[0]) != "\x01a" {
+		t.Fatalf("XPUB got %q, %v; want the subscription as 0x01+topic", m, err)
+	}
+	for _, topic := range []string{"b-dropped", "a-kept"} {
+		if err := xpub.Send(ctx, []byte(topic)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if m, err := sub.Recv(ctx); err != nil || string(m[0]) != "a-kept" {
+		t.Fatalf("SUB got %q, %v", m, err)
+	}
+	if err := sub.Unsubscribe([]byte("a")); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := xpub.Recv(ctx); err != nil || string(m[0]) != "\x00a" {
+		t.Fatalf("XPUB got %q, %v; want the cancellation as 0x00+topic", m, err)
+	}
+}

@@ -135,6 +135,15 @@ func (t *publisher) drainIn(p *reactor.Pipe) {
 // subscription or cancellation, as libzmq treats them; an XPUB's reader gets the other frames
 // (an XSUB's upstream message), a PUB drops them.
 func (t *publisher) incoming(p *reactor.Pipe, m *pool.Msg) {
+	if m.IsCommand() {
+		// A SUBSCRIBE or CANCEL that came over inproc as it is: over tcp the session parses it and
+		// the reactor calls PipeCommand instead.
+		if c, err := codec.ParseCommand(m.Frame(0)); err == nil {
+			t.command(p, c)
+		}
+		m.Release()
+		return
+	}
 	st := pubState(p)
 	subs := 0
 	for i := 0; i < m.Len(); i++ {
@@ -280,7 +289,16 @@ func (t *publisher) send(m *pool.Msg) (bool, error) {
 		m.Release()
 		return true, nil
 	}
-	fanOut(m, t.match, t.o.Conflate && !t.xpub)
+	latest := t.o.Conflate && !t.xpub
+	if t.o.XPubNoDrop && !latest {
+		for _, p := range t.match {
+			if !p.CanSend() { // it will report PipeWritable once it has room
+				clear(t.match)
+				return false, nil
+			}
+		}
+	}
+	fanOut(m, t.match, latest)
 	clear(t.match)
 	return true, nil
 }
