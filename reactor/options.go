@@ -24,6 +24,8 @@ type Options struct {
 	// as the connection is up, every chunk read becomes a one-frame message, and every frame sent is
 	// written as it is.
 	Raw bool
+	// ConnectRoutingID belongs to the socket layer (ZMQ_CONNECT_ROUTING_ID); the reactor ignores it.
+	ConnectRoutingID []byte
 	// Headroom is set aside in front of every received message for envelope frames the socket puts
 	// there (a ROUTER's routing id), so that adding them does not move the body (pool.Msg.PushFront).
 	Headroom int

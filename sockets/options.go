@@ -44,6 +44,16 @@ type Options struct {
 	// RouterHandover (ZMQ_ROUTER_HANDOVER, ROUTER): a new peer that announces a routing id already
 	// in use takes it over (the old connection is closed); without it the newcomer is ignored.
 	RouterHandover bool
+	// ConnectRoutingID (ZMQ_CONNECT_ROUTING_ID, ROUTER): the routing id of the peer of the next
+	// Connect, whatever the peer announces; Connect consumes it. Up to 255 bytes, not starting
+	// with a zero byte (those are the generated ones).
+	ConnectRoutingID []byte
+	// ProbeRouter (ZMQ_PROBE_ROUTER, ROUTER, DEALER, REQ): every new connection first sends the
+	// peer a message of one empty frame, so that a ROUTER learns of the peer before it speaks.
+	ProbeRouter bool
+	// XPubNoDrop (ZMQ_XPUB_NODROP, PUB, XPUB): a Send that finds a matching subscriber at its
+	// SNDHWM blocks (ErrWouldBlock with a zero SndTimeout) instead of dropping the message for it.
+	XPubNoDrop bool
 	// ReqRelaxed (ZMQ_REQ_RELAXED, REQ): Send is allowed while a reply is still awaited; the old
 	// request is abandoned and its reply, if it ever comes, dropped.
 	ReqRelaxed bool
@@ -140,6 +150,17 @@ func WithRouterMandatory(on bool) Option { return func(o *Options) { o.RouterMan
 // WithRouterHandover sets ZMQ_ROUTER_HANDOVER.
 func WithRouterHandover(on bool) Option { return func(o *Options) { o.RouterHandover = on } }
 
+// WithConnectRoutingID sets ZMQ_CONNECT_ROUTING_ID for the next Connect (copied).
+func WithConnectRoutingID(id []byte) Option {
+	return func(o *Options) { o.ConnectRoutingID = append([]byte(nil), id...) }
+}
+
+// WithProbeRouter sets ZMQ_PROBE_ROUTER.
+func WithProbeRouter(on bool) Option { return func(o *Options) { o.ProbeRouter = on } }
+
+// WithXPubNoDrop sets ZMQ_XPUB_NODROP.
+func WithXPubNoDrop(on bool) Option { return func(o *Options) { o.XPubNoDrop = on } }
+
 // WithReqRelaxed sets ZMQ_REQ_RELAXED.
 func WithReqRelaxed(on bool) Option { return func(o *Options) { o.ReqRelaxed = on } }
 
@@ -187,6 +208,8 @@ func (o *Options) validate() error {
 	switch {
 	case len(o.RoutingID) > 255:
 		return fmt.Errorf("%w: routing id longer than 255 bytes", ErrInvalid)
+	case len(o.ConnectRoutingID) > 255 || (len(o.ConnectRoutingID) > 0 && o.ConnectRoutingID[0] == 0):
+		return fmt.Errorf("%w: a connect routing id has 1 to 255 bytes and does not start with 0", ErrInvalid)
 	case o.SndHWM < 0 || o.RcvHWM < 0:
 		return fmt.Errorf("%w: negative high-water mark", ErrInvalid)
 	case o.MaxMsgSize < -1:

@@ -72,7 +72,9 @@ func (t *router) attach(p *reactor.Pipe) {
 		return // Connect offers a dialed pipe early; it is named once its peer has said who it is
 	}
 	var id []byte
-	if peer := p.Peer(); peer != nil && len(peer.Identity) > 0 {
+	if rid := p.Options().ConnectRoutingID; p.Dialed() && len(rid) > 0 {
+		id = rid // ZMQ_CONNECT_ROUTING_ID names the peer, whatever it announces
+	} else if peer := p.Peer(); peer != nil && len(peer.Identity) > 0 {
 		id = peer.Identity
 	}
 	if id == nil {

@@ -195,6 +195,10 @@ func (s *Socket) Connect(endpoint string) error {
 		return ErrClosed
 	}
 	ro := s.opts.pipeOptions(s.typ)
+	if s.typ == Router && len(s.opts.ConnectRoutingID) > 0 {
+		ro.ConnectRoutingID = s.opts.ConnectRoutingID // this Connect's; the next needs a new one
+		s.opts.ConnectRoutingID = nil
+	}
 	s.mu.Unlock()
 	d, err := s.r.Connect(endpoint, ro, s)
 	if err != nil {
@@ -208,7 +212,10 @@ func (s *Socket) Connect(endpoint string) error {
 	}
 	s.dialers[endpoint] = append(s.dialers[endpoint], d)
 	if !ro.Immediate {
-		s.addPipe(d.Pipe())
+		if _, known := s.pipes[d.Pipe()]; !known {
+			s.addPipe(d.Pipe())
+			s.probe(d.Pipe()) // first in its queue, ahead of anything sent before the connection
+		}
 	}
 	return nil
 }
@@ -617,6 +624,18 @@ func (s *Socket) addPipe(p *reactor.Pipe) {
 	signal(s.sndReady)
 }
 
+// probe sends ZMQ_PROBE_ROUTER's empty message to a new pipe, as libzmq does when it attaches one.
+func (s *Socket) probe(p *reactor.Pipe) {
+	if !s.opts.ProbeRouter || (s.typ != Router && s.typ != Dealer && s.typ != Req) {
+		return
+	}
+	m := pool.NewMsg()
+	m.AppendFrame(nil)
+	if !p.TrySend(m) {
+		m.Release()
+	}
+}
+
 func (s *Socket) dropPipe(p *reactor.Pipe) {
 	if _, ok := s.pipes[p]; !ok {
 		return
@@ -639,6 +658,7 @@ func (s *Socket) PipeAttached(p *reactor.Pipe) {
 		signal(s.sndReady)
 	} else {
 		s.addPipe(p)
+		s.probe(p)
 	}
 	signal(s.rcvReady) // an XPUB may have a welcome-time notification; cheap otherwise
 	s.wakeLocked()

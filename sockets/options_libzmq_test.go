@@ -1,0 +1,185 @@
+package sockets
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/zloop/zloop/internal/testpeer"
+)
+
+// XPUB_NODROP: once a subscriber's queues are full, Send blocks instead of dropping; everything sent
+// arrives, in order, and Send works again when the subscriber has read. Without it, Send never
+// blocks and the subscriber misses messages.
+func TestXPubNoDrop(t *testing.T) {
+	for _, nodrop := range []bool{true, false} {
+		t.Run(fmt.Sprintf("nodrop=%v", nodrop), func(t *testing.T) {
+			r := newReactor(t)
+			ctx := testCtx(t)
+			pub := newSocket(t, r, XPub, WithSndHWM(5), WithXPubNoDrop(nodrop))
+			if _, err := pub.Bind("inproc://nodrop"); err != nil {
+				t.Fatal(err)
+			}
+			sub := newSocket(t, r, Sub, WithRcvHWM(5))
+			if err := sub.Subscribe(nil); err != nil {
+				t.Fatal(err)
+			}
+			if err := sub.Connect("inproc://nodrop"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := pub.Recv(ctx); err != nil { // the subscription
+				t.Fatal(err)
+			}
+			done, stop := context.WithCancel(ctx)
+			stop()
+			sent := 0
+			for ; sent < 1000; sent++ {
+				if err := pub.Send(done, seqMsg(uint64(sent), 16)); err != nil {
+					if !errors.Is(err, context.Canceled) {
+						t.Fatal(err)
+					}
+					break
+				}
+			}
+			if nodrop != (sent < 1000) {
+				t.Fatalf("%d sends went through before one blocked", sent)
+			}
+			got := 0
+			for ; ; got++ {
+				m, err := sub.Recv(withTimeout(t, 50*time.Millisecond))
+				if err != nil {
+					break
+				}
+				if nodrop {
+					if err := checkSeq(m[0], uint64(got), 16); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			if got == 0 || nodrop && got != sent || !nodrop && got >= sent {
+				t.Fatalf("sent %d, received %d", sent, got)
+			}
+			if err := pub.Send(ctx, seqMsg(uint64(sent), 16)); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// PROBE_ROUTER: a connecting DEALER's first message is the empty probe, ahead of what was sent
+// before the connection; an accepting ROUTER probes each peer that connects.
+func TestProbeRouter(t *testing.T) {
+	r := newReactor(t)
+	ctx := testCtx(t)
+	router := newSocket(t, r, Router)
+	ep, err := router.Bind("tcp://127.0.0.1:*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dealer := newSocket(t, r, Dealer, WithProbeRouter(true))
+	if err := dealer.Connect(ep); err != nil {
+		t.Fatal(err)
+	}
+	if err := dealer.Send(ctx, []byte("hello")); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"", "hello"} {
+		m, err := router.Recv(ctx)
+		if err != nil || len(m) != 2 || string(m[1]) != want {
+			t.Fatalf("ROUTER got %q, %v; want [id %q]", m, err, want)
+		}
+	}
+
+	prober := newSocket(t, r, Router, WithProbeRouter(true))
+	pep, err := prober.Bind("tcp://127.0.0.1:*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer := newSocket(t, r, Dealer)
+	if err := peer.Connect(pep); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := peer.Recv(ctx); err != nil || len(m) != 1 || len(m[0]) != 0 {
+		t.Fatalf("DEALER got %q, %v; want the empty probe", m, err)
+	}
+}
+
+// CONNECT_ROUTING_ID names the peer of the next Connect, whatever it announces, and only that one.
+func TestConnectRoutingID(t *testing.T) {
+	r := newReactor(t)
+	ctx := testCtx(t)
+	var eps []string
+	for _, name := range []string{"first", "second"} {
+		s := newSocket(t, r, Router, WithRoutingID([]byte(name)))
+		ep, err := s.Bind("tcp://127.0.0.1:*")
+		if err != nil {
+			t.Fatal(err)
+		}
+		eps = append(eps, ep)
+		t.Cleanup(func() {
+			if m, err := s.Recv(ctx); err != nil || string(m[1]) != "to "+name {
+				t.Errorf("%s got %q, %v", name, m, err)
+			}
+		})
+	}
+	c := newSocket(t, r, Router, WithRouterMandatory(true), WithConnectRoutingID([]byte("alias")))
+	if err := c.Connect(eps[0]); err != nil {
+		t.Fatal(err)
+	}
+	if id := c.Options().ConnectRoutingID; id != nil {
+		t.Fatalf("Connect left the option set: %q", id)
+	}
+	if err := c.Connect(eps[1]); err != nil {
+		t.Fatal(err)
+	}
+	send := func(id, body string) {
+		waitFor(t, "a route to "+id, func() bool {
+			err := c.Send(ctx, []byte(id), []byte(body))
+			if err != nil && !errors.Is(err, ErrHostUnreachable) {
+				t.Fatal(err)
+			}
+			return err == nil
+		})
+	}
+	send("alias", "to first")
+	send("second", "to second")
+	if err := c.Send(ctx, []byte("first"), []byte("x")); !errors.Is(err, ErrHostUnreachable) {
+		t.Fatalf("the aliased peer is reachable by its own id too: %v", err)
+	}
+	if err := c.SetOptions(WithConnectRoutingID([]byte{0, 1})); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("an id starting with 0: %v", err)
+	}
+}
+
+// libzmq takes both: a libzmq ROUTER gets zloop's probe, and a libzmq ROUTER bound under an id is
+// reached through the alias a zloop ROUTER gave it.
+func TestInteropProbeAndConnectRoutingID(t *testing.T) {
+	if err := testpeer.Available(); err != nil && os.Getenv("CI") != "true" {
+		t.Skip(err)
+	}
+	r := newReactor(t)
+	ctx := testCtx(t)
+	l := testpeer.Start(t, "ROUTER")
+	l.SetBytes("ROUTING_ID", []byte("libzmq"))
+	ep := l.Bind("tcp://127.0.0.1:*")
+	c := newSocket(t, r, Router, WithRoutingID([]byte("zloop")), WithProbeRouter(true),
+		WithRouterMandatory(true), WithConnectRoutingID([]byte("alias")))
+	if err := c.Connect(ep); err != nil {
+		t.Fatal(err)
+	}
+	m, err := l.Recv(10 * time.Second)
+	if err != nil || len(m) != 2 || string(m[0]) != "zloop" || len(m[1]) != 0 {
+		t.Fatalf("libzmq got %q, %v; want [zloop, empty probe]", m, err)
+	}
+	waitFor(t, "a route to the alias", func() bool {
+		return c.Send(ctx, []byte("alias"), []byte("hi")) == nil
+	})
+	m, err = l.Recv(10 * time.Second)
+	if err != nil || len(m) != 2 || !bytes.Equal(m[1], []byte("hi")) {
+		t.Fatalf("libzmq got %q, %v", m, err)
+	}
+}
