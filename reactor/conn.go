@@ -767,6 +767,8 @@ func (c *conn) finish(err error) {
 	switch {
 	case c.handshaken:
 		ev.Type = EventDisconnected
+	case errors.Is(err, zmtp.ErrAuthentication):
+		ev.Type = EventHandshakeFailedAuth
 	case isProtocolError(err):
 		ev.Type = EventHandshakeFailedProtocol
 	default:

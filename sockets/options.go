@@ -33,6 +33,17 @@ type Options struct {
 	Immediate              bool          // ZMQ_IMMEDIATE: queue only to completed connections
 	// Metadata (ZMQ_METADATA): extra READY properties; names must start with "X-".
 	Metadata map[string]string
+	// PlainServer (ZMQ_PLAIN_SERVER) makes the socket a PLAIN server (rfc 24); PlainUsername or
+	// PlainPassword (ZMQ_PLAIN_USERNAME / ZMQ_PLAIN_PASSWORD, up to 255 bytes) a PLAIN client.
+	// Either side of a connection must use PLAIN for it to succeed. Credentials travel in clear
+	// text: PLAIN says who connects, it does not hide anything. Not over ws://.
+	PlainServer                  bool
+	PlainUsername, PlainPassword string
+	// PlainAuth checks a PLAIN client on a server, in place of libzmq's ZAP handler: false refuses
+	// it (ERROR, then HANDSHAKE_FAILED_AUTH on the monitor). nil refuses every client, as libzmq
+	// does without a ZAP handler. The username is the peer's User-Id property. It runs on an event
+	// loop: keep it quick and never block.
+	PlainAuth func(username, password string) bool
 
 	// The options below belong to particular socket types and, as in libzmq, take effect at once
 	// (Conflate: for endpoints bound or connected afterwards). Other types ignore them.
@@ -150,6 +161,16 @@ func WithRouterMandatory(on bool) Option { return func(o *Options) { o.RouterMan
 // WithRouterHandover sets ZMQ_ROUTER_HANDOVER.
 func WithRouterHandover(on bool) Option { return func(o *Options) { o.RouterHandover = on } }
 
+// WithPlainServer sets ZMQ_PLAIN_SERVER, with auth in place of a ZAP handler (nil refuses all).
+func WithPlainServer(on bool, auth func(username, password string) bool) Option {
+	return func(o *Options) { o.PlainServer, o.PlainAuth = on, auth }
+}
+
+// WithPlainClient sets ZMQ_PLAIN_USERNAME and ZMQ_PLAIN_PASSWORD.
+func WithPlainClient(username, password string) Option {
+	return func(o *Options) { o.PlainUsername, o.PlainPassword = username, password }
+}
+
 // WithConnectRoutingID sets ZMQ_CONNECT_ROUTING_ID for the next Connect (copied).
 func WithConnectRoutingID(id []byte) Option {
 	return func(o *Options) { o.ConnectRoutingID = append([]byte(nil), id...) }
@@ -208,6 +229,8 @@ func (o *Options) validate() error {
 	switch {
 	case len(o.RoutingID) > 255:
 		return fmt.Errorf("%w: routing id longer than 255 bytes", ErrInvalid)
+	case len(o.PlainUsername) > 255 || len(o.PlainPassword) > 255:
+		return fmt.Errorf("%w: PLAIN username or password longer than 255 bytes", ErrInvalid)
 	case len(o.ConnectRoutingID) > 255 || (len(o.ConnectRoutingID) > 0 && o.ConnectRoutingID[0] == 0):
 		return fmt.Errorf("%w: a connect routing id has 1 to 255 bytes and does not start with 0", ErrInvalid)
 	case o.SndHWM < 0 || o.RcvHWM < 0:
@@ -221,6 +244,11 @@ func (o *Options) validate() error {
 		}
 	}
 	return nil
+}
+
+// plain reports whether o selects the PLAIN mechanism.
+func (o *Options) plain() bool {
+	return o.PlainServer || o.PlainUsername != "" || o.PlainPassword != ""
 }
 
 // pipeOptions snapshots o for one endpoint of a socket of type t.
@@ -248,6 +276,13 @@ func (o *Options) pipeOptions(t Type) *reactor.Options {
 	s.Identity = append([]byte(nil), o.RoutingID...)
 	s.Compatible = t.Compatible
 	s.MaxMsgSize = o.MaxMsgSize
+	if o.plain() {
+		s.Plain, s.PlainServer = true, o.PlainServer
+		s.PlainUsername, s.PlainPassword = []byte(o.PlainUsername), []byte(o.PlainPassword)
+		if auth := o.PlainAuth; auth != nil {
+			s.Authenticate = func(u, p []byte) bool { return auth(string(u), string(p)) }
+		}
+	}
 	s.HandshakeTimeout = o.HandshakeIvl
 	if o.HandshakeIvl == 0 {
 		s.HandshakeTimeout = -1

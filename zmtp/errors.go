@@ -36,6 +36,8 @@ var (
 	ErrMissingSocketType = errors.New("zmq: peer sent no Socket-Type")
 	// ErrPeer: the peer sent an ERROR command. Returned as *PeerError, which carries the reason.
 	ErrPeer = errors.New("zmq: peer sent ERROR")
+	// ErrAuthentication: a PLAIN server refused the client's credentials (Config.Authenticate).
+	ErrAuthentication = errors.New("zmq: authentication failed")
 	// ErrInvalidConfig: the Config cannot be used (an Identity longer than 255 bytes, a property
 	// name the wire cannot carry). Reported by every Read and Tick.
 	ErrInvalidConfig = errors.New("zmq: invalid session configuration")
@@ -69,12 +71,20 @@ func (e *Error) Unwrap() error { return e.Err }
 // PeerError reports an ERROR command received from the peer. errors.Is(err, ErrPeer) matches it.
 type PeerError struct {
 	Reason string
+	// Refused: the ERROR came from a PLAIN server during the handshake, which refuses this way
+	// (a ZAP status code such as "400" for libzmq); errors.Is then matches ErrAuthentication too.
+	Refused bool
 }
 
 func (e *PeerError) Error() string { return "zmq: peer sent ERROR: " + quote(e.Reason) }
 
-// Unwrap returns ErrPeer.
-func (e *PeerError) Unwrap() error { return ErrPeer }
+// Unwrap returns ErrPeer, and ErrAuthentication as well when Refused.
+func (e *PeerError) Unwrap() []error {
+	if e.Refused {
+		return []error{ErrPeer, ErrAuthentication}
+	}
+	return []error{ErrPeer}
+}
 
 // IncompatibleError reports that the peer's socket type cannot talk to ours.
 // errors.Is(err, ErrIncompatible) matches it.

@@ -59,6 +59,15 @@ type Config struct {
 	// (the WebSocket subprotocol names the mechanism): no greeting is exchanged, the peer counts as
 	// ZMTP 3.1 with our mechanism, and Start sends the mechanism's first command (READY for NULL).
 	NoGreeting bool
+	// Plain selects rfc 24's PLAIN mechanism instead of NULL. With PlainServer this side is the
+	// server and checks each client with Authenticate (nil refuses everyone, as libzmq does without
+	// a ZAP handler), adding the username to the peer's metadata as User-Id; otherwise it is the
+	// client and sends PlainUsername and PlainPassword (up to 255 bytes each). Credentials travel
+	// in clear text. Authenticate runs on the session's goroutine and must return quickly.
+	Plain                        bool
+	PlainServer                  bool
+	PlainUsername, PlainPassword []byte
+	Authenticate                 func(username, password []byte) bool
 	// NoHandshake (with NoGreeting) is ZWS 2.0's bare "ZWS2.0" subprotocol: no security handshake
 	// and no READY. Each side's first message is its routing id (one data frame, empty when it has
 	// none), as libzmq does; the peer's socket type is unknown and not checked.
@@ -135,6 +144,7 @@ type Session struct {
 	hbTTL      uint16        // deciseconds, announced in our PINGs
 
 	mech       mechanism
+	asServer   bool // announced in our greeting (a PLAIN server)
 	noGreeting bool
 	bare       bool // NoHandshake: the first data frame is the peer's routing id
 	identity   []byte
@@ -222,6 +232,13 @@ func NewSession(cfg *Config) *Session {
 	for _, p := range cfg.Properties {
 		props = append(props, codec.Property{Name: p.Name, Value: bytes.Clone(p.Value)})
 	}
+	if cfg.Plain {
+		s.asServer = cfg.PlainServer
+		s.mech = &plainMechanism{server: cfg.PlainServer, username: bytes.Clone(cfg.PlainUsername),
+			password: bytes.Clone(cfg.PlainPassword), auth: cfg.Authenticate, props: props,
+			metadata: s.readyMetadata, peer: &s.peer}
+		return s
+	}
 	s.mech = &nullMechanism{ready: codec.AppendReady(nil, props...), metadata: s.readyMetadata}
 	return s
 }
@@ -229,6 +246,9 @@ func NewSession(cfg *Config) *Session {
 func checkConfig(cfg *Config) error {
 	if len(cfg.Identity) > 255 {
 		return &Error{Op: "config", Err: ErrInvalidConfig, Detail: "Identity longer than 255 bytes"}
+	}
+	if len(cfg.PlainUsername) > 255 || len(cfg.PlainPassword) > 255 {
+		return &Error{Op: "config", Err: ErrInvalidConfig, Detail: "PLAIN username or password longer than 255 bytes"}
 	}
 	for _, p := range cfg.Properties {
 		if !validPropertyName(p.Name) {
@@ -275,7 +295,7 @@ func (s *Session) Start(now time.Time, out []byte) []byte {
 		out, _ = s.greeted(codec.Greeting{Major: 3, Minor: 1, Mechanism: s.mech.name()}, out)
 		return out
 	}
-	return codec.AppendGreeting(out, codec.Greeting{Major: 3, Minor: 1, Mechanism: s.mech.name()})
+	return codec.AppendGreeting(out, codec.Greeting{Major: 3, Minor: 1, Mechanism: s.mech.name(), AsServer: s.asServer})
 }
 
 // Read consumes as much of in as it can and returns how many bytes it consumed; the caller
@@ -453,7 +473,14 @@ func (s *Session) greeted(g codec.Greeting, out []byte) ([]byte, error) {
 	return s.mech.start(out), nil
 }
 
+// libzmqBadError is how libzmq 4.3 spells the ERROR it sends when ZAP refuses a client: its C
+// literal "\x05ERROR" takes the E as a hex digit, which gives 0x5E, "RROR", then the reason.
+var libzmqBadError = []byte{0x5E, 'R', 'R', 'O', 'R'}
+
 func (s *Session) command(body []byte, now time.Time, out []byte, h Handler) ([]byte, error) {
+	if s.state == stHandshake && bytes.HasPrefix(body, libzmqBadError) {
+		body = codec.AppendCommand(nil, codec.CmdError, body[len(libzmqBadError):])[2:] // read it as meant
+	}
 	c, err := codec.ParseCommand(body)
 	if err != nil {
 		return out, err
@@ -463,7 +490,8 @@ func (s *Session) command(body []byte, now time.Time, out []byte, h Handler) ([]
 		if err != nil {
 			return out, err
 		}
-		return out, &PeerError{Reason: string(reason)}
+		_, plain := s.mech.(*plainMechanism)
+		return out, &PeerError{Reason: string(reason), Refused: plain && s.state == stHandshake}
 	}
 	if s.state == stHandshake {
 		if out, err = s.mech.command(c, out); err != nil {

@@ -380,6 +380,13 @@ func (p *Peer) Disconnect(ep string) {
 	p.must("disconnect", map[string]any{"ep": ep})
 }
 
+// ZAP starts a ZAP handler (rfc 27) in the peer's process that lets PLAIN clients with exactly
+// these credentials in and refuses everything else; libzmq's PLAIN server needs one.
+func (p *Peer) ZAP(user, password []byte) {
+	p.t.Helper()
+	p.must("zap", map[string]any{"user": user, "password": password})
+}
+
 // SetInt sets an integer socket option by its libzmq name without ZMQ_ ("SNDHWM").
 func (p *Peer) SetInt(name string, v int) {
 	p.t.Helper()

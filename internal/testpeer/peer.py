@@ -75,6 +75,28 @@ class Peer:
         self.sock = self.ctx.socket(t)
         self.sock.setsockopt(zmq.LINGER, 0)
 
+    def start_zap(self, user, password):
+        import threading
+
+        zap = self.ctx.socket(zmq.REP)
+        zap.setsockopt(zmq.LINGER, 0)
+        zap.bind("inproc://zeromq.zap.01")
+
+        def serve():
+            while True:
+                try:
+                    req = zap.recv_multipart()
+                except zmq.ZMQError:
+                    zap.close()  # the context is terminating: it waits for this socket
+                    return
+                version, rid, mech, creds = req[0], req[1], req[5], req[6:]
+                ok = mech == b"PLAIN" and creds == [user, password]
+                zap.send_multipart([version, rid, b"200" if ok else b"400", b"OK" if ok else b"refused",
+                                    user if ok else b"", b""])
+
+        threading.Thread(target=serve, daemon=True).start()
+        self.zap = zap
+
     def send_one(self, frames, deadline):
         # Non-blocking first: the fast path for bulk sends; poll only when HWM says wait.
         while True:
@@ -111,6 +133,12 @@ class Peer:
             return {"ok": True}
         if op == "disconnect":
             s.disconnect(cmd["ep"])
+            return {"ok": True}
+        if op == "zap":
+            # A ZAP handler (rfc 27) in this process: PLAIN clients with exactly these credentials
+            # pass (User-Id = the username), every other request is refused with 400. libzmq's
+            # PLAIN server needs one: without it every client is turned away.
+            self.start_zap(unb64(cmd["user"]), unb64(cmd["password"]))
             return {"ok": True}
         if op == "setsockopt":
             opt = option(cmd["name"])
