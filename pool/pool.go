@@ -307,9 +307,16 @@ func (m *Msg) ReserveFront(n int) {
 
 // PushFront copies p as a new first frame (an envelope frame). It uses the room in front of the
 // frames (ReserveFront, or frames popped before) and moves the body only when there is too little.
-// p may be reused by the caller at once; it may even be a view of m's own popped frame.
+// p may be reused by the caller at once. It may be the view PopFront just returned, which is then
+// taken back without writing anything (so even on a shared body), but not a view of m's frames.
 func (m *Msg) PushFront(p []byte) {
 	m.live("PushFront")
+	if n := len(p); n == 0 || (m.off >= n && &p[0] == &m.bb.B[m.off-n]) {
+		// An empty frame, or the frame just in front of the others: only the offsets change.
+		m.off -= n
+		m.ends = slices.Insert(m.ends, 0, m.off+n)
+		return
+	}
 	m.own()
 	if m.off < len(p) {
 		m.moveFrames(len(p) - m.off + headroomExtra)

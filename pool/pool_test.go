@@ -541,3 +541,25 @@ func BenchmarkGetBuffer256(b *testing.B) {
 		buf.Release()
 	}
 }
+
+// A frame popped from a shared message and pushed back is taken back in place: nothing is written
+// to the shared body, so a holder releasing its share meanwhile cannot pull the bytes away (the
+// copy-on-write path used to read them after dropping its reference).
+func TestPushFrontPoppedOnShared(t *testing.T) {
+	withDebug(t, true, func() {
+		for i := 0; i < 200; i++ {
+			m := NewMsg()
+			m.AppendFrames([]byte("routing-id"), bytes.Repeat([]byte{7}, 4096))
+			c := m.Share()
+			done := make(chan struct{})
+			go func() { c.Release(); close(done) }()
+			id := m.PopFront()
+			m.PushFront(id)
+			<-done
+			if string(m.Frame(0)) != "routing-id" || m.Frame(1)[4095] != 7 {
+				t.Fatalf("round %d: %q", i, m.Frame(0))
+			}
+			m.Release()
+		}
+	})
+}
