@@ -142,6 +142,9 @@ func (c *conn) opened(gc gnet.Conn) (out []byte) {
 
 // traffic runs in OnTraffic (also after gnet's Wake).
 func (c *conn) traffic() gnet.Action {
+	if c.muted {
+		c.loop.mutedReads.Add(1) // gnet read while we had muted it: see mute
+	}
 	c.read()
 	if c.closed {
 		return gnet.None
@@ -261,12 +264,16 @@ func (c *conn) pauseInput() {
 			}
 			c.dupFD = fd
 		}
-		if mute(ep, c.gc.Fd(), c.gc.OutboundBuffered() > 0) == nil && !c.muted {
+		if mute(ep, c.gc.Fd()) == nil && !c.muted {
 			c.muted = true
 			c.loop.pauses.Add(1)
 		}
 		if !c.muted {
 			c.closeDup()
+			return
+		}
+		if c.gc.OutboundBuffered() > 0 {
+			c.loop.poll(c) // no EPOLLOUT while muted: the loop flushes gnet's output itself
 		}
 		return
 	}
@@ -286,6 +293,22 @@ func (c *conn) pauseInput() {
 	c.detaching = true
 	c.loop.pauses.Add(1)
 	c.loop.detaches.Add(1)
+}
+
+// flushMuted writes what gnet holds for a muted connection (no EPOLLOUT tells gnet to) and mutes
+// it again at once: gnet re-arms reading when its buffer empties, and no epoll_wait may come first.
+func (c *conn) flushMuted() {
+	if !c.muted || c.gc == nil || c.gc.OutboundBuffered() == 0 {
+		return
+	}
+	locked := c.lockWrites()
+	_ = c.gc.Flush() // a write error closes c inside gnet
+	if locked {
+		c.unlockWrites()
+	}
+	if c.muted && !c.closed && c.gc != nil {
+		_ = mute(c.loop.epfd, c.gc.Fd())
+	}
 }
 
 // resume runs on the loop when the reader made room.

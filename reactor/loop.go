@@ -34,8 +34,11 @@ type Stats struct {
 	BytesInline uint64 // bytes the kernel took at once
 	BytesQueued uint64 // bytes gnet had to copy into its outbound buffer (the kernel would block)
 	Pauses      uint64 // times a connection with a full reader stopped reading from the kernel
-	Detaches    uint64 // those of Pauses that took the connection out of gnet (the fallback to muting)
-	Blocks      uint64 // times a connection stopped encoding because gnet held sendBound bytes
+	// MutedReads counts reads gnet made for a connection while it was muted; each adds up to one
+	// read buffer (64 KiB) to what a full reader's connection holds. It should stay 0.
+	MutedReads uint64
+	Detaches   uint64 // those of Pauses that took the connection out of gnet (the fallback to muting)
+	Blocks     uint64 // times a connection stopped encoding because gnet held sendBound bytes
 	// SenderWrites counts the writes of Writes made by a sending goroutine on an idle connection
 	// (direct.go); SenderShort those the kernel did not take whole, whose rest the loop wrote.
 	SenderWrites, SenderShort uint64
@@ -61,8 +64,8 @@ type loop struct {
 
 	epfd int // the epoll set, for muting; epollUnprobed until first needed, -1 when unavailable
 
-	writes, inline, queued, pauses, detaches, blocks atomic.Uint64
-	senderWrites, senderShort                        atomic.Uint64
+	writes, inline, queued, pauses, detaches, blocks, mutedReads atomic.Uint64
+	senderWrites, senderShort                                    atomic.Uint64
 }
 
 func newLoop(r *Reactor, el gnet.EventLoop, w *waker) *loop {
@@ -105,6 +108,17 @@ func (l *loop) epoll() int {
 	return l.epfd
 }
 
+// poll has tick look at c until it is closed or nothing keeps it there (see tick): a muted
+// connection with output to flush, or a lingering one.
+func (l *loop) poll(c *conn) {
+	if _, ok := l.blocked[c]; ok {
+		return
+	}
+	l.blocked[c] = struct{}{}
+	l.pollIvl = pollMin
+	l.arm(time.Now().Add(l.pollIvl))
+}
+
 func (l *loop) block(c *conn) {
 	l.blocks.Add(1)
 	l.blocked[c] = struct{}{}
@@ -131,6 +145,11 @@ func (l *loop) tick() {
 			delete(l.blocked, c)
 			continue
 		}
+		c.flushMuted()
+		if c.closed {
+			delete(l.blocked, c)
+			continue
+		}
 		ob := c.outbound()
 		if ob < c.lastOutbound {
 			progressed = true
@@ -144,6 +163,11 @@ func (l *loop) tick() {
 		}
 		if c.lingering {
 			c.checkLinger(now)
+		}
+		// Stay polled while muted with output (nothing else flushes it) or lingering (nothing
+		// else applies the deadline); drain above may not have blocked it again.
+		if !c.closed && (c.lingering || (c.muted && c.outbound() > 0)) {
+			l.blocked[c] = struct{}{}
 		}
 	}
 	next := l.runDue(now)
@@ -164,6 +188,6 @@ func (l *loop) tick() {
 
 func (l *loop) stats() Stats {
 	return Stats{Writes: l.writes.Load(), BytesInline: l.inline.Load(), BytesQueued: l.queued.Load(),
-		Pauses: l.pauses.Load(), Detaches: l.detaches.Load(),
+		Pauses: l.pauses.Load(), Detaches: l.detaches.Load(), MutedReads: l.mutedReads.Load(),
 		SenderWrites: l.senderWrites.Load(), SenderShort: l.senderShort.Load(), Blocks: l.blocks.Load()}
 }

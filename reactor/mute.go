@@ -55,15 +55,11 @@ func setEvents(ep, fd int, events uint32) error {
 	return nil
 }
 
-// mute stops epoll from reporting fd as readable (errors and hang-ups are still reported); writing
-// keeps write events for gnet's pending output.
-func mute(ep, fd int, writing bool) error {
-	var ev uint32
-	if writing {
-		ev = netpoll.WriteEvents
-	}
-	return setEvents(ep, fd, ev)
-}
+// mute registers fd for no events (errors and hang-ups are still reported). Not even write events
+// while gnet holds output: gnet's flush on EPOLLOUT re-arms reading when it empties its buffer, and
+// the next epoll_wait would read for a connection whose reader is full. The loop polls such a
+// connection and flushes it itself, muting again in the same step (loop.tick).
+func mute(ep, fd int) error { return setEvents(ep, fd, 0) }
 
 // unmute gives fd back the events gnet registered it with: read, and write while gnet holds output.
 func unmute(ep, fd int, writing bool) error {

@@ -124,6 +124,7 @@ func (r *Reactor) Stats() Stats {
 		s.BytesQueued += ls.BytesQueued
 		s.Pauses += ls.Pauses
 		s.Detaches += ls.Detaches
+		s.MutedReads += ls.MutedReads
 		s.SenderWrites += ls.SenderWrites
 		s.SenderShort += ls.SenderShort
 		s.Blocks += ls.Blocks

@@ -15,6 +15,7 @@ import (
 
 	"github.com/zloop/zloop/internal/zmtptest"
 	"github.com/zloop/zloop/pool"
+	"github.com/zloop/zloop/reactor"
 )
 
 // waitFor polls cond until it holds or the deadline passes.
@@ -414,3 +415,46 @@ func TestEngineBatching(t *testing.T) {
 const outBatchForTest = 8 << 10
 
 var _ = context.Background
+
+// A socket closed with LINGER while gnet still holds output below sendBound for a peer that does not
+// read: the loop keeps checking the lingering connection, so the deadline closes it and the
+// reactor's Close (which waits for lingering connections) returns.
+func TestLingerDeadlineWithOutputInGnet(t *testing.T) {
+	r, err := reactor.New(reactor.Config{Loops: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := testCtx(t)
+	push, err := NewOn(r, Push, WithLinger(100*time.Millisecond), func(o *Options) { o.SndBuf = 4096 })
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep, err := push.Bind("tcp://127.0.0.1:*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer := rawDial(t, ep, "PULL") // never reads
+	if err := peer.Conn.(*net.TCPConn).SetReadBuffer(4096); err != nil {
+		t.Fatal(err)
+	}
+	before := push.Stats()
+	for i := 0; i < 250; i++ { // 250 KB: more than the kernel takes, below sendBound
+		if err := push.Send(ctx, make([]byte, 1000)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "output held in gnet", func() bool { return push.Stats().BytesQueued > before.BytesQueued })
+	if err := push.Close(); err != nil {
+		t.Fatal(err)
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- r.Close() }()
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("the reactor did not close: the lingering connection outlived its deadline")
+	}
+}

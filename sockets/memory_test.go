@@ -283,3 +283,53 @@ func TestBoundedMemoryBothWays(t *testing.T) {
 	}
 	checkPauses(t, r, reactor.Config{}, true)
 }
+
+// A connection muted for a full reader while it also sends: gnet's flush of its output must not
+// turn reading back on (it re-arms reads when its buffer empties), or every flush would pull up to
+// 64 KiB more into memory. a never reads and sends without pause; b sends too and reads slowly.
+func TestMutedWhileSending(t *testing.T) {
+	r := newReactor(t)
+	ctx, cancel := context.WithCancel(testCtx(t))
+	defer cancel()
+	a := newSocket(t, r, Pair, WithRcvHWM(10), WithLinger(0))
+	ep, err := a.Bind("tcp://127.0.0.1:*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newSocket(t, r, Pair, WithLinger(0))
+	if err := b.Connect(ep); err != nil {
+		t.Fatal(err)
+	}
+	payload := make([]byte, 10<<10)
+	errs := make(chan error, 2)
+	for _, s := range []*Socket{a, b} {
+		go func() {
+			for ctx.Err() == nil {
+				if err := s.Send(ctx, payload); err != nil && ctx.Err() == nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for i := 0; i < 2000; i++ { // b drains a's output slowly, so gnet flushes it in many steps
+		if _, err := b.Recv(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if i%10 == 0 {
+			time.Sleep(time.Millisecond) // pacing the reader, not synchronising
+		}
+	}
+	cancel()
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	st := r.Stats()
+	t.Logf("%d pauses, %d reads while muted", st.Pauses, st.MutedReads)
+	if st.Pauses == 0 || st.MutedReads != 0 {
+		t.Fatalf("%d pauses, %d reads while muted: want pauses and no muted reads", st.Pauses, st.MutedReads)
+	}
+}
