@@ -79,7 +79,8 @@ func (c *conn) appendMsg(buf []byte, m *pool.Msg) []byte {
 			flags = codec.FlagMore
 		}
 		if c.ws != nil {
-			buf = ws.AppendFrame(buf, zwsFlags(flags), m.Frame(j), c.ws.mask)
+			var k [4]byte
+			buf = ws.AppendFrame(buf, zwsFlags(flags), m.Frame(j), c.ws.mask(&k))
 		} else {
 			buf = codec.AppendFrame(buf, flags, m.Frame(j))
 		}

@@ -1,7 +1,11 @@
 package reactor
 
 import (
+	crand "crypto/rand"
+	"encoding/binary"
 	"errors"
+	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/zloop/zloop/codec"
@@ -19,9 +23,12 @@ type wsConn struct {
 	upgraded bool // server: the 101 went out; client: always
 	cfg      ws.ServerConfig
 	dec      *ws.Decoder
-	mask     *[4]byte // client frames are masked; nil on the server side
-	maskKey  [4]byte
-	held     []byte // the session's first output (READY), held until the 101 answer went out
+	// A client masks every frame with a fresh key from a ChaCha8 stream seeded per connection from
+	// crypto/rand: RFC 6455 wants keys a server or proxy cannot predict. Under maskMu because a
+	// sender writing directly frames messages too.
+	maskMu  sync.Mutex
+	maskRNG *rand.ChaCha8 // nil on the server side
+	held    []byte        // the session's first output (READY), held until the 101 answer went out
 
 	// Per Feed: what the session wants written, the first error, and the time (read once).
 	out []byte
@@ -40,8 +47,9 @@ func newWSConn(c *conn, server bool, path, proto string) *wsConn {
 	if server {
 		w.cfg = ws.ServerConfig{Path: path, Protocols: []string{ws.ProtoNull, ws.ProtoBare}}
 	} else {
-		w.mask = &w.maskKey
-		w.maskKey = [4]byte{0x5a, 0x3c, 0xa5, 0x0f}
+		var seed [32]byte
+		_, _ = crand.Read(seed[:]) // never fails on Linux (getrandom)
+		w.maskRNG = rand.NewChaCha8(seed)
 	}
 	w.dec = ws.NewDecoder(server, c.opts.Session.MaxMsgSize)
 	return w
@@ -158,9 +166,11 @@ func (w *wsConn) Control(op byte, payload []byte) {
 		w.c.sess.Alive()
 	case ws.OpPing:
 		w.c.sess.Alive()
-		w.c.write(ws.AppendControl(w.c.loop.wsBuf[:0], ws.OpPong, payload, w.mask))
+		var k [4]byte
+		w.c.write(ws.AppendControl(w.c.loop.wsBuf[:0], ws.OpPong, payload, w.mask(&k)))
 	case ws.OpClose:
-		w.c.write(ws.AppendControl(w.c.loop.wsBuf[:0], ws.OpClose, payload, w.mask))
+		var k [4]byte
+		w.c.write(ws.AppendControl(w.c.loop.wsBuf[:0], ws.OpClose, payload, w.mask(&k)))
 		if w.err == nil {
 			w.err = errWSClosed
 		}
@@ -171,6 +181,7 @@ var errWSClosed = errors.New("zmq: ws: peer closed the WebSocket")
 
 // frames converts ZMTP-framed bytes (what the session writes) into WebSocket messages.
 func (w *wsConn) frames(dst, zmtpBytes []byte) []byte {
+	var k [4]byte
 	for len(zmtpBytes) > 0 {
 		h, n, err := codec.ParseFrameHeader(zmtpBytes, -1)
 		if err != nil || uint64(len(zmtpBytes)-n) < h.Size {
@@ -180,9 +191,9 @@ func (w *wsConn) frames(dst, zmtpBytes []byte) []byte {
 		if h.Command() && isPing(body) {
 			// Over ZWS the heartbeat is a WebSocket ping: libzmq's ws engine does not answer the
 			// ZMTP PING command, and answers a WebSocket ping with a pong.
-			dst = ws.AppendControl(dst, ws.OpPing, nil, w.mask)
+			dst = ws.AppendControl(dst, ws.OpPing, nil, w.mask(&k))
 		} else {
-			dst = ws.AppendFrame(dst, zwsFlags(h.Flags), body, w.mask)
+			dst = ws.AppendFrame(dst, zwsFlags(h.Flags), body, w.mask(&k))
 		}
 		zmtpBytes = zmtpBytes[n+int(h.Size):]
 	}
@@ -213,7 +224,7 @@ func zmtpFlags(zws byte) byte {
 func (w *wsConn) encode(buf []byte, flags byte, f []byte) []byte {
 	c := w.c
 	zf := zwsFlags(flags)
-	if len(f) >= largeFrame && w.mask == nil {
+	if len(f) >= largeFrame && w.maskRNG == nil {
 		buf = ws.AppendFrameHeader(buf, zf, len(f))
 		c.writev(buf, f)
 		return buf[:0]
@@ -224,12 +235,26 @@ func (w *wsConn) encode(buf []byte, flags byte, f []byte) []byte {
 	}
 	if len(f) >= largeFrame {
 		// A large masked frame: its own buffer for this one write.
-		tmp := ws.AppendFrame(c.loop.wsBuf[:0], zf, f, w.mask)
+		var k [4]byte
+		tmp := ws.AppendFrame(c.loop.wsBuf[:0], zf, f, w.mask(&k))
 		c.write(tmp)
 		c.loop.wsBuf = tmp[:0]
 		return buf
 	}
-	return ws.AppendFrame(buf, zf, f, w.mask)
+	var k [4]byte
+	return ws.AppendFrame(buf, zf, f, w.mask(&k))
+}
+
+// mask fills k with the masking key of the next frame and returns it; nil (no masking) on the
+// server side. Any goroutine.
+func (w *wsConn) mask(k *[4]byte) *[4]byte {
+	if w.maskRNG == nil {
+		return nil
+	}
+	w.maskMu.Lock()
+	binary.LittleEndian.PutUint32(k[:], uint32(w.maskRNG.Uint64()))
+	w.maskMu.Unlock()
+	return k
 }
 
 func isPing(body []byte) bool {

@@ -5,11 +5,14 @@ package sockets
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"testing"
 	"time"
 
+	"github.com/zloop/zloop/codec"
 	"github.com/zloop/zloop/internal/testpeer"
+	zws "github.com/zloop/zloop/ws"
 )
 
 var wsSizes = []int{0, 1, 125, 126, 65535, 65536, 200000}
@@ -110,5 +113,74 @@ func TestWSBatchIntegrity(t *testing.T) {
 	}
 	if err := l.RecvCheckPattern(n, 16, 30*time.Second); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A zloop ws:// client masks every frame with a fresh key (RFC 6455 wants them unpredictable): a
+// raw server records the keys of the handshake's and the messages' frames.
+func TestWSClientMasksEachFrameAfresh(t *testing.T) {
+	r := newReactor(t)
+	ctx := testCtx(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	push := newSocket(t, r, Push)
+	if err := push.Connect("ws://" + ln.Addr().String() + "/zmq"); err != nil {
+		t.Fatal(err)
+	}
+	c, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	var in []byte
+	read := func() {
+		buf := make([]byte, 4096)
+		n, err := c.Read(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in = append(in, buf[:n]...)
+	}
+	var resp []byte
+	for {
+		_, n, out, err := zws.Accept(in, &zws.ServerConfig{Path: "/zmq"}, nil)
+		if err == nil {
+			in, resp = in[n:], out
+			break
+		}
+		read()
+	}
+	if _, err := c.Write(resp); err != nil {
+		t.Fatal(err)
+	}
+	// Our READY, so that the client's handshake completes and messages flow.
+	if _, err := c.Write(zws.AppendFrame(nil, 0x02, codec.AppendReady(nil, codec.Property{Name: "Socket-Type", Value: []byte("PULL")})[2:], nil)); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 10; i++ {
+		if err := push.Send(ctx, []byte{byte(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	keys := map[[4]byte]bool{}
+	for frames := 0; frames < 11; { // READY and ten messages
+		h, n, err := zws.ParseHeader(in, 1<<20)
+		if err != nil || uint64(len(in)-n) < h.Len {
+			read()
+			continue
+		}
+		if !h.Masked {
+			t.Fatal("an unmasked client frame")
+		}
+		keys[h.Mask] = true
+		in = in[n+int(h.Len):]
+		frames++
+	}
+	if len(keys) < 10 {
+		t.Fatalf("%d distinct masking keys in 11 frames", len(keys))
 	}
 }
