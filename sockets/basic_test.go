@@ -25,6 +25,21 @@ func newReactorWith(t testing.TB, cfg reactor.Config) *reactor.Reactor {
 	return r
 }
 
+// tcpPair binds a socket of type bt to a free TCP port and connects one of type ct to it.
+func tcpPair(t testing.TB, r *reactor.Reactor, bt Type, bo []Option, ct Type, co []Option) (bound, conn *Socket) {
+	t.Helper()
+	bound = newSocket(t, r, bt, bo...)
+	ep, err := bound.Bind("tcp://127.0.0.1:*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn = newSocket(t, r, ct, co...)
+	if err := conn.Connect(ep); err != nil {
+		t.Fatal(err)
+	}
+	return bound, conn
+}
+
 func newSocket(t testing.TB, r *reactor.Reactor, typ Type, opts ...Option) *Socket {
 	t.Helper()
 	s, err := NewOn(r, typ, opts...)

@@ -150,35 +150,20 @@ func TestInteropIncompatibleRefused(t *testing.T) {
 	t.Logf("refused: %v", e.Err)
 }
 
-// The steady-state pooled path allocates nothing: batches of messages sent with SendMsg, carried
-// over TCP by the loops (encode, write, read, parse, deliver) and taken with RecvMsg, with no
-// allocation in 100 messages, wake-ups included.
-func TestZeroAllocSteadyState(t *testing.T) {
-	if raceEnabled {
-		t.Skip("the pool does not recycle under the race detector")
-	}
-	r := newReactor(t)
+// pooledBatch returns a function that sends n pooled messages of size bytes with SendMsg and takes
+// them with RecvMsg, releasing each.
+func pooledBatch(t *testing.T, push, pull *Socket, size, n int) func() {
 	ctx := testCtx(t)
-	pull := newSocket(t, r, Pull)
-	ep, err := pull.Bind("tcp://127.0.0.1:*")
-	if err != nil {
-		t.Fatal(err)
-	}
-	push := newSocket(t, r, Push)
-	if err := push.Connect(ep); err != nil {
-		t.Fatal(err)
-	}
-	payload := make([]byte, 64)
-	const batch = 100
-	roundTrip := func() {
-		for i := 0; i < batch; i++ {
+	payload := make([]byte, size)
+	return func() {
+		for i := 0; i < n; i++ {
 			m := pool.NewMsg()
 			m.AppendFrame(payload)
 			if err := push.SendMsg(ctx, m); err != nil {
 				t.Fatal(err)
 			}
 		}
-		for i := 0; i < batch; i++ {
+		for i := 0; i < n; i++ {
 			m, err := pull.RecvMsg(ctx)
 			if err != nil {
 				t.Fatal(err)
@@ -186,6 +171,18 @@ func TestZeroAllocSteadyState(t *testing.T) {
 			m.Release()
 		}
 	}
+}
+
+// The steady-state pooled path allocates nothing: batches of messages sent with SendMsg, carried
+// over TCP by the loops (encode, write, read, parse, deliver) and taken with RecvMsg, with no
+// allocation in 100 messages, wake-ups included.
+func TestZeroAllocSteadyState(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the pool does not recycle under the race detector")
+	}
+	pull, push := tcpPair(t, newReactor(t), Pull, nil, Push, nil)
+	const batch = 100
+	roundTrip := pooledBatch(t, push, pull, 64, batch)
 	for i := 0; i < 100; i++ {
 		roundTrip() // warm the pools and let every queue reach its working size
 	}
@@ -200,35 +197,9 @@ func TestZeroAllocPausingReader(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the pool does not recycle under the race detector")
 	}
-	r := newReactor(t)
-	ctx := testCtx(t)
-	pull := newSocket(t, r, Pull, WithRcvHWM(10))
-	ep, err := pull.Bind("tcp://127.0.0.1:*")
-	if err != nil {
-		t.Fatal(err)
-	}
-	push := newSocket(t, r, Push)
-	if err := push.Connect(ep); err != nil {
-		t.Fatal(err)
-	}
-	payload := make([]byte, 64)
+	pull, push := tcpPair(t, newReactor(t), Pull, []Option{WithRcvHWM(10)}, Push, nil)
 	const batch = 500
-	run := func() {
-		for i := 0; i < batch; i++ {
-			m := pool.NewMsg()
-			m.AppendFrame(payload)
-			if err := push.SendMsg(ctx, m); err != nil {
-				t.Fatal(err)
-			}
-		}
-		for i := 0; i < batch; i++ {
-			m, err := pull.RecvMsg(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			m.Release()
-		}
-	}
+	run := pooledBatch(t, push, pull, 64, batch)
 	for i := 0; i < 50; i++ {
 		run()
 	}
@@ -247,17 +218,8 @@ func TestZeroAllocRoundTrip(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the pool does not recycle under the race detector")
 	}
-	r := newReactor(t)
 	ctx := testCtx(t)
-	rep := newSocket(t, r, Rep)
-	ep, err := rep.Bind("tcp://127.0.0.1:*")
-	if err != nil {
-		t.Fatal(err)
-	}
-	req := newSocket(t, r, Req)
-	if err := req.Connect(ep); err != nil {
-		t.Fatal(err)
-	}
+	rep, req := tcpPair(t, newReactor(t), Rep, nil, Req, nil)
 	payload := make([]byte, 64)
 	var last time.Time
 	roundTrip := func() {

@@ -106,6 +106,18 @@ func TestEngineInlineWrite(t *testing.T) {
 	}
 }
 
+// stalledPush binds a PUSH with a 4 KiB SO_SNDBUF and connects a raw PULL peer that reads only when
+// the test makes it: the kernel soon refuses data, and gnet has to hold it.
+func stalledPush(t *testing.T, r *reactor.Reactor, opts ...Option) (*Socket, *zmtptest.Peer) {
+	t.Helper()
+	push := newSocket(t, r, Push, append([]Option{func(o *Options) { o.SndBuf = 4096 }}, opts...)...)
+	ep, err := push.Bind("tcp://127.0.0.1:*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return push, rawDial(t, ep, "PULL")
+}
+
 // (2)+(3) With a tiny kernel buffer and a peer that does not read, data is queued; when the peer
 // reads, every byte arrives intact and in order. Frames of every size class, including bodies large
 // enough for writev straight from the message, check that no buffer is reused while gnet or the
@@ -113,14 +125,8 @@ func TestEngineInlineWrite(t *testing.T) {
 func TestEngineQueuedThenDelivered(t *testing.T) {
 	pool.SetDebug(true)
 	defer pool.SetDebug(false)
-	r := newReactor(t)
 	ctx := testCtx(t)
-	push := newSocket(t, r, Push, func(o *Options) { o.SndBuf = 4096 })
-	ep, err := push.Bind("tcp://127.0.0.1:*")
-	if err != nil {
-		t.Fatal(err)
-	}
-	peer := rawDial(t, ep, "PULL")
+	push, peer := stalledPush(t, newReactor(t))
 	sizes := []int{8, 100, 1000, 9000, 70000}
 	const n = 400
 	before := push.Stats()
@@ -167,14 +173,8 @@ func idleFor(t *testing.T, since time.Time, d time.Duration) {
 func TestEngineSenderWrites(t *testing.T) {
 	pool.SetDebug(true)
 	defer pool.SetDebug(false)
-	r := newReactor(t)
 	ctx := testCtx(t)
-	push := newSocket(t, r, Push, func(o *Options) { o.SndBuf = 4096 })
-	ep, err := push.Bind("tcp://127.0.0.1:*")
-	if err != nil {
-		t.Fatal(err)
-	}
-	peer := rawDial(t, ep, "PULL")
+	push, peer := stalledPush(t, newReactor(t))
 	waitFor(t, "the handshake", func() bool { return push.Stats().Writes > 0 })
 	const size, max = 1000, 20000
 	before := push.Stats()
@@ -240,15 +240,7 @@ func TestEngineSenderWrites(t *testing.T) {
 func TestEngineDirectAndBatchedInOrder(t *testing.T) {
 	r := newReactor(t)
 	ctx := testCtx(t)
-	pull := newSocket(t, r, Pull)
-	ep, err := pull.Bind("tcp://127.0.0.1:*")
-	if err != nil {
-		t.Fatal(err)
-	}
-	push := newSocket(t, r, Push)
-	if err := push.Connect(ep); err != nil {
-		t.Fatal(err)
-	}
+	pull, push := tcpPair(t, r, Pull, nil, Push, nil)
 	before := push.Stats()
 	rng := rand.New(rand.NewPCG(1, 2))
 	const n = 6000

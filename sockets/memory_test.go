@@ -220,15 +220,7 @@ func TestBoundedMemoryBothWays(t *testing.T) {
 	r := newReactor(t)
 	ctx, cancel := context.WithCancel(testCtx(t))
 	defer cancel()
-	a := newSocket(t, r, Dealer, WithHWM(hwm))
-	ep, err := a.Bind("tcp://127.0.0.1:*")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := newSocket(t, r, Dealer, WithHWM(hwm))
-	if err := b.Connect(ep); err != nil {
-		t.Fatal(err)
-	}
+	a, b := tcpPair(t, r, Dealer, []Option{WithHWM(hwm)}, Dealer, []Option{WithHWM(hwm)})
 	base := heapMiB()
 
 	var sent [2]atomic.Int64
@@ -291,15 +283,7 @@ func TestMutedWhileSending(t *testing.T) {
 	r := newReactor(t)
 	ctx, cancel := context.WithCancel(testCtx(t))
 	defer cancel()
-	a := newSocket(t, r, Pair, WithRcvHWM(10), WithLinger(0))
-	ep, err := a.Bind("tcp://127.0.0.1:*")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := newSocket(t, r, Pair, WithLinger(0))
-	if err := b.Connect(ep); err != nil {
-		t.Fatal(err)
-	}
+	a, b := tcpPair(t, r, Pair, []Option{WithRcvHWM(10), WithLinger(0)}, Pair, []Option{WithLinger(0)})
 	payload := make([]byte, 10<<10)
 	errs := make(chan error, 2)
 	for _, s := range []*Socket{a, b} {
