@@ -246,10 +246,10 @@ func (c *conn) settle() (stop bool) {
 	return false
 }
 
-// pauseInput stops reading a paused connection from the kernel. It mutes it in epoll (write events
-// stay while gnet holds output), or where that is unavailable takes it out of gnet once gnet holds
-// pauseSoftLimit bytes for it and no output (gnet drops output on close). It runs again whenever gnet
-// read for a paused connection: gnet re-arms input when it queues output or finishes flushing it.
+// pauseInput stops reading a paused connection from the kernel. It mutes it in epoll (no events at
+// all; the loop flushes gnet's output for it, see flushMuted), or where that is unavailable takes it
+// out of gnet once gnet holds pauseSoftLimit bytes for it and no output (gnet drops output on close).
+// It runs again after every write that left output in gnet: gnet re-arms input when it queues output.
 func (c *conn) pauseInput() {
 	if c.gc == nil {
 		return
