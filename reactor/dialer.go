@@ -10,6 +10,7 @@ import (
 
 	"github.com/panjf2000/gnet/v2"
 	"github.com/zloop/zloop/ws"
+	"github.com/zloop/zloop/zmtp"
 )
 
 // Dialer keeps one pipe connected to an endpoint: it dials, hands the connection to a loop, and
@@ -147,8 +148,19 @@ func (d *Dialer) dial() (net.Conn, error) {
 	return nc, nil
 }
 
-// wsProtocols are offered by a ws:// client, as libzmq offers them.
-var wsProtocols = []string{ws.ProtoNull, ws.ProtoBare}
+// wsProtocols are the subprotocols a ws:// client offers and a server accepts, as libzmq names
+// them for the mechanism: the subprotocol replaces ZMTP's greeting.
+func wsProtocols(s *zmtp.Config) []string {
+	if s.Plain {
+		return plainProtocols
+	}
+	return nullProtocols
+}
+
+var (
+	nullProtocols  = []string{ws.ProtoNull, ws.ProtoBare}
+	plainProtocols = []string{ws.ProtoPlain}
+)
 
 // upgrade performs a ws:// client's HTTP upgrade on the dialing goroutine, within the handshake
 // timeout; it returns what the server sent after its 101 answer.
@@ -159,7 +171,7 @@ func (d *Dialer) upgrade(nc net.Conn) (string, []byte, error) {
 	}
 	_ = nc.SetDeadline(time.Now().Add(limit))
 	u := &url.URL{Scheme: "ws", Host: d.ep.Addr, Path: d.ep.Path}
-	proto, leftover, err := ws.ClientHandshake(nc, u, wsProtocols)
+	proto, leftover, err := ws.ClientHandshake(nc, u, wsProtocols(&d.opts.Session))
 	_ = nc.SetDeadline(time.Time{})
 	return proto, leftover, err
 }

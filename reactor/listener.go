@@ -9,7 +9,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/zloop/zloop/ws"
 )
 
 // Listener accepts connections on one bound endpoint and gives each its own pipe after the handshake.
@@ -119,7 +118,7 @@ func (l *Listener) accept() {
 		c := newConn(l.r, l.owner, l.opts, l.addr)
 		c.ln = l
 		if l.ep.Transport == "ws" {
-			c.ws = newWSConn(c, true, l.ep.Path, ws.ProtoNull)
+			c.ws = newWSConn(c, true, l.ep.Path, wsProtocols(&l.opts.Session)[0])
 		}
 		c.remote = nc.RemoteAddr().String()
 		if !l.track(c) {

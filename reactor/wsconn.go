@@ -45,7 +45,7 @@ func newWSConn(c *conn, server bool, path, proto string) *wsConn {
 	w := &wsConn{c: c, server: server, upgraded: !server}
 	w.useProtocol(proto)
 	if server {
-		w.cfg = ws.ServerConfig{Path: path, Protocols: []string{ws.ProtoNull, ws.ProtoBare}}
+		w.cfg = ws.ServerConfig{Path: path, Protocols: wsProtocols(&c.opts.Session)}
 	} else {
 		var seed [32]byte
 		_, _ = crand.Read(seed[:]) // never fails on Linux (getrandom)

@@ -36,7 +36,8 @@ type Options struct {
 	// PlainServer (ZMQ_PLAIN_SERVER) makes the socket a PLAIN server (rfc 24); PlainUsername or
 	// PlainPassword (ZMQ_PLAIN_USERNAME / ZMQ_PLAIN_PASSWORD, up to 255 bytes) a PLAIN client.
 	// Either side of a connection must use PLAIN for it to succeed. Credentials travel in clear
-	// text: PLAIN says who connects, it does not hide anything. Not over ws://.
+	// text: PLAIN says who connects, it does not hide anything. Over ws:// the subprotocol is
+	// ZWS2.0/PLAIN.
 	PlainServer                  bool
 	PlainUsername, PlainPassword string
 	// PlainAuth checks a PLAIN client on a server, in place of libzmq's ZAP handler: false refuses

@@ -3,6 +3,7 @@ package sockets
 import (
 	"errors"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -50,28 +51,52 @@ func TestPlain(t *testing.T) {
 	if m, err := pull.Recv(ctx); err != nil || string(m[0]) != "hello" {
 		t.Fatalf("got %q, %v", m, err)
 	}
-	if _, err := newSocket(t, r, Push, WithPlainClient("a", "b")).Bind("ws://127.0.0.1:*/x"); !errors.Is(err, ErrNotSupported) {
-		t.Fatalf("PLAIN over ws: %v", err)
+	// Over ws:// the subprotocol (ZWS2.0/PLAIN) stands for the greeting.
+	wsPull := newSocket(t, r, Pull, WithPlainServer(true, checkAlice))
+	wsEvents := wsPull.Monitor(32)
+	wep, err := wsPull.Bind("ws://127.0.0.1:*/plain")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := newSocket(t, r, Push, WithPlainClient("alice", "guess")).Connect(wep); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, wsEvents, func(e reactor.Event) bool { return e.Type == reactor.EventHandshakeFailedAuth })
+	wsPush := newSocket(t, r, Push, WithPlainClient("alice", "secret"))
+	if err := wsPush.Connect(wep); err != nil {
+		t.Fatal(err)
+	}
+	if err := wsPush.Send(ctx, []byte("over ws")); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := wsPull.Recv(ctx); err != nil || string(m[0]) != "over ws" {
+		t.Fatalf("got %q, %v", m, err)
 	}
 	if err := newSocket(t, r, Push).SetOptions(WithPlainClient(string(make([]byte, 256)), "")); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("a 256-byte username: %v", err)
 	}
 }
 
-// PLAIN against libzmq 4.3 both ways: libzmq's server, with a ZAP handler, takes zloop's client and
+// PLAIN against libzmq 4.3 both ways, over tcp and ws: libzmq's server, with a ZAP handler, takes zloop's client and
 // refuses it with a wrong password; zloop's server takes libzmq's client with the right password
 // and refuses it with a wrong one.
 func TestInteropPlain(t *testing.T) {
 	if err := testpeer.Available(); err != nil && os.Getenv("CI") != "true" {
 		t.Skip(err)
 	}
+	for _, bind := range []string{"tcp://127.0.0.1:*", "ws://127.0.0.1:*/plain"} {
+		t.Run(bind[:strings.Index(bind, ":")], func(t *testing.T) { testInteropPlain(t, bind) })
+	}
+}
+
+func testInteropPlain(t *testing.T, bind string) {
 	r := newReactor(t)
 	ctx := testCtx(t)
 
 	l := testpeer.Start(t, "PULL")
 	l.ZAP([]byte("alice"), []byte("secret"))
 	l.SetInt("PLAIN_SERVER", 1)
-	ep := l.Bind("tcp://127.0.0.1:*")
+	ep := l.Bind(bind)
 	refused := newSocket(t, r, Push, WithPlainClient("alice", "guess"))
 	revents := refused.Monitor(32)
 	if err := refused.Connect(ep); err != nil {
@@ -95,7 +120,7 @@ func TestInteropPlain(t *testing.T) {
 
 	pull := newSocket(t, r, Pull, WithPlainServer(true, checkAlice))
 	events := pull.Monitor(32)
-	zep, err := pull.Bind("tcp://127.0.0.1:*")
+	zep, err := pull.Bind(bind)
 	if err != nil {
 		t.Fatal(err)
 	}

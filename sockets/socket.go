@@ -3,7 +3,6 @@ package sockets
 import (
 	"context"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -170,9 +169,6 @@ func (s *Socket) Bind(endpoint string) (string, error) {
 	}
 	ro := s.opts.pipeOptions(s.typ)
 	s.mu.Unlock()
-	if ro.Session.Plain && strings.HasPrefix(endpoint, "ws://") {
-		return "", &reactor.OpError{Op: "bind", Endpoint: endpoint, Err: fmt.Errorf("%w: PLAIN over ws://", ErrNotSupported)}
-	}
 	l, err := s.r.Listen(endpoint, ro, s)
 	if err != nil {
 		return "", err
@@ -204,9 +200,6 @@ func (s *Socket) Connect(endpoint string) error {
 		s.opts.ConnectRoutingID = nil
 	}
 	s.mu.Unlock()
-	if ro.Session.Plain && strings.HasPrefix(endpoint, "ws://") {
-		return &reactor.OpError{Op: "connect", Endpoint: endpoint, Err: fmt.Errorf("%w: PLAIN over ws://", ErrNotSupported)}
-	}
 	d, err := s.r.Connect(endpoint, ro, s)
 	if err != nil {
 		return &reactor.OpError{Op: "connect", Endpoint: endpoint, Err: err}
