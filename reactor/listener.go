@@ -8,7 +8,6 @@ import (
 	"sync"
 	"syscall"
 	"time"
-
 )
 
 // Listener accepts connections on one bound endpoint and gives each its own pipe after the handshake.
