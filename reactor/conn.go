@@ -738,7 +738,7 @@ func (c *conn) onClose(err error) {
 	}
 	if c.failErr != nil {
 		err = c.failErr
-	} else if c.paused && c.handshaken {
+	} else if c.paused && c.handshaken && !c.lingering && !c.pipe.isClosed() {
 		// The peer closed while its messages wait for our reader: keep what gnet holds and
 		// deliver it when the reader makes room, then finish.
 		if in, _ := c.gc.Peek(-1); len(in) > 0 {

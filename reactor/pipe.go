@@ -80,6 +80,13 @@ func newPipe(r *Reactor, owner Owner, opts *Options, dial bool) *Pipe {
 	return &Pipe{r: r, owner: owner, opts: opts, dial: dial}
 }
 
+// isClosed reports whether p was closed (nobody will read it again).
+func (p *Pipe) isClosed() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.closed
+}
+
 // Options returns the settings p was created with (read-only).
 func (p *Pipe) Options() *Options { return p.opts }
 

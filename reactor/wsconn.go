@@ -123,6 +123,16 @@ func (w *wsConn) Frame(zws byte, size int) bool {
 	}
 	flags := zmtpFlags(zws)
 	if flags&codec.FlagCommand != 0 {
+		// A command is collected whole before the session sees it: refuse an oversized one from
+		// its header, as the session does over tcp, before buffering a byte of it.
+		limit := w.c.opts.Session.MaxCommandSize
+		if limit <= 0 {
+			limit = zmtp.DefaultMaxCommandSize
+		}
+		if size > limit {
+			w.err = &zmtp.Error{Op: "command", Err: zmtp.ErrTooLarge, Detail: "a ZWS command frame"}
+			return false
+		}
 		w.inCmd = true
 		w.cmd = codec.AppendFrameHeader(w.cmd[:0], codec.FlagCommand, size)
 		return true

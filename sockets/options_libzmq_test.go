@@ -183,3 +183,85 @@ func TestInteropProbeAndConnectRoutingID(t *testing.T) {
 		t.Fatalf("libzmq got %q, %v", m, err)
 	}
 }
+
+// A Send blocked by XPUB_NODROP on a full subscriber comes back once that subscriber is gone.
+func TestXPubNoDropWakesWhenSubscriberLeaves(t *testing.T) {
+	r := newReactor(t)
+	ctx := testCtx(t)
+	pub := newSocket(t, r, XPub, WithSndHWM(2), WithXPubNoDrop(true))
+	if _, err := pub.Bind("inproc://nodrop-leave"); err != nil {
+		t.Fatal(err)
+	}
+	sub := newSocket(t, r, Sub, WithRcvHWM(2))
+	if err := sub.Subscribe(nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := sub.Connect("inproc://nodrop-leave"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pub.Recv(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 4; i++ {
+		if err := pub.Send(ctx, []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sent := make(chan error, 1)
+	go func() { sent <- pub.Send(ctx, []byte("blocked")) }()
+	if err := sub.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var err error
+	waitFor(t, "the blocked Send to return", func() bool {
+		select {
+		case err = <-sent:
+			return true
+		default:
+			return false
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A ROUTER with IMMEDIATE whose dialed peer goes away and comes back routes to it again.
+func TestRouterImmediateReconnectRoutes(t *testing.T) {
+	r := newReactor(t)
+	ctx := testCtx(t)
+	ep := "ipc://" + t.TempDir() + "/peer.sock"
+	bindPeer := func() *Socket {
+		d := newSocket(t, r, Dealer, WithRoutingID([]byte("peer")))
+		if _, err := d.Bind(ep); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	peer := bindPeer()
+	router := newSocket(t, r, Router, WithImmediate(true), WithRouterMandatory(true), WithReconnectIvl(10*time.Millisecond, 0))
+	if err := router.Connect(ep); err != nil {
+		t.Fatal(err)
+	}
+	for round := 0; round < 2; round++ {
+		waitFor(t, "a route to the peer", func() bool {
+			err := router.Send(ctx, []byte("peer"), []byte("hi"))
+			if err != nil && !errors.Is(err, ErrHostUnreachable) {
+				t.Fatal(err)
+			}
+			return err == nil
+		})
+		if m, err := peer.Recv(ctx); err != nil || string(m[0]) != "hi" {
+			t.Fatalf("round %d: %q, %v", round, m, err)
+		}
+		if round == 0 {
+			if err := peer.Close(); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, "the route gone", func() bool {
+				return errors.Is(router.Send(ctx, []byte("peer"), []byte("x")), ErrHostUnreachable)
+			})
+			peer = bindPeer()
+		}
+	}
+}

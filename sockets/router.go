@@ -65,7 +65,7 @@ func (t *router) generateID() []byte {
 }
 
 func (t *router) attach(p *reactor.Pipe) {
-	if rp, ok := p.UserData.(*routerPeer); ok && !rp.anonymous {
+	if rp, ok := p.UserData.(*routerPeer); ok && !rp.anonymous && t.ids[string(rp.id)] == p {
 		return // a dialed pipe reconnected: it keeps its routing id, as in libzmq
 	}
 	if !p.Connected() {

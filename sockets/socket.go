@@ -202,6 +202,13 @@ func (s *Socket) Connect(endpoint string) error {
 	s.mu.Unlock()
 	d, err := s.r.Connect(endpoint, ro, s)
 	if err != nil {
+		if ro.ConnectRoutingID != nil { // not used: libzmq keeps it for the next Connect
+			s.mu.Lock()
+			if s.opts.ConnectRoutingID == nil {
+				s.opts.ConnectRoutingID = ro.ConnectRoutingID
+			}
+			s.mu.Unlock()
+		}
 		return &reactor.OpError{Op: "connect", Endpoint: endpoint, Err: err}
 	}
 	s.mu.Lock()
@@ -502,8 +509,8 @@ func (s *Socket) await(ctx context.Context, ready <-chan struct{}, timeout <-cha
 //   - EventDisconnected (an established connection ended; Err says why);
 //   - EventMonitorStopped (this channel is about to close).
 //
-// EventCloseFailed and EventHandshakeFailedAuth are never emitted yet: closing cannot fail here, and
-// there is no authenticating mechanism (PLAIN, CURVE) in the reactor so far.
+// EventHandshakeFailedAuth reports a PLAIN refusal, either side. EventCloseFailed is never emitted:
+// closing cannot fail here.
 func (s *Socket) Monitor(size int) <-chan reactor.Event {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -672,8 +679,10 @@ func (s *Socket) PipeDetached(p *reactor.Pipe, final bool) {
 		return
 	}
 	// The pattern may have queued something for the reader (an XPUB's unsubscriptions) or
-	// lost the last pipe a Poller waited on.
+	// lost the last pipe a Poller waited on; a Send blocked on this pipe (XPUB_NODROP,
+	// ROUTER_MANDATORY) must look again too.
 	defer signal(s.rcvReady)
+	defer signal(s.sndReady)
 	defer s.wakeLocked()
 	if final {
 		if _, ok := s.pipes[p]; ok {

@@ -63,6 +63,10 @@ func TestWSHostileInput(t *testing.T) {
 		{"fragmented control frame", upgraded, append([]byte{0x09, 0x80}, key[:]...)},
 		{"length of 2^63", upgraded, append([]byte{0x82, 0xFF, 0x80, 0, 0, 0, 0, 0, 0, 0}, key[:]...)},
 		{"text frame", upgraded, ws.AppendControl(nil, ws.OpText, []byte("hi"), &key)},
+		// A command is collected whole: one announced at 1 MiB is refused from its header, before
+		// any of it is buffered (the bytes after the flags never come).
+		{"command of 1 MiB", upgraded, append(append([]byte{0x82, 0xFF, 0, 0, 0, 0, 0, 0x10, 0, 0}, key[:]...),
+			0x02^key[0], 5^key[1], 'R'^key[2], 'E'^key[3])},
 	}
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

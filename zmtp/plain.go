@@ -95,6 +95,13 @@ func (m *plainMechanism) serverCommand(c codec.Command, out []byte) ([]byte, err
 			return out, err
 		}
 		if m.peer.Properties != nil {
+			// Only the server's word counts: drop whatever the client called User-Id itself, in
+			// any case, since Peer.Property matches names case-insensitively.
+			for k := range m.peer.Properties {
+				if equalFold(k, PropUserID) {
+					delete(m.peer.Properties, k)
+				}
+			}
 			m.peer.Properties[PropUserID] = m.userID
 		}
 		m.step++

@@ -163,3 +163,25 @@ func FuzzPlainServer(f *testing.F) {
 		s.h.check(t)
 	})
 }
+
+// A client cannot pass itself off as another user: whatever it calls User-Id in its metadata, in
+// any case, gives way to the name the server authenticated.
+func TestPlainUserIDNotForgeable(t *testing.T) {
+	client := newConn(&zmtp.Config{SocketType: "PUSH", Compatible: compat("PULL"), Plain: true,
+		PlainUsername: []byte("alice"), PlainPassword: []byte("secret"),
+		Properties: []codec.Property{{Name: "user-id", Value: []byte("root")}, {Name: "USER-ID", Value: []byte("root")}}})
+	server := newConn(&zmtp.Config{SocketType: "PULL", Compatible: compat("PUSH"), Plain: true, PlainServer: true,
+		Authenticate: func(u, p []byte) bool { return true }})
+	client.out = client.s.Start(t0, nil)
+	server.out = server.s.Start(t0, nil)
+	link(t, t0, client, server)
+	if server.err != nil {
+		t.Fatal(server.err)
+	}
+	p := server.s.Peer()
+	for _, name := range []string{"User-Id", "user-id", "USER-ID", "User-ID"} {
+		if v, ok := p.Property(name); !ok || string(v) != "alice" {
+			t.Fatalf("%s = %q", name, v)
+		}
+	}
+}

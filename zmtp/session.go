@@ -479,7 +479,7 @@ var libzmqBadError = []byte{0x5E, 'R', 'R', 'O', 'R'}
 
 func (s *Session) command(body []byte, now time.Time, out []byte, h Handler) ([]byte, error) {
 	if s.state == stHandshake && bytes.HasPrefix(body, libzmqBadError) {
-		body = codec.AppendCommand(nil, codec.CmdError, body[len(libzmqBadError):])[2:] // read it as meant
+		body = append([]byte{byte(len(codec.CmdError))}, append([]byte(codec.CmdError), body[len(libzmqBadError):]...)...) // read it as meant
 	}
 	c, err := codec.ParseCommand(body)
 	if err != nil {
@@ -490,8 +490,8 @@ func (s *Session) command(body []byte, now time.Time, out []byte, h Handler) ([]
 		if err != nil {
 			return out, err
 		}
-		_, plain := s.mech.(*plainMechanism)
-		return out, &PeerError{Reason: string(reason), Refused: plain && s.state == stHandshake}
+		pm, plain := s.mech.(*plainMechanism)
+		return out, &PeerError{Reason: string(reason), Refused: plain && !pm.server && s.state == stHandshake}
 	}
 	if s.state == stHandshake {
 		if out, err = s.mech.command(c, out); err != nil {
