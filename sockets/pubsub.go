@@ -66,6 +66,7 @@ func (t *publisher) attach(p *reactor.Pipe) {
 			m.Release()
 		}
 	}
+	t.drainIn(p) // what the peer sent before we saw it attached (inproc can be that quick)
 }
 
 // detach forgets the subscriptions of a connection that ended, even of a dialed pipe that will
@@ -113,6 +114,9 @@ func (t *publisher) readable(p *reactor.Pipe) { t.drainIn(p) }
 // drainIn applies what p's peer sent. An XPUB stops at RcvHWM notifications waiting for its
 // reader, so that a flood from below holds in the peer's TCP window, not in our memory.
 func (t *publisher) drainIn(p *reactor.Pipe) {
+	if !pubState(p).live {
+		return // left in the pipe until attach: a subscription read now would be dropped
+	}
 	for {
 		if t.full() {
 			for _, q := range t.blocked {
