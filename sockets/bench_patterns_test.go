@@ -64,39 +64,8 @@ func BenchmarkPubSubFanOut(b *testing.B) {
 
 // BenchmarkDealerRouterTCP is a 64 B round trip from DEALER through a ROUTER echo.
 func BenchmarkDealerRouterTCP(b *testing.B) {
-	r := newReactor(b)
-	ctx := context.Background()
-	router := newSocket(b, r, Router)
-	ep := bindTCP(b, router)
-	dealer := newSocket(b, r, Dealer)
-	connectB(b, dealer, ep)
-	go func() {
-		for {
-			m, err := router.RecvMsg(ctx)
-			if err != nil {
-				return
-			}
-			if router.SendMsg(ctx, m) != nil {
-				m.Release()
-				return
-			}
-		}
-	}()
-	payload := make([]byte, 64)
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		m := pool.NewMsg()
-		m.AppendFrame(payload)
-		if err := dealer.SendMsg(ctx, m); err != nil {
-			b.Fatal(err)
-		}
-		reply, err := dealer.RecvMsg(ctx)
-		if err != nil {
-			b.Fatal(err)
-		}
-		reply.Release()
-	}
+	router, dealer := tcpPair(b, newReactor(b), Router, nil, Dealer, nil)
+	benchRoundTrip(b, router, dealer)
 }
 
 // BenchmarkTopicMatch is the publisher's filter alone: 1000 topics, a 32-byte message.

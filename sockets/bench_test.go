@@ -70,24 +70,20 @@ func benchPushPull(b *testing.B, ep string, size int) {
 
 // BenchmarkReqRepTCP is a round trip of 64 B between REQ and REP in one process.
 func BenchmarkReqRepTCP(b *testing.B) {
-	r := newReactor(b)
+	rep, req := tcpPair(b, newReactor(b), Rep, nil, Req, nil)
+	benchRoundTrip(b, rep, req)
+}
+
+// benchRoundTrip times b.N round trips of 64 B from client to an echo goroutine on server.
+func benchRoundTrip(b *testing.B, server, client *Socket) {
 	ctx := context.Background()
-	rep := newSocket(b, r, Rep)
-	ep, err := rep.Bind("tcp://127.0.0.1:*")
-	if err != nil {
-		b.Fatal(err)
-	}
-	req := newSocket(b, r, Req)
-	if err := req.Connect(ep); err != nil {
-		b.Fatal(err)
-	}
 	go func() {
 		for {
-			m, err := rep.RecvMsg(ctx)
+			m, err := server.RecvMsg(ctx)
 			if err != nil {
 				return
 			}
-			if rep.SendMsg(ctx, m) != nil {
+			if server.SendMsg(ctx, m) != nil {
 				m.Release()
 				return
 			}
@@ -99,10 +95,10 @@ func BenchmarkReqRepTCP(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		m := pool.NewMsg()
 		m.AppendFrame(payload)
-		if err := req.SendMsg(ctx, m); err != nil {
+		if err := client.SendMsg(ctx, m); err != nil {
 			b.Fatal(err)
 		}
-		reply, err := req.RecvMsg(ctx)
+		reply, err := client.RecvMsg(ctx)
 		if err != nil {
 			b.Fatal(err)
 		}
