@@ -4,17 +4,16 @@ package main
 
 import (
 	"fmt"
-	"net"
 	"os"
+
+	"github.com/zloop/zloop/bench/internal/contract"
 )
 
 func main() {
-	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	port, err := contract.FreePort()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "freeport:", err)
 		os.Exit(1)
 	}
-	port := l.Addr().(*net.TCPAddr).Port
-	_ = l.Close()
 	fmt.Println(port)
 }

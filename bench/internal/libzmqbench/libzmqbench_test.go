@@ -2,11 +2,7 @@ package libzmqbench
 
 import (
 	"context"
-	"fmt"
-	"net"
 	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,12 +15,11 @@ func TestMain(m *testing.M) { leaktest.Main(m, nil) }
 
 func freeTCP(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	ep, err := contract.FreeTCP()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return fmt.Sprintf("tcp://127.0.0.1:%d", l.Addr().(*net.TCPAddr).Port)
+	return ep
 }
 
 func newImpl(name string) contract.Impl {
@@ -59,23 +54,9 @@ func run(t *testing.T, tool, server, serverImpl, client, clientImpl string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	parse := func(s string) *contract.Args {
-		a, err := contract.Parse(tool, strings.Fields(s))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return &a
-	}
-	sa, ca := parse(server), parse(client)
-	var sr, cr contract.Result
-	var serr, cerr error
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); sr, serr = contract.Run(ctx, sa, newImpl(serverImpl)) }()
-	go func() { defer wg.Done(); cr, cerr = contract.Run(ctx, ca, newImpl(clientImpl)) }()
-	wg.Wait()
-	if serr != nil || cerr != nil || sr.Status != contract.StatusOK || cr.Status != contract.StatusOK {
-		t.Fatalf("%v %v\n%s\n%s", serr, cerr, sr.String(), cr.String())
+	sr, cr, err := contract.RunPair(ctx, tool, server, newImpl(serverImpl), client, newImpl(clientImpl))
+	if err != nil {
+		t.Fatal(err)
 	}
 	if sr.Impl != serverImpl || cr.Impl != clientImpl {
 		t.Fatalf("impl names %s %s", sr.Impl, cr.Impl)

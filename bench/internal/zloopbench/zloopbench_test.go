@@ -4,7 +4,6 @@ import (
 	"context"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,23 +19,9 @@ func pair(t *testing.T, tool, server, client string) (contract.Result, contract.
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	parse := func(s string) *contract.Args {
-		a, err := contract.Parse(tool, strings.Fields(s))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return &a
-	}
-	sa, ca := parse(server), parse(client)
-	var sr, cr contract.Result
-	var serr, cerr error
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); sr, serr = contract.Run(ctx, sa, new(Impl)) }()
-	go func() { defer wg.Done(); cr, cerr = contract.Run(ctx, ca, new(Impl)) }()
-	wg.Wait()
-	if serr != nil || cerr != nil || sr.Status != contract.StatusOK || cr.Status != contract.StatusOK {
-		t.Fatalf("%v %v\n%s\n%s", serr, cerr, sr.String(), cr.String())
+	sr, cr, err := contract.RunPair(ctx, tool, server, new(Impl), client, new(Impl))
+	if err != nil {
+		t.Fatal(err)
 	}
 	return sr, cr
 }
