@@ -397,6 +397,7 @@ func (c *conn) parse(in []byte) (int, []byte, error) {
 		}
 		c.room--
 		m := pool.NewMsg()
+		m.ReserveFront(c.opts.Headroom)
 		m.AppendFrame(in)
 		c.batch = append(c.batch, m)
 		return len(in), nil, nil

@@ -265,8 +265,8 @@ func (o *Options) pipeOptions(t Type) *reactor.Options {
 		Immediate:       o.Immediate,
 		Raw:             t == Stream,
 	}
-	if t == Router {
-		ro.Headroom = routerHeadroom
+	if t == Router || t == Stream {
+		ro.Headroom = routerHeadroom // the routing id each received message gets in front
 	}
 	if o.conflates(t) {
 		// One message in flight toward each peer; Send drops what finds it occupied.

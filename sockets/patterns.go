@@ -203,6 +203,12 @@ type rep struct {
 }
 
 func (t *rep) attach(*reactor.Pipe) {}
+func (t *rep) close() {
+	if t.envBuf != nil {
+		t.envBuf.Release()
+		t.envBuf = nil
+	}
+}
 func (t *rep) detach(p *reactor.Pipe, final bool) {
 	if final && t.replyTo == p {
 		t.replyTo = nil // the reply will be dropped, as libzmq does

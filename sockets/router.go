@@ -142,13 +142,7 @@ func (t *router) send(m *pool.Msg) (bool, error) {
 		m.Release() // a routing id and no message: libzmq sends nothing
 		return true, nil
 	}
-	if !p.CanSend() {
-		if t.o.RouterMandatory {
-			return false, nil // wait for room, as libzmq's EAGAIN
-		}
-		m.Release()
-		return true, nil
-	}
+	// TrySend refuses a full pipe (and arranges PipeWritable for it): no CanSend first.
 	id := m.PopFront() // the rest goes out as it is, not copied
 	if !p.TrySend(m) {
 		if t.o.RouterMandatory {

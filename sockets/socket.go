@@ -684,21 +684,13 @@ func (s *Socket) PipeDetached(p *reactor.Pipe, final bool) {
 	defer signal(s.rcvReady)
 	defer signal(s.sndReady)
 	defer s.wakeLocked()
-	if final {
+	switch {
+	case final, p.Options().Immediate: // ZMQ_IMMEDIATE: a disconnected peer takes nothing until it is back
+		s.dropPipe(p)
+	default:
 		if _, ok := s.pipes[p]; ok {
-			delete(s.pipes, p)
-			s.pat.detach(p, true)
+			s.pat.detach(p, false)
 		}
-		return
-	}
-	if _, ok := s.pipes[p]; ok {
-		if p.Options().Immediate {
-			// ZMQ_IMMEDIATE: a disconnected peer takes no messages until it is back.
-			delete(s.pipes, p)
-			s.pat.detach(p, true)
-			return
-		}
-		s.pat.detach(p, false)
 	}
 }
 

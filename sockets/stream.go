@@ -80,13 +80,8 @@ func (t *stream) recv() (*pool.Msg, error) {
 			m.Release()
 			continue
 		}
-		out := pool.NewMsg()
-		out.AppendFrame(sp.id)
-		for i := 0; i < m.Len(); i++ {
-			out.AppendFrame(m.Frame(i))
-		}
-		m.Release()
-		return out, nil
+		m.PushFront(sp.id) // into the room the connection reserved, as a ROUTER does
+		return m, nil
 	}
 }
 
@@ -98,26 +93,16 @@ func (t *stream) send(m *pool.Msg) (bool, error) {
 	if p == nil {
 		return false, ErrHostUnreachable
 	}
-	empty := true
-	for i := 1; i < m.Len(); i++ {
-		if len(m.Frame(i)) > 0 {
-			empty = false
-		}
-	}
-	if empty {
+	if m.Size() == len(m.Frame(0)) {
 		p.Close(0) // [id, empty] closes the connection
 		m.Release()
 		return true, nil
 	}
-	data := pool.NewMsg()
-	for i := 1; i < m.Len(); i++ {
-		data.AppendFrame(m.Frame(i))
-	}
-	if !p.TrySend(data) {
-		data.Release()
+	id := m.PopFront() // the data goes out as it is, not copied
+	if !p.TrySend(m) {
+		m.PushFront(id) // the caller keeps m
 		return false, nil
 	}
-	m.Release()
 	return true, nil
 }
 
