@@ -16,8 +16,9 @@ import (
 	"github.com/zloop/zloop/zmtp"
 )
 
-// conn is one ZMTP connection. It is pinned to one event loop for life (a pause re-enrolls it on the
-// same loop), and every field below "loop-owned" is touched only on that loop.
+// conn is one ZMTP connection. It is pinned to one event loop for life (the detaching fallback of a
+// pause re-enrolls it on the same loop), and every field below "loop-owned" is touched only on that
+// loop.
 type conn struct {
 	r      *Reactor
 	owner  Owner
@@ -42,14 +43,14 @@ type conn struct {
 	pipe         *Pipe
 	closed       bool
 	handshaken   bool
-	blocked      bool    // in loop.blocked, waiting for output to drain
+	blocked      bool    // stopped encoding at sendBound until gnet's output drains (loop.block)
 	lastOutbound int     // gnet's outbound bytes at the last check while blocked
 	paused       bool    // stopped reading: the pipe's inbound queue is full
 	muted        bool    // paused, and epoll reports no input for it (mute.go); dupFD holds the socket
 	detaching    bool    // the next OnClose is our own pause, not the end
 	detached     bool    // paused and out of epoll; dupFD keeps the socket open
 	dupFD        int     // a duplicate of the socket while muted or detached, else -1
-	carry        carry   // bytes gnet had read before a detach; parsed before anything newer
+	carry        carry   // bytes gnet no longer holds (a detach, EOF while paused, after a 101); parsed first
 	ws           *wsConn // ZWS 2.0 framing, nil for tcp:// and ipc://
 	initial      []byte  // bytes that came with the connection (after a client's WebSocket 101)
 	eof          bool    // the peer closed while we were paused: deliver carry, then finish
@@ -227,7 +228,7 @@ func (c *conn) read() {
 
 // settle hands the messages parsed so far to the pipe and reports whether reading stops here: it
 // goes on only when the parse paused on a full queue that the reader has drained meanwhile. A
-// connection that stays paused is detached once gnet holds enough for it.
+// connection that stays paused stops reading from the kernel (pauseInput).
 func (c *conn) settle() (stop bool) {
 	if len(c.batch) == 0 && !c.paused {
 		return true
@@ -306,7 +307,9 @@ func (c *conn) flushMuted() {
 	if locked {
 		c.unlockWrites()
 	}
-	if c.muted && !c.closed && c.gc != nil {
+	// gnet re-arms reading only when Flush empties its buffer; after a partial flush the descriptor
+	// is still muted and another epoll_ctl would be a wasted system call per poll.
+	if c.muted && !c.closed && c.gc != nil && c.gc.OutboundBuffered() == 0 {
 		_ = mute(c.loop.epfd, c.gc.Fd())
 	}
 }
@@ -483,7 +486,7 @@ func (c *conn) drain() {
 		return
 	}
 	if !c.dw.ok.Load() && c.lockWrites() {
-		c.flushPending() // what an direct write left goes first
+		c.flushPending() // what a direct write left goes first
 		c.unlockWrites()
 		if c.closed || c.gc == nil {
 			return
@@ -699,7 +702,7 @@ func (c *conn) lingerClose(end time.Time) {
 	c.drain()
 	c.checkLinger(time.Now())
 	if !c.closed && !c.blocked {
-		c.loop.block(c) // poll until flushed
+		c.loop.poll(c) // until flushed, or the linger ends
 	}
 }
 
@@ -726,7 +729,7 @@ func (c *conn) closeNow(err error) {
 	c.finish(err)
 }
 
-// closed runs in OnClose. A detach is not an end: the session and pipe stay.
+// onClose runs in OnClose. A detach is not an end: the session and pipe stay.
 func (c *conn) onClose(err error) {
 	c.stopDirect() // gnet closes or gives up the descriptor next
 	muted := c.muted

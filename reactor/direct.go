@@ -27,7 +27,7 @@ const directGap = 20 * time.Microsecond
 
 type directWriter struct {
 	mu   sync.Mutex
-	ok   atomic.Bool // direct writes allowed; set and cleared by the loop (cleared under mu)
+	ok   atomic.Bool // direct writes allowed; set by the loop under mu, cleared by it under mu or under the pipe's lock (takeOut), which a direct writer holds too
 	fd   int         // the socket while ok
 	buf  []byte      // the encoded message of a direct write (under mu)
 	pend []byte      // what the kernel did not take of a direct write; the loop writes it first (under mu)

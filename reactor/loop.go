@@ -121,10 +121,9 @@ func (l *loop) poll(c *conn) {
 
 func (l *loop) block(c *conn) {
 	l.blocks.Add(1)
-	l.blocked[c] = struct{}{}
 	c.lastOutbound = c.outbound()
-	l.pollIvl = pollMin
-	l.arm(time.Now().Add(l.pollIvl))
+	delete(l.blocked, c) // so that poll restarts the interval from pollMin
+	l.poll(c)
 }
 
 func (l *loop) forget(c *conn) {
