@@ -73,12 +73,17 @@ func AppendCommand(dst []byte, name string, data []byte) []byte {
 	return append(dst, data...)
 }
 
-// AppendReady appends a whole READY command frame carrying props as metadata,
-// sized up front so the metadata is written straight into dst.
+// AppendReady appends a whole READY command frame carrying props as metadata.
 func AppendReady(dst []byte, props ...Property) []byte {
-	dst = AppendFrameHeader(dst, FlagCommand, 1+len(CmdReady)+MetadataLen(props...))
-	dst = append(dst, byte(len(CmdReady)))
-	dst = append(dst, CmdReady...)
+	return AppendMetadataCommand(dst, CmdReady, props...)
+}
+
+// AppendMetadataCommand appends a whole command frame named name whose data is props as metadata
+// (READY, or PLAIN's INITIATE), sized up front so the metadata is written straight into dst.
+func AppendMetadataCommand(dst []byte, name string, props ...Property) []byte {
+	dst = AppendFrameHeader(dst, FlagCommand, 1+len(name)+MetadataLen(props...))
+	dst = append(dst, byte(len(name)))
+	dst = append(dst, name...)
 	return AppendMetadata(dst, props...)
 }
 

@@ -43,8 +43,8 @@
 //
 // # Security mechanisms
 //
-// Only NULL is implemented. The handshake after the greetings sits behind an unexported mechanism
-// interface (an I/O-free state machine fed one command at a time) so that PLAIN and CURVE can be
-// added without touching the framing. A peer announcing another mechanism fails with
-// ErrMechanismMismatch (PLAIN, CURVE) or ErrUnsupportedMechanism.
+// NULL and PLAIN (Config.Plain) are implemented. The handshake after the greetings sits behind an
+// unexported mechanism interface (an I/O-free state machine fed one command at a time), so that
+// CURVE can be added without touching the framing. A peer announcing a mechanism other than ours
+// fails with ErrMechanismMismatch (NULL, PLAIN, CURVE) or ErrUnsupportedMechanism.
 package zmtp

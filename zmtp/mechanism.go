@@ -12,7 +12,7 @@ const (
 // mechanism is a security handshake (rfc 37 section "Security Mechanisms") as an I/O-free state
 // machine. The session runs the greetings and hands every command to the mechanism until done
 // reports true; ERROR commands are handled by the session because every mechanism treats them
-// alike. PLAIN and CURVE will implement this interface next to nullMechanism.
+// alike. nullMechanism and plainMechanism (plain.go) implement it; CURVE will.
 type mechanism interface {
 	// name is the mechanism as announced in our greeting.
 	name() string

@@ -2,6 +2,7 @@ package zmtp
 
 import (
 	"bytes"
+	"strings"
 
 	"github.com/zloop/zloop/codec"
 )
@@ -62,7 +63,7 @@ func (m *plainMechanism) clientCommand(c codec.Command, out []byte) ([]byte, err
 	switch {
 	case m.step == 0 && c.Is(cmdWelcome):
 		m.step++
-		return appendMetadataCommand(out, cmdInitiate, m.props), nil
+		return codec.AppendMetadataCommand(out, cmdInitiate, m.props...), nil
 	case m.step == 1 && c.Is(codec.CmdReady):
 		out, err := m.metadata(c.Data, out)
 		if err != nil {
@@ -94,19 +95,17 @@ func (m *plainMechanism) serverCommand(c codec.Command, out []byte) ([]byte, err
 		if err != nil {
 			return out, err
 		}
-		if m.peer.Properties != nil {
-			// Only the server's word counts: drop whatever the client called User-Id itself, in
-			// any case, since Peer.Property matches names case-insensitively.
-			for k := range m.peer.Properties {
-				if equalFold(k, PropUserID) {
-					delete(m.peer.Properties, k)
-				}
+		// Only the server's word counts: drop whatever the client called User-Id itself, in any
+		// case, since Peer.Property matches names case-insensitively. (metadata set the map.)
+		for k := range m.peer.Properties {
+			if strings.EqualFold(k, PropUserID) {
+				delete(m.peer.Properties, k)
 			}
-			m.peer.Properties[PropUserID] = m.userID
 		}
+		m.peer.Properties[PropUserID] = m.userID
 		m.step++
 		m.finished = true
-		return appendMetadataCommand(out, codec.CmdReady, m.props), nil
+		return codec.AppendReady(out, m.props...), nil
 	}
 	return out, unexpectedCommand("handshake", c)
 }
@@ -123,12 +122,4 @@ func parseHello(d []byte) (user, pass []byte, ok bool) {
 		return nil, nil, false
 	}
 	return user, d[1:], true
-}
-
-// appendMetadataCommand appends a whole command frame whose data is props as metadata.
-func appendMetadataCommand(out []byte, name string, props []codec.Property) []byte {
-	out = codec.AppendFrameHeader(out, codec.FlagCommand, 1+len(name)+codec.MetadataLen(props...))
-	out = append(out, byte(len(name)))
-	out = append(out, name...)
-	return codec.AppendMetadata(out, props...)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/zloop/zloop/codec"
@@ -104,7 +105,7 @@ type Peer struct {
 	Mechanism    string
 	SocketType   string
 	Identity     []byte            // copied; nil when the peer sent none
-	Properties   map[string][]byte // every READY property, names as received, values copied
+	Properties   map[string][]byte // the peer's metadata (READY, or PLAIN's INITIATE) as received, values copied; a PLAIN server adds User-Id
 }
 
 // Property returns the value of the property named name, compared case-insensitively as rfc 37
@@ -114,7 +115,7 @@ func (p *Peer) Property(name string) ([]byte, bool) {
 		return v, true
 	}
 	for k, v := range p.Properties {
-		if equalFold(k, name) {
+		if strings.EqualFold(k, name) {
 			return v, true
 		}
 	}
@@ -144,11 +145,11 @@ type Session struct {
 	hbTTL      uint16        // deciseconds, announced in our PINGs
 
 	mech       mechanism
-	asServer   bool // announced in our greeting (a PLAIN server)
 	noGreeting bool
 	bare       bool // NoHandshake: the first data frame is the peer's routing id
 	identity   []byte
 	state      state
+	handshaken bool // the handshake completed (state may have failed since)
 	started    bool
 	err        error
 	peer       Peer
@@ -233,7 +234,6 @@ func NewSession(cfg *Config) *Session {
 		props = append(props, codec.Property{Name: p.Name, Value: bytes.Clone(p.Value)})
 	}
 	if cfg.Plain {
-		s.asServer = cfg.PlainServer
 		s.mech = &plainMechanism{server: cfg.PlainServer, username: bytes.Clone(cfg.PlainUsername),
 			password: bytes.Clone(cfg.PlainPassword), auth: cfg.Authenticate, props: props,
 			metadata: s.readyMetadata, peer: &s.peer}
@@ -275,8 +275,8 @@ func validPropertyName(name string) bool {
 	return true
 }
 
-// Start appends our greeting (ZMTP 3.1, NULL, as-server false) to out and arms the handshake
-// timer. Write it at once: never wait for the peer's greeting first. Calls after the first
+// Start appends our greeting (ZMTP 3.1, our mechanism, as-server only for a PLAIN server; with
+// NoGreeting the mechanism's first command instead) to out and arms the handshake timer. Write it at once: never wait for the peer's greeting first. Calls after the first
 // append nothing. It appends nothing when the Config was invalid (see NewSession).
 func (s *Session) Start(now time.Time, out []byte) []byte {
 	if s.started || s.state == stFailed {
@@ -295,14 +295,14 @@ func (s *Session) Start(now time.Time, out []byte) []byte {
 		out, _ = s.greeted(codec.Greeting{Major: 3, Minor: 1, Mechanism: s.mech.name()}, out)
 		return out
 	}
-	return codec.AppendGreeting(out, codec.Greeting{Major: 3, Minor: 1, Mechanism: s.mech.name(), AsServer: s.asServer})
+	return codec.AppendGreeting(out, codec.Greeting{Major: 3, Minor: 1, Mechanism: s.mech.name(), AsServer: s.plainServer()})
 }
 
 // Read consumes as much of in as it can and returns how many bytes it consumed; the caller
 // discards exactly those and offers the rest again, with newly arrived bytes appended, on the next
 // call. A partial greeting, frame header or command stays unconsumed; message frame bodies are
-// streamed to h as they arrive. Read appends to out what must be written (our READY once the
-// peer's greeting is in, PONGs, an ERROR) and returns the extended slice.
+// streamed to h as they arrive. Read appends to out what must be written (the mechanism's commands
+// once the peer's greeting is in, PONGs, an ERROR) and returns the extended slice.
 //
 // If err != nil the session has failed for good: write outAfter (it may end with an ERROR
 // command), then close the connection. A received ERROR command yields *PeerError. Calls after a
@@ -413,12 +413,7 @@ func (s *Session) read(in []byte, now time.Time, out []byte, h Handler) (int, []
 			}
 			s.peer.Identity = bytes.Clone(b[m : m+size])
 			n += m + size
-			s.state = stReady
-			s.handshakeAt = time.Time{}
-			if s.hbIvl > 0 {
-				s.pingAt = now.Add(s.hbIvl)
-			}
-			if err := h.Ready(&s.peer); err != nil {
+			if err := s.becomeReady(now, h); err != nil {
 				return n, out, err
 			}
 			continue
@@ -478,34 +473,32 @@ func (s *Session) greeted(g codec.Greeting, out []byte) ([]byte, error) {
 var libzmqBadError = []byte{0x5E, 'R', 'R', 'O', 'R'}
 
 func (s *Session) command(body []byte, now time.Time, out []byte, h Handler) ([]byte, error) {
+	var c codec.Command
 	if s.state == stHandshake && bytes.HasPrefix(body, libzmqBadError) {
-		body = append([]byte{byte(len(codec.CmdError))}, append([]byte(codec.CmdError), body[len(libzmqBadError):]...)...) // read it as meant
-	}
-	c, err := codec.ParseCommand(body)
-	if err != nil {
-		return out, err
+		c = codec.Command{Name: []byte(codec.CmdError), Data: body[len(libzmqBadError):]} // read it as meant
+	} else {
+		var err error
+		if c, err = codec.ParseCommand(body); err != nil {
+			return out, err
+		}
 	}
 	if c.Is(codec.CmdError) {
 		reason, err := codec.ParseError(c.Data)
 		if err != nil {
 			return out, err
 		}
-		pm, plain := s.mech.(*plainMechanism)
-		return out, &PeerError{Reason: string(reason), Refused: plain && !pm.server && s.state == stHandshake}
+		_, plain := s.mech.(*plainMechanism)
+		return out, &PeerError{Reason: string(reason), Refused: plain && !s.plainServer() && s.state == stHandshake}
 	}
 	if s.state == stHandshake {
+		var err error
 		if out, err = s.mech.command(c, out); err != nil {
 			return out, err
 		}
 		if !s.mech.done() {
 			return out, nil
 		}
-		s.state = stReady
-		s.handshakeAt = time.Time{}
-		if s.hbIvl > 0 {
-			s.pingAt = now.Add(s.hbIvl)
-		}
-		return out, h.Ready(&s.peer)
+		return out, s.becomeReady(now, h)
 	}
 	switch {
 	case c.Is(codec.CmdPing):
@@ -538,9 +531,9 @@ func (s *Session) readyMetadata(data []byte, out []byte) ([]byte, error) {
 		}
 		props[string(name)] = v
 		switch {
-		case equalFoldBytes(name, PropSocketType):
+		case strings.EqualFold(string(name), PropSocketType):
 			typ, hasType = v, true
-		case equalFoldBytes(name, PropIdentity):
+		case strings.EqualFold(string(name), PropIdentity):
 			id = v
 		}
 		return nil
@@ -629,13 +622,28 @@ func (s *Session) Ready() bool { return s.state == stReady }
 // Peer returns the peer's description once the handshake has completed, else nil. The Peer is
 // owned by the session and does not change afterwards.
 func (s *Session) Peer() *Peer {
-	if !s.handshook() {
+	if !s.handshaken {
 		return nil
 	}
 	return &s.peer
 }
 
-func (s *Session) handshook() bool { return s.mech != nil && s.mech.done() }
+// plainServer reports whether we are a PLAIN server (announced as-server in our greeting).
+func (s *Session) plainServer() bool {
+	pm, ok := s.mech.(*plainMechanism)
+	return ok && pm.server
+}
+
+// becomeReady ends the handshake: messages flow from here, heartbeats start, and h learns the peer.
+func (s *Session) becomeReady(now time.Time, h Handler) error {
+	s.state = stReady
+	s.handshaken = true
+	s.handshakeAt = time.Time{}
+	if s.hbIvl > 0 {
+		s.pingAt = now.Add(s.hbIvl)
+	}
+	return h.Ready(&s.peer)
+}
 
 // InMessage reports whether a message has been partly delivered: its first frame was announced
 // and its last frame's body has not been fully delivered.
@@ -643,34 +651,3 @@ func (s *Session) InMessage() bool { return s.inMsg }
 
 // Err returns the error that failed the session, or nil.
 func (s *Session) Err() error { return s.err }
-
-func equalFold(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := 0; i < len(a); i++ {
-		if lower(a[i]) != lower(b[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-func equalFoldBytes(a []byte, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := 0; i < len(a); i++ {
-		if lower(a[i]) != lower(b[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-func lower(c byte) byte {
-	if 'A' <= c && c <= 'Z' {
-		return c + 'a' - 'A'
-	}
-	return c
-}

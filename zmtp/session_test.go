@@ -561,3 +561,16 @@ func (*nopReady) Ready(*zmtp.Peer) error     { return nil }
 func (*nopReady) Frame(int, bool, bool) bool { return true }
 func (*nopReady) FrameData([]byte, bool)     {}
 func (*nopReady) Command(codec.Command)      {}
+
+// In bare ZWS2.0 mode there is no mechanism handshake, yet once the peer's routing id has arrived
+// the session is ready and Peer describes the peer.
+func TestBarePeerAfterRoutingID(t *testing.T) {
+	c := newConn(&zmtp.Config{SocketType: "DEALER", NoGreeting: true, NoHandshake: true})
+	c.out = c.s.Start(t0, nil)
+	if err := c.push(t, t0, codec.AppendFrame(nil, 0, []byte("peer-id"))); err != nil {
+		t.Fatal(err)
+	}
+	if p := c.s.Peer(); !c.s.Ready() || p == nil || string(p.Identity) != "peer-id" {
+		t.Fatalf("ready %v, peer %+v", c.s.Ready(), p)
+	}
+}
