@@ -553,13 +553,10 @@ func (c *conn) encode(hand []*pool.Msg, buf []byte) (int, []byte) {
 			}
 			continue
 		}
-		var cmd byte
-		if m.IsCommand() {
-			cmd, nf = codec.FlagCommand, min(nf, 1)
-		}
+		nf, last := wireFrames(m)
 		for j := 0; j < nf; j++ {
 			f := m.Frame(j)
-			flags := cmd
+			flags := last
 			if j < nf-1 {
 				flags = codec.FlagMore
 			}
@@ -602,22 +599,11 @@ func (c *conn) encode(hand []*pool.Msg, buf []byte) (int, []byte) {
 // write sends b at once when the kernel takes it; gnet copies what it does not take. b is not used
 // after write returns. A write error closes the connection inside gnet (OnClose runs before write
 // returns), so callers check c.closed afterwards.
-func (c *conn) write(b []byte) {
-	if c.closed || c.gc == nil {
-		return
-	}
-	locked := c.lockWrites()
-	c.flushPending()
-	if !c.closed && c.gc != nil {
-		before := c.gc.OutboundBuffered()
-		_, _ = c.gc.Write(b)
-		c.account(len(b), before)
-	}
-	if locked {
-		c.unlockWrites()
-	}
-}
+func (c *conn) write(b []byte) { c.writev(b, nil) }
 
+// writev is write of hdr followed by body (nil: none), in one system call, body straight from the
+// message. Every write of the loop goes through here: under the write lock, after what a direct
+// write left.
 func (c *conn) writev(hdr, body []byte) {
 	if c.closed || c.gc == nil {
 		return
@@ -626,10 +612,14 @@ func (c *conn) writev(hdr, body []byte) {
 	c.flushPending()
 	if !c.closed && c.gc != nil {
 		before := c.gc.OutboundBuffered()
-		iov := c.loop.iov[:]
-		iov[0], iov[1] = hdr, body
-		_, _ = c.gc.Writev(iov)
-		iov[0], iov[1] = nil, nil
+		if body == nil {
+			_, _ = c.gc.Write(hdr)
+		} else {
+			iov := c.loop.iov[:]
+			iov[0], iov[1] = hdr, body
+			_, _ = c.gc.Writev(iov)
+			iov[0], iov[1] = nil, nil
+		}
 		c.account(len(hdr)+len(body), before)
 	}
 	if locked {

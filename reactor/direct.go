@@ -68,13 +68,9 @@ func (c *conn) tryDirect(m *pool.Msg) bool {
 
 // appendMsg appends m's frames to buf, ZMTP or ZWS. It reads only what is fixed once c is handshaken.
 func (c *conn) appendMsg(buf []byte, m *pool.Msg) []byte {
-	nf := m.Len()
-	var cmd byte
-	if m.IsCommand() {
-		cmd, nf = codec.FlagCommand, min(nf, 1)
-	}
+	nf, last := wireFrames(m)
 	for j := 0; j < nf; j++ {
-		flags := cmd
+		flags := last
 		if j < nf-1 {
 			flags = codec.FlagMore
 		}
@@ -86,6 +82,15 @@ func (c *conn) appendMsg(buf []byte, m *pool.Msg) []byte {
 		}
 	}
 	return buf
+}
+
+// wireFrames is how many of m's frames go on the wire and the flags of the last of them: a command
+// is its first frame alone, with COMMAND; the frames before the last carry MORE.
+func wireFrames(m *pool.Msg) (n int, last byte) {
+	if m.IsCommand() {
+		return min(m.Len(), 1), codec.FlagCommand
+	}
+	return m.Len(), 0
 }
 
 // lockWrites takes the write lock on the loop, for a write of its own; it returns whether it took it
