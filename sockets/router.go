@@ -43,22 +43,31 @@ type routerPeer struct {
 // that announced an Identity is known by it; others get 5 bytes, 0x00 and a uint32 counting up
 // from a random start, as in libzmq.
 type router struct {
-	o      *Options
-	fq     fairQueue
+	o  *Options
+	fq fairQueue
+	routingIDs
+}
+
+func newRouter(o *Options) *router { return &router{o: o, routingIDs: newRoutingIDs()} }
+
+// routingIDs maps routing ids to pipes, for ROUTER and STREAM, and generates libzmq's ids for peers
+// that bring none: 5 bytes, 0x00 and a uint32 counting up from a random start.
+type routingIDs struct {
 	ids    map[string]*reactor.Pipe
 	nextID uint32
 }
 
-func newRouter(o *Options) *router {
-	return &router{o: o, ids: make(map[string]*reactor.Pipe), nextID: rand.Uint32()}
+func newRoutingIDs() routingIDs {
+	return routingIDs{ids: make(map[string]*reactor.Pipe), nextID: rand.Uint32()}
 }
 
-func (t *router) generateID() []byte {
+// generateID returns a fresh id that no pipe has.
+func (r *routingIDs) generateID() []byte {
 	for {
 		id := make([]byte, 5)
-		binary.BigEndian.PutUint32(id[1:], t.nextID)
-		t.nextID++
-		if t.ids[string(id)] == nil {
+		binary.BigEndian.PutUint32(id[1:], r.nextID)
+		r.nextID++
+		if r.ids[string(id)] == nil {
 			return id
 		}
 	}

@@ -1,9 +1,6 @@
 package sockets
 
 import (
-	"encoding/binary"
-	"math/rand/v2"
-
 	"github.com/zloop/zloop/pool"
 	"github.com/zloop/zloop/reactor"
 )
@@ -12,9 +9,8 @@ import (
 // 5-byte routing id; a received chunk arrives as [id, bytes]; a connection's start and end arrive as
 // [id, empty]; sending [id, bytes...] writes the bytes to that peer, and [id, empty] closes it.
 type stream struct {
-	fq      fairQueue
-	ids     map[string]*reactor.Pipe
-	nextID  uint32
+	fq fairQueue
+	routingIDs
 	notices []*pool.Msg // connect and disconnect notifications, before any data
 }
 
@@ -22,7 +18,7 @@ type stream struct {
 type streamPeer struct{ id []byte }
 
 func newStream() *stream {
-	return &stream{ids: make(map[string]*reactor.Pipe), nextID: rand.Uint32()}
+	return &stream{routingIDs: newRoutingIDs()}
 }
 
 func (t *stream) notice(id []byte) {
@@ -39,14 +35,7 @@ func (t *stream) attach(p *reactor.Pipe) {
 	if sp, ok := p.UserData.(*streamPeer); ok && t.ids[string(sp.id)] == p {
 		return
 	}
-	id := make([]byte, 5)
-	for {
-		binary.BigEndian.PutUint32(id[1:], t.nextID)
-		t.nextID++
-		if t.ids[string(id)] == nil {
-			break
-		}
-	}
+	id := t.generateID()
 	p.UserData = &streamPeer{id: id}
 	t.ids[string(id)] = p
 	t.notice(id)
