@@ -32,7 +32,7 @@ type conn struct {
 	// Set once on the loop before any other goroutine can see c (through its pipe).
 	loop *loop
 
-	closeTask, unbindTask gnet.RunnableFunc
+	closeTask, unbindTask, expireTask gnet.RunnableFunc
 	// lingerAsked is set (by any goroutine) before a lingering close is scheduled, so that an
 	// unbind closing the listener's connections leaves this one to finish sending.
 	lingerAsked atomic.Bool
@@ -72,6 +72,7 @@ func newConn(r *Reactor, owner Owner, opts *Options, ep string) *conn {
 	c := &conn{r: r, owner: owner, opts: opts, ep: ep, done: make(chan struct{}), dupFD: -1, timerIdx: -1}
 	c.sess = zmtp.NewSession(&opts.Session)
 	c.closeTask = func(context.Context) error { c.closeNow(ErrClosed); return nil }
+	c.expireTask = func(context.Context) error { c.expire(); return nil }
 	c.unbindTask = func(context.Context) error {
 		if !c.lingerAsked.Load() {
 			c.closeNow(ErrClosed)
@@ -439,6 +440,14 @@ func (c *conn) Ready(peer *zmtp.Peer) error {
 	}
 	c.handshaken = true
 	c.room = p.inRoom()
+	if end, ok := p.lingerUntil(); ok {
+		// The socket closed while this connection was being made: deliver what it queued, then
+		// close (Dialer.Close). The drain after this read starts it; tick applies the deadline.
+		c.lingerAsked.Store(true)
+		c.r.lingerOn(c)
+		c.lingering, c.lingerEnd = true, end
+		c.loop.poll(c)
+	}
 	if c.dialer != nil {
 		c.dialer.connected()
 	}
@@ -684,6 +693,11 @@ func (c *conn) lingerClose(end time.Time) {
 		return
 	}
 	if c.gc == nil || !c.handshaken {
+		if c.dialer != nil && c.gc != nil {
+			if _, ok := c.dialer.pipe.lingerUntil(); ok {
+				return // still in its handshake: it lingers from Ready on
+			}
+		}
 		c.closeNow(ErrClosed)
 		return
 	}
@@ -701,10 +715,29 @@ func (c *conn) checkLinger(now time.Time) {
 		return
 	}
 	flushed := c.pipe == nil || (c.pipe.OutLen() == 0 && len(c.dw.pend) == 0 && (c.gc == nil || c.gc.OutboundBuffered() == 0))
-	if flushed || (!c.lingerEnd.IsZero() && !now.Before(c.lingerEnd)) {
+	switch {
+	case flushed:
 		c.closeNow(ErrClosed)
+	case !c.lingerEnd.IsZero() && !now.Before(c.lingerEnd):
+		c.expire()
 	}
 }
+
+// expire closes c on its loop because its linger ran out, or Reactor.Shutdown stopped waiting:
+// what it had not written is dropped, and the monitor's event says how much.
+func (c *conn) expire() {
+	if c.closed {
+		return
+	}
+	msgs := 0
+	if c.pipe != nil {
+		msgs = c.pipe.OutLen()
+	}
+	c.closeNow(lingerExpired(msgs, len(c.dw.pend)+c.outbound()))
+}
+
+// scheduleExpire runs expire on c's loop. Any goroutine.
+func (c *conn) scheduleExpire() { _ = c.loop.el.Execute(context.Background(), c.expireTask) }
 
 // closeNow closes c on its loop, whatever is pending.
 func (c *conn) closeNow(err error) {

@@ -2,6 +2,7 @@ package reactor
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/url"
 	"strings"
@@ -31,6 +32,8 @@ type Dialer struct {
 	mu      sync.Mutex
 	cur     *conn
 	success bool // the current connection completed its handshake
+	// lingerTimer cancels ctx when a closed socket's LINGER runs out (nil: none running).
+	lingerTimer *time.Timer
 }
 
 // Connect creates a pipe for endpoint (see ParseConnectEndpoint) and starts dialing it in the
@@ -47,10 +50,10 @@ func (r *Reactor) Connect(endpoint string, opts *Options, owner Owner) (*Dialer,
 	d := &Dialer{r: r, owner: owner, opts: opts, ep: ep, addr: endpoint, ctx: ctx, cancel: cancel, done: make(chan struct{})}
 	d.pipe = newPipe(r, owner, opts, true)
 	r.mu.Lock()
-	if r.closed {
+	if r.terminated {
 		r.mu.Unlock()
 		cancel()
-		return nil, ErrClosed
+		return nil, ErrTerminated
 	}
 	r.dialers[d] = struct{}{}
 	r.wg.Add(1)
@@ -68,10 +71,14 @@ func (d *Dialer) Endpoint() string { return d.addr }
 func (d *Dialer) run() {
 	defer d.r.wg.Done()
 	defer close(d.done)
+	defer d.endLinger()
 	ivl := d.opts.ReconnectIvl
 	first := true
 	for {
 		if !first {
+			if d.pipe.lingerDone() {
+				return // a closed socket's messages are all written
+			}
 			if d.opts.ReconnectIvl < 0 || !d.wait(ivl) {
 				return
 			}
@@ -121,7 +128,7 @@ func (d *Dialer) run() {
 		select {
 		case <-c.done:
 		case <-d.ctx.Done():
-			return
+			return // endLinger closes c if it was delivering for a closed socket
 		}
 		d.mu.Lock()
 		ok := d.success
@@ -216,21 +223,102 @@ func (d *Dialer) stop() {
 	d.r.mu.Unlock()
 }
 
-// Close stops reconnecting and closes the pipe. With linger > 0 (or < 0 for no limit) the current
-// connection first sends what is queued, for at most linger, in the background; Reactor.Close waits
-// for it. Close returns a channel closed when the connection is gone. Messages queued while no
-// connection is up are dropped.
+// Close stops reconnecting and closes the pipe, as zmq_close does for a connecting socket's session.
+// With linger 0 whatever is queued is dropped at once. Otherwise what is queued is still delivered,
+// for at most linger (no limit when linger < 0), in the background: if a connection is up it is
+// flushed and then closed; if none is (the peer does not exist yet, the dialer is between
+// reconnections, or a handshake is in progress) the dialer keeps connecting and delivers once one
+// is made, as libzmq does during LINGER. Reactor.Shutdown waits for that. Close returns a channel
+// closed when all of it is over. Any goroutine.
 func (d *Dialer) Close(linger time.Duration) <-chan struct{} {
-	d.stop()
 	if d.pipe.inproc {
+		d.stop()
 		d.r.forgetInprocWait(d)
 		closeInproc(d.pipe)
 		return closedChan
 	}
+	if linger != 0 && d.startLinger(linger) {
+		return d.done
+	}
+	d.stop()
 	d.mu.Lock()
 	c := d.cur
 	d.mu.Unlock()
 	return closePipe(d.pipe, c, linger)
+}
+
+// startLinger turns d into a lingering dialer when its pipe still holds messages: the pipe is
+// closed to senders but keeps attaching connections, and the dialer goes on until the pipe is
+// empty (run) or the linger ends (ctx). It reports false when there is nothing to deliver.
+func (d *Dialer) startLinger(linger time.Duration) bool {
+	var end time.Time
+	if linger > 0 {
+		end = time.Now().Add(linger)
+	}
+	p := d.pipe
+	p.mu.Lock()
+	if p.closed || p.outCount == 0 {
+		p.mu.Unlock()
+		return false
+	}
+	p.closed, p.lingering, p.lingerEnd = true, true, end
+	c := p.conn
+	p.mu.Unlock()
+	if !d.r.lingerDialer(d) {
+		d.cancel() // the reactor is stopping: run ends and endLinger drops the queue
+		return true
+	}
+	if linger > 0 {
+		d.mu.Lock()
+		d.lingerTimer = time.AfterFunc(linger, d.cancel)
+		d.mu.Unlock()
+	}
+	if c != nil {
+		// Attached: flush it and close it. A connection still in its handshake lingers from its
+		// Ready on (conn.Ready sees the pipe lingering).
+		c.lingerAsked.Store(true)
+		c.r.lingerOn(c)
+		_ = c.loop.el.Execute(context.Background(), lingerTask(c, end))
+	}
+	return true
+}
+
+// endLinger runs when a lingering dialer's goroutine ends: its messages were delivered, or its
+// linger ran out, or the reactor stopped waiting. What was not delivered is dropped, and the
+// monitor is told.
+func (d *Dialer) endLinger() {
+	p := d.pipe
+	p.mu.Lock()
+	if !p.lingering {
+		p.mu.Unlock()
+		return
+	}
+	p.lingering = false
+	n := p.outCount
+	c := p.conn
+	if c == nil {
+		p.dropOutLocked()
+	}
+	p.in.releaseAll()
+	p.mu.Unlock()
+	d.mu.Lock()
+	if d.lingerTimer != nil {
+		d.lingerTimer.Stop()
+	}
+	if c == nil {
+		c = d.cur
+	}
+	d.mu.Unlock()
+	if c != nil {
+		c.scheduleExpire() // its connection flushes no more; the event comes with its close
+	} else if n > 0 {
+		d.owner.Event(Event{Type: EventClosed, Endpoint: d.addr, Err: lingerExpired(n, 0)})
+	}
+	d.r.unlingerDialer(d)
+}
+
+func lingerExpired(msgs, bytes int) error {
+	return fmt.Errorf("%w: %d messages and %d bytes not sent", ErrLingerExpired, msgs, bytes)
 }
 
 // closePipe marks p closed and closes its connection c (if any) after lingering.

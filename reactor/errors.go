@@ -10,6 +10,14 @@ import (
 var (
 	// ErrClosed: the reactor, listener, dialer or pipe was closed.
 	ErrClosed = errors.New("zmq: closed")
+	// ErrTerminated: the reactor was shut down (libzmq's ETERM after zmq_ctx_term). Every call
+	// blocked on one of its sockets returns it, and so does every later call and NewOn. It wraps
+	// ErrClosed, so code that tests for ErrClosed treats a terminated socket as a closed one.
+	ErrTerminated = fmt.Errorf("zmq: reactor terminated: %w", ErrClosed)
+	// ErrLingerExpired: a closed socket's LINGER ran out (or the shutdown's context ended) before
+	// its queued messages reached the peer; they were dropped. It is the Err of the monitor event
+	// that reports the drop, wrapped with the number of messages.
+	ErrLingerExpired = errors.New("zmq: linger expired, queued messages dropped")
 	// ErrBadEndpoint: the endpoint string is malformed or names an unknown transport.
 	ErrBadEndpoint = errors.New("zmq: invalid endpoint")
 	// ErrTransport: the transport exists in ZeroMQ but not (yet) in zloop.

@@ -41,9 +41,9 @@ func (r *Reactor) listenInproc(endpoint string, opts *Options, owner Owner) (*Li
 		stop: make(chan struct{}), done: make(chan struct{}), inprocName: name}
 	close(l.done)
 	r.mu.Lock()
-	if r.closed {
+	if r.terminated {
 		r.mu.Unlock()
-		return nil, ErrClosed
+		return nil, ErrTerminated
 	}
 	if _, taken := r.inproc[name]; taken {
 		r.mu.Unlock()
@@ -72,9 +72,9 @@ func (r *Reactor) connectInproc(endpoint string, opts *Options, owner Owner) (*D
 	d.pipe = newPipe(r, owner, opts, true)
 	d.pipe.inproc = true
 	r.mu.Lock()
-	if r.closed {
+	if r.terminated {
 		r.mu.Unlock()
-		return nil, ErrClosed
+		return nil, ErrTerminated
 	}
 	ep := r.inproc[name]
 	if ep == nil {

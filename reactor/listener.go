@@ -66,10 +66,10 @@ func (r *Reactor) Listen(endpoint string, opts *Options, owner Owner) (*Listener
 		l.addr = "tcp://" + ln.Addr().String()
 	}
 	r.mu.Lock()
-	if r.closed {
+	if r.terminated {
 		r.mu.Unlock()
 		_ = ln.Close()
-		return nil, ErrClosed
+		return nil, ErrTerminated
 	}
 	r.listeners[l] = struct{}{}
 	r.wg.Add(1)

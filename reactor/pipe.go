@@ -59,6 +59,10 @@ type Pipe struct {
 	sawFull   bool // a TrySend failed on a full queue: report PipeWritable when room frees
 	inPaused  bool // the connection stopped reading because in was full
 	closed    bool
+	// lingering: closed to senders, but a dialed pipe that still delivers what its closed socket
+	// queued, until lingerEnd (zero: no limit); it keeps attaching connections meanwhile.
+	lingering bool
+	lingerEnd time.Time
 	// hand holds messages the loop took from out but could not encode yet (the kernel and gnet's
 	// buffer were full). Owned by whichever loop the pipe is attached to; while busy (between
 	// takeOut and encoded) only that loop touches it, even if the pipe is closed meanwhile (a
@@ -357,7 +361,7 @@ func (p *Pipe) encoded(n int) {
 // attach connects c to p after its handshake (on c's loop).
 func (p *Pipe) attach(c *conn, peer *zmtp.Peer) bool {
 	p.mu.Lock()
-	if p.closed {
+	if p.closed && !p.lingering {
 		p.mu.Unlock()
 		return false
 	}
@@ -378,13 +382,27 @@ func (p *Pipe) detachConn(c *conn) {
 	p.conn = nil
 	p.scheduled = false
 	p.inPaused = false
-	final := !p.dial || p.closed
+	final := !p.dial || (p.closed && !p.lingering)
 	if final {
 		p.closed = true
 		p.dropOutLocked()
 	}
 	p.mu.Unlock()
 	p.owner.PipeDetached(p, final)
+}
+
+// lingerUntil reports whether p is lingering (see Dialer.Close), and until when (zero: no limit).
+func (p *Pipe) lingerUntil() (time.Time, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.lingerEnd, p.lingering
+}
+
+// lingerDone reports whether p lingers with nothing left to send: its dialer may stop.
+func (p *Pipe) lingerDone() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.lingering && p.outCount == 0
 }
 
 // dropOutLocked releases every unsent message; p.mu is held. A hand being encoded is left to the
@@ -403,12 +421,13 @@ func (p *Pipe) dropOutLocked() {
 	p.outCount = 0
 }
 
-// Drain releases every message still queued in the pipe in either direction.
+// Drain releases every message still queued in the pipe in either direction, except what a
+// lingering pipe still delivers.
 // Safe for any goroutine; used by the socket after a pipe ended.
 func (p *Pipe) Drain() {
 	p.mu.Lock()
 	p.in.releaseAll()
-	if p.conn == nil {
+	if p.conn == nil && !p.lingering {
 		p.dropOutLocked()
 	}
 	p.mu.Unlock()

@@ -1,6 +1,7 @@
 package reactor
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"runtime"
@@ -58,11 +59,24 @@ type Reactor struct {
 	// inproc:// names bound, and connections waiting for a name to be bound.
 	inproc     map[string]*inprocEndpoint
 	inprocWait map[string][]inprocWaiting
-	closed     bool
-	portable   bool // Config.PortablePause
+	// sockets are terminated by Shutdown, as zmq_ctx_term sends ETERM to every socket.
+	sockets map[Terminator]struct{}
+	// lingerDialers keep connecting for a closed socket until what it queued is delivered.
+	lingerDialers map[*Dialer]struct{}
+	terminated    bool // Shutdown began: no new sockets, endpoints or pipes
+	closed        bool // Shutdown is stopping the loops: no new connections either
+	portable      bool // Config.PortablePause
+
+	termOnce, stopOnce sync.Once
+	stopErr            error
 
 	wg sync.WaitGroup // listener, dialer and re-enroll goroutines
 }
+
+// Terminator is a socket as the reactor sees it at shutdown: Terminate makes every call blocked on
+// the socket, and every later one, fail with ErrTerminated, and closes the socket with its LINGER.
+// It is called once, on the goroutine that calls Shutdown, with no reactor lock held.
+type Terminator interface{ Terminate() }
 
 // New starts a reactor.
 func New(cfg Config) (*Reactor, error) {
@@ -83,6 +97,9 @@ func New(cfg Config) (*Reactor, error) {
 		inproc:     make(map[string]*inprocEndpoint),
 		inprocWait: make(map[string][]inprocWaiting),
 		portable:   cfg.PortablePause,
+
+		sockets:       make(map[Terminator]struct{}),
+		lingerDialers: make(map[*Dialer]struct{}),
 	}
 	cli, err := gnet.NewClient(r,
 		gnet.WithNumEventLoop(n),
@@ -132,24 +149,95 @@ func (r *Reactor) Stats() Stats {
 	return s
 }
 
-// Close is libzmq's zmq_ctx_term: it stops listening and dialing, waits for the connections of
-// closed sockets that are lingering (until they flushed what was queued or their LINGER expired:
-// with an infinite LINGER and a peer that never reads, that is forever, as in libzmq), closes every
-// other connection at once and stops the loops. It waits for every goroutine the reactor started.
-func (r *Reactor) Close() error {
+// Register adds a socket that Shutdown terminates; it fails with ErrTerminated once Shutdown has
+// begun (zmq_socket on a terminated context). Any goroutine.
+func (r *Reactor) Register(t Terminator) error {
 	r.mu.Lock()
-	if r.closed {
-		r.mu.Unlock()
-		return nil
+	defer r.mu.Unlock()
+	if r.terminated {
+		return ErrTerminated
 	}
-	r.closed = true
+	r.sockets[t] = struct{}{}
+	return nil
+}
+
+// Unregister removes a socket added by Register (it was closed). Any goroutine.
+func (r *Reactor) Unregister(t Terminator) {
+	r.mu.Lock()
+	delete(r.sockets, t)
+	r.mu.Unlock()
+}
+
+// Terminated reports whether Shutdown has begun. Any goroutine.
+func (r *Reactor) Terminated() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.terminated
+}
+
+// Close is Shutdown with no deadline: libzmq's zmq_ctx_term. With an infinite LINGER and a
+// peer that never takes what was queued for it, it waits forever, as libzmq does; bound it with
+// Shutdown.
+func (r *Reactor) Close() error { return r.Shutdown(context.Background()) }
+
+// Shutdown terminates the reactor, like zmq_ctx_term, bounded by ctx like http.Server.Shutdown:
+//
+//  1. Every socket still open on the reactor is terminated: calls blocked on it (Send, Recv, a
+//     Poller's Wait) return ErrTerminated at once, later calls too, and it is closed with its LINGER.
+//     NewOn, Bind and Connect on the reactor fail with ErrTerminated from now on.
+//  2. It waits for what closed sockets still deliver: a connection of a closed socket flushes what
+//     was queued for it, and a Connect of a closed socket with messages queued keeps connecting (and
+//     reconnecting) until they are written, as libzmq's sessions do during LINGER. Each ends when
+//     its messages reached the kernel or its LINGER ran out (then they are dropped, and the
+//     socket's monitor gets an event whose Err wraps ErrLingerExpired).
+//  3. When ctx ends first, everything still lingering is dropped the same way.
+//  4. Every connection is closed, the loops stop, and every goroutine the reactor started has
+//     ended when Shutdown returns. The returned error is gnet's, if stopping it failed.
+//
+// Shutdown may be called again, concurrently too: each call returns once the reactor has stopped,
+// and the first context to end cuts the waiting short for all. Any goroutine but a loop's.
+func (r *Reactor) Shutdown(ctx context.Context) error {
+	r.termOnce.Do(r.terminate)
+	for {
+		waits := r.lingerWaits()
+		if len(waits) == 0 {
+			break
+		}
+		for _, ch := range waits {
+			select {
+			case <-ch:
+			case <-ctx.Done():
+				r.force()
+			}
+		}
+	}
+	r.stopOnce.Do(r.stop)
+	return r.stopErr
+}
+
+// terminate is the first step of Shutdown: sockets get ETERM and close with their linger, and
+// every listener and every dialer that has nothing left to deliver stops.
+func (r *Reactor) terminate() {
+	r.mu.Lock()
+	r.terminated = true
+	socks := make([]Terminator, 0, len(r.sockets))
+	for t := range r.sockets {
+		socks = append(socks, t)
+	}
+	r.mu.Unlock()
+	for _, t := range socks {
+		t.Terminate()
+	}
+	r.mu.Lock()
 	lns := make([]*Listener, 0, len(r.listeners))
 	for l := range r.listeners {
 		lns = append(lns, l)
 	}
 	ds := make([]*Dialer, 0, len(r.dialers))
 	for d := range r.dialers {
-		ds = append(ds, d)
+		if _, lingering := r.lingerDialers[d]; !lingering {
+			ds = append(ds, d)
+		}
 	}
 	r.mu.Unlock()
 	for _, l := range lns {
@@ -158,16 +246,55 @@ func (r *Reactor) Close() error {
 	for _, d := range ds {
 		d.stop()
 	}
-	r.wg.Wait()
+}
+
+// lingerWaits returns what Shutdown waits for: the lingering dialers and connections.
+func (r *Reactor) lingerWaits() []<-chan struct{} {
 	r.mu.Lock()
-	ls := make([]*conn, 0, len(r.lingering))
+	defer r.mu.Unlock()
+	waits := make([]<-chan struct{}, 0, len(r.lingerDialers)+len(r.lingering))
+	for d := range r.lingerDialers {
+		waits = append(waits, d.done)
+	}
 	for c := range r.lingering {
-		ls = append(ls, c)
+		waits = append(waits, c.done)
+	}
+	return waits
+}
+
+// force ends all lingering at once: Shutdown's context ended.
+func (r *Reactor) force() {
+	r.mu.Lock()
+	ds := make([]*Dialer, 0, len(r.lingerDialers))
+	for d := range r.lingerDialers {
+		ds = append(ds, d)
+	}
+	cs := make([]*conn, 0, len(r.lingering))
+	for c := range r.lingering {
+		cs = append(cs, c)
 	}
 	r.mu.Unlock()
-	for _, c := range ls {
-		<-c.done
+	for _, d := range ds {
+		d.cancel()
 	}
+	for _, c := range cs {
+		c.scheduleExpire()
+	}
+}
+
+// stop is the last step of Shutdown: every connection closes and the loops stop.
+func (r *Reactor) stop() {
+	r.mu.Lock()
+	r.closed = true
+	ds := make([]*Dialer, 0, len(r.dialers))
+	for d := range r.dialers {
+		ds = append(ds, d)
+	}
+	r.mu.Unlock()
+	for _, d := range ds {
+		d.stop() // Connects made while Shutdown waited (by owners that are not sockets)
+	}
+	r.wg.Wait()
 	r.mu.Lock()
 	cs := make([]*conn, 0, len(r.conns))
 	for c := range r.conns {
@@ -181,7 +308,7 @@ func (r *Reactor) Close() error {
 		<-c.done
 	}
 	r.wg.Wait() // re-enrolls that were in flight
-	err := r.cli.Stop()
+	r.stopErr = r.cli.Stop()
 	r.mu.Lock()
 	for _, l := range r.loops {
 		l.timer.Stop()
@@ -190,7 +317,6 @@ func (r *Reactor) Close() error {
 		w.close()
 	}
 	r.mu.Unlock()
-	return err
 }
 
 func (r *Reactor) track(c *conn) bool {
@@ -207,6 +333,24 @@ func (r *Reactor) forget(c *conn) {
 	r.mu.Lock()
 	delete(r.conns, c)
 	delete(r.lingering, c)
+	r.mu.Unlock()
+}
+
+// lingerDialer records that d keeps connecting to deliver what its closed socket queued; Shutdown
+// waits for it. False when the reactor is already stopping (nothing can connect any more).
+func (r *Reactor) lingerDialer(d *Dialer) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return false
+	}
+	r.lingerDialers[d] = struct{}{}
+	return true
+}
+
+func (r *Reactor) unlingerDialer(d *Dialer) {
+	r.mu.Lock()
+	delete(r.lingerDialers, d)
 	r.mu.Unlock()
 }
 

@@ -11,8 +11,15 @@ var (
 	// ErrWouldBlock: the operation cannot complete now (a full queue on send, nothing to receive)
 	// and the caller asked not to wait (libzmq's EAGAIN: ZMQ_DONTWAIT, or SNDTIMEO/RCVTIMEO expired).
 	ErrWouldBlock = errors.New("zmq: resource temporarily unavailable")
-	// ErrClosed: the socket was closed (libzmq's ENOTSOCK / ETERM).
+	// ErrClosed: the socket was closed (libzmq's ENOTSOCK).
 	ErrClosed = reactor.ErrClosed
+	// ErrTerminated: the socket's reactor was shut down (libzmq's ETERM): calls blocked on the
+	// socket when it happened, later calls, and NewOn on that reactor return it. It wraps
+	// ErrClosed: errors.Is(err, ErrClosed) holds for it too.
+	ErrTerminated = reactor.ErrTerminated
+	// ErrLingerExpired: the Err of the monitor event that reports messages dropped because a
+	// closed socket's LINGER (or Reactor.Shutdown's context) ran out before they were sent.
+	ErrLingerExpired = reactor.ErrLingerExpired
 	// ErrState: the call breaks the socket's state machine, e.g. two sends in a row on a REQ
 	// socket (libzmq's EFSM).
 	ErrState = errors.New("zmq: operation cannot be accomplished in current state")

@@ -166,7 +166,11 @@ func (p *Poller) Wait(ctx context.Context) ([]Polled, error) {
 		for _, it := range items {
 			it.s.mu.Lock()
 			r := it.s.readyLocked(it.events)
+			term := it.s.closed && it.s.closeErr == ErrTerminated
 			it.s.mu.Unlock()
+			if term {
+				return nil, ErrTerminated // zmq_poll's ETERM
+			}
 			if r != 0 {
 				out = append(out, Polled{Socket: it.s, Events: r})
 			}

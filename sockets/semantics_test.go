@@ -527,7 +527,7 @@ func TestImmediate(t *testing.T) {
 		t.Fatalf("send with the only peer gone: %v", err)
 	}
 	// Without IMMEDIATE the message would have been queued for the reconnection.
-	lazy := newSocket(t, r, Push, WithSndTimeout(0))
+	lazy := newSocket(t, r, Push, WithSndTimeout(0), WithLinger(0)) // "c" waits for a peer that never comes
 	if err := lazy.Connect(ep); err != nil {
 		t.Fatal(err)
 	}

@@ -55,6 +55,9 @@ type Socket struct {
 	dialers   map[string][]*reactor.Dialer
 	monitor   chan reactor.Event
 	closed    bool
+	// closeErr is what calls return once closed: ErrClosed, or ErrTerminated when the reactor's
+	// Shutdown closed the socket.
+	closeErr error
 	// pre is a message a Poller took from the pattern to learn that the socket is readable;
 	// the next Recv returns it.
 	pre *pool.Msg
@@ -101,6 +104,9 @@ func NewOn(r *reactor.Reactor, t Type, opts ...Option) (*Socket, error) {
 	if err := s.opts.validate(); err != nil {
 		return nil, err
 	}
+	if err := r.Register(terminator{s}); err != nil {
+		return nil, err
+	}
 	// Patterns read the live options (SetOptions replaces s.opts in place, under s.mu).
 	o := &s.opts
 	switch t {
@@ -129,10 +135,19 @@ func NewOn(r *reactor.Reactor, t Type, opts ...Option) (*Socket, error) {
 	case Stream:
 		s.pat = newStream()
 	default:
+		r.Unregister(terminator{s})
 		return nil, fmt.Errorf("%w: socket type %v is not implemented yet", ErrNotSupported, t)
 	}
 	return s, nil
 }
+
+// terminator is how the reactor's Shutdown reaches a socket (zmq_ctx_term's ETERM), without a
+// method on Socket that users would see.
+type terminator struct{ s *Socket }
+
+// Terminate implements reactor.Terminator: blocked and later calls fail with ErrTerminated, and
+// the socket closes with its linger.
+func (t terminator) Terminate() { t.s.close(ErrTerminated) }
 
 // Type returns the socket's type.
 func (s *Socket) Type() Type { return s.typ }
@@ -165,7 +180,7 @@ func (s *Socket) Bind(endpoint string) (string, error) {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		return "", ErrClosed
+		return "", s.closeErr
 	}
 	ro := s.opts.pipeOptions(s.typ)
 	s.mu.Unlock()
@@ -177,7 +192,7 @@ func (s *Socket) Bind(endpoint string) (string, error) {
 	defer s.mu.Unlock()
 	if s.closed {
 		_ = l.Close()
-		return "", ErrClosed
+		return "", s.closeErr
 	}
 	s.listeners[l.Endpoint()] = l
 	if l.Endpoint() != endpoint {
@@ -192,7 +207,7 @@ func (s *Socket) Connect(endpoint string) error {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		return ErrClosed
+		return s.closeErr
 	}
 	ro := s.opts.pipeOptions(s.typ)
 	if s.typ == Router && len(s.opts.ConnectRoutingID) > 0 {
@@ -215,7 +230,7 @@ func (s *Socket) Connect(endpoint string) error {
 	defer s.mu.Unlock()
 	if s.closed {
 		d.Close(0)
-		return ErrClosed
+		return s.closeErr
 	}
 	s.dialers[endpoint] = append(s.dialers[endpoint], d)
 	if !ro.Immediate {
@@ -269,12 +284,19 @@ func (s *Socket) Disconnect(endpoint string) error {
 // background: Reactor.Close (or reactor.CloseDefault) waits for that, like zmq_ctx_term. Messages
 // queued for peers that are not connected are dropped.
 func (s *Socket) Close() error {
+	s.close(ErrClosed)
+	return nil
+}
+
+// close closes the socket; err is what calls return from now on.
+func (s *Socket) close(err error) {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		return nil
+		return
 	}
 	s.closed = true
+	s.closeErr = err
 	close(s.closing)
 	linger := s.opts.Linger
 	lns := make([]*reactor.Listener, 0, len(s.listeners))
@@ -298,11 +320,12 @@ func (s *Socket) Close() error {
 	s.mu.Unlock()
 
 	// Accepted pipes start lingering before their listeners close the rest.
+	var lingering []<-chan struct{}
 	for _, p := range pipes {
-		p.Close(linger)
+		lingering = appendOpen(lingering, p.Close(linger))
 	}
 	for _, d := range ds {
-		d.Close(linger)
+		lingering = appendOpen(lingering, d.Close(linger))
 	}
 	for _, l := range lns {
 		_ = l.Close()
@@ -319,10 +342,33 @@ func (s *Socket) Close() error {
 		s.pre.Release()
 		s.pre = nil
 	}
-	s.stopMonitorLocked()
+	if len(lingering) == 0 || s.monitor == nil {
+		s.stopMonitorLocked()
+	} else {
+		// The monitor reports what happens while the socket lingers (a drop at its end, too)
+		// and stops after it; Reactor.Shutdown bounds how long that is.
+		go func() {
+			for _, ch := range lingering {
+				<-ch
+			}
+			s.mu.Lock()
+			s.stopMonitorLocked()
+			s.mu.Unlock()
+		}()
+	}
 	s.wakeLocked()
 	s.mu.Unlock()
-	return nil
+	s.r.Unregister(terminator{s})
+}
+
+// appendOpen appends ch to chs unless it is closed already.
+func appendOpen(chs []<-chan struct{}, ch <-chan struct{}) []<-chan struct{} {
+	select {
+	case <-ch:
+		return chs
+	default:
+		return append(chs, ch)
+	}
 }
 
 // Send sends a message made of frames (copied; the caller keeps them). It blocks while the message
@@ -353,7 +399,7 @@ func (s *Socket) SendMsg(ctx context.Context, m *pool.Msg) error {
 		s.mu.Lock()
 		if s.closed {
 			s.mu.Unlock()
-			return ErrClosed
+			return s.closeErr
 		}
 		if s.pre != nil && (s.typ == Req || s.typ == Rep) {
 			// A Poller took the next message already: for REQ and REP that moved the state
@@ -413,7 +459,7 @@ func (s *Socket) RecvMsg(ctx context.Context) (*pool.Msg, error) {
 		s.mu.Lock()
 		if s.closed {
 			s.mu.Unlock()
-			return nil, ErrClosed
+			return nil, s.closeErr
 		}
 		var m *pool.Msg
 		var err error
@@ -482,9 +528,11 @@ func (s *Socket) await(ctx context.Context, ready <-chan struct{}, timeout <-cha
 	case <-timeout:
 		err = ErrWouldBlock
 	case <-s.closing:
-		err = ErrClosed
 	}
 	s.mu.Lock()
+	if err == nil && s.closed {
+		err = s.closeErr
+	}
 	*waiters--
 	s.mu.Unlock()
 	return err
@@ -555,7 +603,7 @@ func (s *Socket) subscribe(topic []byte, on bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return ErrClosed
+		return s.closeErr
 	}
 	sp, ok := s.pat.(subscribable)
 	if !ok {
