@@ -54,6 +54,7 @@ type Pipe struct {
 	in       ring
 	conn     *conn // attached connection, nil while there is none
 	peer     *zmtp.Peer
+	overWS   bool // the connection speaks ZWS: subscriptions go as data frames (subscription.go)
 	// scheduled: a drain task is pending (or running) on conn's loop, so producers need not wake it.
 	scheduled bool
 	sawFull   bool // a TrySend failed on a full queue: report PipeWritable when room frees
@@ -365,7 +366,7 @@ func (p *Pipe) attach(c *conn, peer *zmtp.Peer) bool {
 		p.mu.Unlock()
 		return false
 	}
-	p.conn, p.peer = c, peer
+	p.conn, p.peer, p.overWS = c, peer, c.ws != nil
 	p.scheduled = true // the caller drains right away
 	p.mu.Unlock()
 	p.owner.PipeAttached(p)

@@ -54,8 +54,11 @@ func sameMsg(a, b [][]byte) bool {
 var ipcSeq atomic.Int64
 
 func bindEndpoint(t *testing.T, transport string) string {
-	if transport == "ipc" {
+	switch transport {
+	case "ipc":
 		return fmt.Sprintf("ipc://%s", filepath.Join(t.TempDir(), fmt.Sprintf("s%d.sock", ipcSeq.Add(1))))
+	case "ws":
+		return "ws://127.0.0.1:*/zmq"
 	}
 	return "tcp://127.0.0.1:*"
 }

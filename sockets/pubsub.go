@@ -10,9 +10,10 @@ import (
 // XSUB keep a counted topicSet, tell every publisher about it (again after each reconnection)
 // and SUB filters what it receives as well.
 //
-// A subscription travels as a SUBSCRIBE or CANCEL command to a ZMTP 3.1 peer and as a data frame
-// 0x01+topic or 0x00+topic to a ZMTP 3.0 peer; libzmq 4.3.4's SUB does exactly that, and its
-// XSUB sends whatever frames its user wrote. Publishers accept both forms from anyone.
+// A subscription travels in the form the transport and the peer's ZMTP version call for, which
+// the reactor chooses (Pipe.Subscription): a SUBSCRIBE or CANCEL command, or a data frame
+// 0x01+topic or 0x00+topic. libzmq's XSUB sends whatever frames its user wrote, as ours does.
+// Publishers accept both forms from anyone, over every transport.
 
 // ---------------------------------------------------------------------------------------------
 // PUB and XPUB
@@ -381,7 +382,7 @@ func (t *subscriber) attach(p *reactor.Pipe) {
 		st.live = true
 		t.pipes = append(t.pipes, p)
 	}
-	t.subs.each(func(topic []byte) { t.queue(p, subscriptionMsg(p, topic, true)) })
+	t.subs.each(func(topic []byte) { t.queue(p, p.Subscription(topic, true)) })
 }
 
 func (st *subPeer) drop() {
@@ -467,7 +468,7 @@ func (t *subscriber) subscribe(topic []byte, on bool) error {
 		return nil
 	}
 	for _, p := range t.pipes {
-		t.queue(p, subscriptionMsg(p, topic, on))
+		t.queue(p, p.Subscription(topic, on))
 	}
 	return nil
 }
@@ -511,30 +512,4 @@ func (t *subscriber) close() {
 		subState(p).drop()
 	}
 	t.in.release()
-}
-
-// subscriptionMsg builds an (un)subscription for p's peer: a command for ZMTP 3.1, a data frame
-// for ZMTP 3.0 (rfc 37 and rfc 23).
-func subscriptionMsg(p *reactor.Pipe, topic []byte, on bool) *pool.Msg {
-	m := pool.NewMsg()
-	if peer := p.Peer(); peer != nil && (peer.Major > 3 || peer.Minor >= 1) {
-		name := codec.CmdSubscribe
-		if !on {
-			name = codec.CmdCancel
-		}
-		m.AddFrame(1 + len(name) + len(topic))
-		m.Extend([]byte{byte(len(name))})
-		m.Extend([]byte(name))
-		m.Extend(topic)
-		m.SetCommand(true)
-		return m
-	}
-	m.AddFrame(1 + len(topic))
-	if on {
-		m.Extend([]byte{1})
-	} else {
-		m.Extend([]byte{0})
-	}
-	m.Extend(topic)
-	return m
 }
