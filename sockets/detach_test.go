@@ -6,10 +6,12 @@ package sockets
 import (
 	"context"
 	"errors"
+	"net"
 	"testing"
 	"time"
 
 	"github.com/zloop/zloop/internal/testpeer"
+	"github.com/zloop/zloop/internal/zmtptest"
 	"github.com/zloop/zloop/reactor"
 )
 
@@ -147,4 +149,60 @@ func TestInteropPairMessagesOfExitedPeer(t *testing.T) {
 	waitEvent(t, events, isDisconnected)
 	expect(t, "zloop PAIR", 0, recvWithin(t, z, interopWait), frames([]byte("one")))
 	expect(t, "zloop PAIR", 1, recvWithin(t, z, interopWait), frames([]byte("two"), frameOf(70000, 't')))
+}
+
+// acceptRaw accepts one connection on ln and completes the ZMTP handshake as sockType.
+func acceptRaw(t *testing.T, ln net.Listener, sockType string) *zmtptest.Peer {
+	t.Helper()
+	c, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	p := zmtptest.New(c, sockType)
+	if err := p.Handshake(10 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// With IMMEDIATE, what is still queued for a peer when its connection ends is dropped with it (libzmq
+// terminates the pipe): the peer at the next connection gets only what is sent after.
+func TestImmediateDropsQueueOnDisconnect(t *testing.T) {
+	r := newReactor(t)
+	path := t.TempDir() + "/peer.sock"
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	d := newSocket(t, r, Dealer, WithImmediate(true), WithReconnectIvl(10*time.Millisecond, 0))
+	events := d.Monitor(64)
+	if err := d.Connect("ipc://" + path); err != nil {
+		t.Fatal(err)
+	}
+	first := acceptRaw(t, ln, "DEALER")
+	// The peer does not read: the kernel and the loop's buffer fill, and the rest stays queued.
+	const n = 16
+	big := frameOf(1<<20, 'b')
+	for i := 0; i < n; i++ {
+		mustSend(t, d, big)
+	}
+	waitFor(t, "messages queued behind a full connection", func() bool {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		p := firstPipe(d)
+		return p != nil && p.OutLen() > 0
+	})
+	_ = first.Conn.Close()
+	waitEvent(t, events, isDisconnected)
+
+	second := acceptRaw(t, ln, "DEALER")
+	mustSend(t, d, []byte("fresh"))
+	if m, err := second.Recv(10 * time.Second); err != nil || len(m) != 1 || string(m[0]) != "fresh" {
+		if err == nil && len(m) == 1 {
+			t.Fatalf("the next peer got a %d-byte message queued for the one before, want \"fresh\"", len(m[0]))
+		}
+		t.Fatalf("%d frames, %v", len(m), err)
+	}
 }
