@@ -70,6 +70,12 @@ type Pipe struct {
 	// failed write closes the connection inside gnet, in the middle of encoding).
 	hand []*pool.Msg
 	busy bool
+	// staleHand: the hand was dropped while busy (its connection ended mid-write); the loop
+	// releases what is left of it in encoded instead of keeping it for the next connection.
+	staleHand bool
+	// handoff: a loop found the hand busy with another loop (a connection made while the one
+	// before was still in its last write); encoded schedules the new connection's drain.
+	handoff bool
 	// idleAt is when TrySend last found the pipe idle (nothing queued, the loop not woken): a send
 	// within directGap of it is part of a burst and goes through the loop, batched.
 	idleAt int64
@@ -83,6 +89,13 @@ type Pipe struct {
 
 func newPipe(r *Reactor, owner Owner, opts *Options, dial bool) *Pipe {
 	return &Pipe{r: r, owner: owner, opts: opts, dial: dial}
+}
+
+// unpluggedLocked reports a dialed pipe with IMMEDIATE between connections; p.mu is held. It takes
+// nothing then: libzmq's session terminates the pipe with its connection, and a message the socket
+// gets in before it hears of that is dropped with the pipe, never kept for the next peer.
+func (p *Pipe) unpluggedLocked() bool {
+	return p.dial && p.opts.Immediate && !p.inproc && p.conn == nil
 }
 
 // isClosed reports whether p was closed (nobody will read it again).
@@ -133,8 +146,8 @@ func (p *Pipe) trySend(m *pool.Msg, direct bool) bool {
 		p.mu.Unlock()
 		return p.sendInproc(q, m)
 	}
-	if p.closed || (p.opts.SndHWM > 0 && p.outCount >= p.opts.SndHWM) {
-		if !p.closed {
+	if p.closed || p.unpluggedLocked() || (p.opts.SndHWM > 0 && p.outCount >= p.opts.SndHWM) {
+		if !p.closed && !p.unpluggedLocked() {
 			p.sawFull = true
 		}
 		p.mu.Unlock()
@@ -169,7 +182,7 @@ func (p *Pipe) trySend(m *pool.Msg, direct bool) bool {
 // closed. Safe for any goroutine.
 func (p *Pipe) SendLatest(m *pool.Msg) bool {
 	p.mu.Lock()
-	if p.closed {
+	if p.closed || p.unpluggedLocked() {
 		p.mu.Unlock()
 		return false
 	}
@@ -220,6 +233,9 @@ func (p *Pipe) CanSend() bool {
 		return ok
 	}
 	defer p.mu.Unlock()
+	if p.unpluggedLocked() {
+		return false
+	}
 	ok := !p.closed && (p.opts.SndHWM <= 0 || p.outCount < p.opts.SndHWM)
 	if !ok && !p.closed {
 		p.sawFull = true
@@ -318,6 +334,14 @@ func (p *Pipe) deliver(batch []*pool.Msg, paused bool) bool {
 // takeOut moves queued messages into the loop's hand (on the loop). It returns the hand.
 func (p *Pipe) takeOut(max int) []*pool.Msg {
 	p.mu.Lock()
+	if p.busy {
+		// The loop of the connection before is still encoding the hand (that connection ended in
+		// the middle of a write, and this one was made meanwhile): the hand is its until encoded.
+		p.scheduled = false
+		p.handoff = true
+		p.mu.Unlock()
+		return nil
+	}
 	if len(p.hand) == 0 && p.out.len() == 0 {
 		p.scheduled = false
 		p.mu.Unlock()
@@ -346,14 +370,32 @@ func (p *Pipe) encoded(n int) {
 	clear(p.hand[rest:])
 	p.hand = p.hand[:rest]
 	p.outCount -= n
-	if p.closed && p.conn == nil {
-		p.dropOutLocked() // closed while we were encoding: what is left will never be sent
+	if p.staleHand {
+		// Dropped while we were encoding (closed, or IMMEDIATE and the connection ended): what is
+		// left will never be sent.
+		p.staleHand = false
+		for i, m := range p.hand {
+			m.Release()
+			p.hand[i] = nil
+		}
+		p.outCount -= len(p.hand)
+		p.hand = p.hand[:0]
+	}
+	var wake *conn
+	if p.handoff {
+		p.handoff = false
+		if p.conn != nil && !p.scheduled {
+			p.scheduled, wake = true, p.conn
+		}
 	}
 	notify := p.sawFull && (p.opts.SndHWM <= 0 || p.outCount < p.opts.SndHWM)
 	if notify {
 		p.sawFull = false
 	}
 	p.mu.Unlock()
+	if wake != nil {
+		wake.scheduleDrain()
+	}
 	if notify {
 		p.owner.PipeWritable(p)
 	}
@@ -386,6 +428,11 @@ func (p *Pipe) detachConn(c *conn) {
 	final := !p.dial || (p.closed && !p.lingering)
 	if final {
 		p.closed = true
+	}
+	if final || p.opts.Immediate {
+		// With IMMEDIATE what was queued for this peer goes with its connection, as libzmq's
+		// session terminates the pipe: the socket learns of the end only after this, and nothing
+		// it sent meanwhile may reach the next peer (unpluggedLocked refuses from here on).
 		p.dropOutLocked()
 	}
 	p.mu.Unlock()
@@ -412,6 +459,7 @@ func (p *Pipe) dropOutLocked() {
 	p.out.releaseAll()
 	if p.busy {
 		p.outCount = len(p.hand)
+		p.staleHand = true
 		return
 	}
 	for i, m := range p.hand {

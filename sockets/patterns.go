@@ -3,6 +3,7 @@ package sockets
 import (
 	"encoding/binary"
 	"math/rand/v2"
+	"slices"
 
 	"github.com/zloop/zloop/pool"
 	"github.com/zloop/zloop/reactor"
@@ -66,9 +67,12 @@ func (t *pull) recv() (*pool.Msg, error)     { m, _ := t.in.recv(); return m, ni
 func (t *pull) canSend() bool                { return false }
 func (t *pull) close()                       { t.in.release() }
 
-// PAIR: exactly one peer; a second one is refused, as in libzmq.
+// PAIR: exactly one peer; a second one is refused, as in libzmq. A peer that leaves takes nothing
+// it sent with it: libzmq reads a terminated pipe up to its end, so what it sent stays readable,
+// ahead of anything from the peer that comes next.
 type pair struct {
 	peer *reactor.Pipe
+	gone []*reactor.Pipe // former peers with received messages not yet read, in the order they left
 }
 
 func (t *pair) attach(p *reactor.Pipe) {
@@ -76,11 +80,16 @@ func (t *pair) attach(p *reactor.Pipe) {
 		p.Close(0)
 		return
 	}
+	// A dialed pipe with IMMEDIATE comes back as itself: one queue, read as the peer's from now on.
+	t.gone = slices.DeleteFunc(t.gone, func(q *reactor.Pipe) bool { return q == p })
 	t.peer = p
 }
 func (t *pair) detach(p *reactor.Pipe, final bool) {
 	if final && t.peer == p {
 		t.peer = nil
+		if p.InLen() > 0 {
+			t.gone = append(t.gone, p)
+		}
 	}
 }
 func (t *pair) readable(*reactor.Pipe) {}
@@ -91,10 +100,23 @@ func (t *pair) send(m *pool.Msg) (bool, error) {
 	return t.peer.TrySend(m), nil
 }
 func (t *pair) recv() (*pool.Msg, error) {
+	for len(t.gone) > 0 {
+		if m := t.gone[0].TryRecv(); m != nil {
+			return m, nil
+		}
+		t.gone[0] = nil
+		t.gone = t.gone[1:] // a pipe that has ended gets nothing more
+	}
 	if t.peer == nil {
 		return nil, nil
 	}
 	return t.peer.TryRecv(), nil
+}
+func (t *pair) close() {
+	for _, p := range t.gone {
+		p.Drain()
+	}
+	t.gone = nil
 }
 func (t *pair) canSend() bool { return t.peer != nil && t.peer.CanSend() }
 
@@ -107,7 +129,7 @@ type req struct {
 	lb      loadBalancer
 	fq      fairQueue
 	waiting bool          // a request is out, the reply not yet received
-	replyTo *reactor.Pipe // where the reply must come from; nil once that peer is gone
+	replyTo *reactor.Pipe // where the reply must come from, even once that peer is gone (see detach)
 	reqID   uint32        // id of the latest request (ReqCorrelate)
 }
 
@@ -115,11 +137,10 @@ func newReq(o *Options) *req { return &req{o: o, reqID: rand.Uint32()} }
 
 func (t *req) attach(p *reactor.Pipe) { t.lb.add(p) }
 func (t *req) detach(p *reactor.Pipe, final bool) {
+	// replyTo stays: a reply that arrived before the peer left is still the answer (libzmq reads a
+	// terminated pipe up to its end). If none came, none will, and only ReqRelaxed moves on.
 	if final {
 		t.lb.remove(p)
-		if t.replyTo == p {
-			t.replyTo = nil // the reply is lost; only ReqRelaxed lets the caller move on
-		}
 	}
 }
 func (t *req) readable(p *reactor.Pipe) { t.fq.add(p) }
