@@ -34,6 +34,8 @@ type Dialer struct {
 	success bool // the current connection completed its handshake
 	// lingerTimer cancels ctx when a closed socket's LINGER runs out (nil: none running).
 	lingerTimer *time.Timer
+	// inprocLinger is closed when an inproc connection that lingers for its bind ends (lingerInproc).
+	inprocLinger chan struct{}
 }
 
 // Connect creates a pipe for endpoint (see ParseConnectEndpoint) and starts dialing it in the
@@ -233,6 +235,11 @@ func (d *Dialer) stop() {
 func (d *Dialer) Close(linger time.Duration) <-chan struct{} {
 	if d.pipe.inproc {
 		d.stop()
+		if linger != 0 {
+			if ch := d.lingerInproc(linger); ch != nil {
+				return ch
+			}
+		}
 		d.r.forgetInprocWait(d)
 		closeInproc(d.pipe)
 		return closedChan

@@ -1,6 +1,8 @@
 package reactor
 
 import (
+	"time"
+
 	"fmt"
 
 	"github.com/zloop/zloop/pool"
@@ -109,7 +111,8 @@ func (r *Reactor) joinInproc(l *Listener, d *Dialer) {
 	l.mu.Unlock()
 
 	a.mu.Lock()
-	if a.closed {
+	lingering := a.lingering
+	if a.closed && !lingering {
 		a.mu.Unlock()
 		return
 	}
@@ -133,12 +136,86 @@ func (r *Reactor) joinInproc(l *Listener, d *Dialer) {
 	}
 	b.mu.Unlock()
 
-	a.owner.PipeAttached(a)
+	if !lingering {
+		a.owner.PipeAttached(a)
+	}
 	b.owner.PipeAttached(b)
 	a.owner.Event(Event{Type: EventHandshakeSucceeded, Endpoint: d.addr})
 	b.owner.Event(Event{Type: EventAccepted, Endpoint: l.addr})
 	if len(early) > 0 {
 		b.owner.PipeReadable(b)
+	}
+	if lingering {
+		// The connector's socket closed before the bind: its messages are delivered, then the
+		// bound side sees its peer leave, as with a connection that flushed and closed.
+		a.mu.Lock()
+		a.lingering, a.closed = false, false
+		a.mu.Unlock()
+		closeInproc(a)
+		d.endInprocLinger()
+	}
+}
+
+// lingerInproc keeps a closed socket's inproc connection waiting for its bind while it has
+// messages queued, for at most linger (< 0: no limit), as libzmq's pending inproc connections do.
+// It returns the channel closed when that ends, or nil when there is nothing to wait for.
+func (d *Dialer) lingerInproc(linger time.Duration) <-chan struct{} {
+	p := d.pipe
+	r := d.r
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	name, _ := inprocName(d.addr)
+	waiting := false
+	for _, w := range r.inprocWait[name] {
+		waiting = waiting || w.d == d
+	}
+	p.mu.Lock()
+	if !waiting || r.closed || p.closed || p.twin != nil || p.outCount == 0 {
+		p.mu.Unlock()
+		return nil
+	}
+	p.closed, p.lingering = true, true
+	p.mu.Unlock()
+	ch := make(chan struct{})
+	d.inprocLinger = ch
+	d.cancel = d.expireInproc
+	r.lingerDialers[d] = struct{}{}
+	if linger > 0 {
+		d.lingerTimer = time.AfterFunc(linger, d.expireInproc)
+	}
+	return ch
+}
+
+// expireInproc drops what a lingering inproc connection still holds: its linger ran out, or
+// Reactor.Shutdown stopped waiting. Any goroutine; the join and the expiry race under r.mu.
+func (d *Dialer) expireInproc() {
+	d.r.forgetInprocWait(d)
+	p := d.pipe
+	p.mu.Lock()
+	if !p.lingering {
+		p.mu.Unlock()
+		return // joined meanwhile
+	}
+	p.lingering = false
+	n := p.outCount
+	p.out.releaseAll()
+	p.outCount = 0
+	p.mu.Unlock()
+	d.owner.Event(Event{Type: EventClosed, Endpoint: d.addr, Err: lingerExpired(n, 0)})
+	d.endInprocLinger()
+}
+
+func (d *Dialer) endInprocLinger() {
+	d.r.mu.Lock()
+	ch := d.inprocLinger
+	delete(d.r.lingerDialers, d)
+	d.inprocLinger = nil
+	d.r.mu.Unlock()
+	if d.lingerTimer != nil {
+		d.lingerTimer.Stop()
+	}
+	if ch != nil {
+		close(ch)
 	}
 }
 

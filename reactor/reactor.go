@@ -254,7 +254,11 @@ func (r *Reactor) lingerWaits() []<-chan struct{} {
 	defer r.mu.Unlock()
 	waits := make([]<-chan struct{}, 0, len(r.lingerDialers)+len(r.lingering))
 	for d := range r.lingerDialers {
-		waits = append(waits, d.done)
+		if d.inprocLinger != nil {
+			waits = append(waits, d.inprocLinger)
+		} else {
+			waits = append(waits, d.done)
+		}
 	}
 	for c := range r.lingering {
 		waits = append(waits, c.done)

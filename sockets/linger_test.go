@@ -56,6 +56,8 @@ func freeEndpoint(t *testing.T, transport string) string {
 	switch transport {
 	case "ipc":
 		return "ipc://" + t.TempDir() + "/s"
+	case "inproc":
+		return fmt.Sprintf("inproc://linger-%d", ipcSeq.Add(1))
 	case "tcp", "ws":
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -75,7 +77,7 @@ func freeEndpoint(t *testing.T, transport string) string {
 // The first report: a PUSH connects, sends 1,000 messages at once, closes and terminates;
 // the PULL that binds (here, only afterwards) gets all of them.
 func TestLingerDeliversToPeerThatAppearsLater(t *testing.T) {
-	for _, tr := range []string{"tcp", "ipc", "ws"} {
+	for _, tr := range []string{"tcp", "ipc", "ws", "inproc"} {
 		t.Run(tr, func(t *testing.T) {
 			ep := freeEndpoint(t, tr)
 			rs := newReactor(t)
@@ -86,6 +88,15 @@ func TestLingerDeliversToPeerThatAppearsLater(t *testing.T) {
 			sendSeq(t, push, 1000)
 			if err := push.Close(); err != nil {
 				t.Fatal(err)
+			}
+			if tr == "inproc" {
+				// inproc names live in one reactor: the bind comes after Close, before Shutdown.
+				pull := newSocket(t, rs, Pull)
+				if _, err := pull.Bind(ep); err != nil {
+					t.Fatal(err)
+				}
+				recvSeq(t, pull, 1000)
+				return
 			}
 			done := shutdownAsync(context.Background(), rs)
 
@@ -99,6 +110,26 @@ func TestLingerDeliversToPeerThatAppearsLater(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
+	}
+}
+
+// An inproc connection lingering for a bind that never comes is dropped at its LINGER, and the
+// monitor says so.
+func TestLingerInprocWithoutBind(t *testing.T) {
+	r := newReactor(t)
+	push := newSocket(t, r, Push, WithLinger(20*time.Millisecond))
+	events := push.Monitor(16)
+	if err := push.Connect("inproc://linger-nobody"); err != nil {
+		t.Fatal(err)
+	}
+	sendSeq(t, push, 3)
+	_ = push.Close()
+	e := waitEvent(t, events, func(e reactor.Event) bool { return errors.Is(e.Err, ErrLingerExpired) })
+	if e.Type != reactor.EventClosed || !strings.Contains(e.Err.Error(), "3 messages") {
+		t.Fatalf("drop event %v", e)
+	}
+	if err := r.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -280,9 +280,13 @@ func (s *Socket) Disconnect(endpoint string) error {
 }
 
 // Close closes the socket and returns at once, as zmq_close does. Blocked Send and Recv calls
-// return ErrClosed. Connected peers still get what is queued for them for up to Linger, in the
-// background: Reactor.Close (or reactor.CloseDefault) waits for that, like zmq_ctx_term. Messages
-// queued for peers that are not connected are dropped.
+// return ErrClosed. What was queued is still delivered for up to Linger (default: no limit), in
+// the background, as libzmq does: to connected peers, and to the peers of Connect endpoints that
+// are not connected yet, are reconnecting or are in their handshake (those keep connecting until
+// their messages are written). Reactor.Shutdown (Close, reactor.CloseDefault) waits for that, like
+// zmq_ctx_term, and bounds it with its context. Messages dropped when Linger runs out are reported
+// on the monitor (Err wraps ErrLingerExpired), which stays open until the lingering ends.
+// Any goroutine; a second Close does nothing.
 func (s *Socket) Close() error {
 	s.close(ErrClosed)
 	return nil
