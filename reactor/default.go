@@ -1,6 +1,9 @@
 package reactor
 
-import "sync"
+import (
+	"context"
+	"sync"
+)
 
 var (
 	defaultMu sync.Mutex
@@ -22,9 +25,13 @@ func Default() (*Reactor, error) {
 	return defaultR, nil
 }
 
-// CloseDefault closes the default reactor if it was started (like zmq_ctx_term on the global
-// context); the next Default starts a new one. Close every socket on it first.
-func CloseDefault() error {
+// CloseDefault shuts the default reactor down if it was started, like zmq_ctx_term on the global
+// context: see Reactor.Shutdown (sockets still open on it are terminated, what closed sockets
+// queued is delivered within their LINGER). The next Default starts a new one. Any goroutine.
+func CloseDefault() error { return ShutdownDefault(context.Background()) }
+
+// ShutdownDefault is CloseDefault bounded by ctx, like Reactor.Shutdown.
+func ShutdownDefault(ctx context.Context) error {
 	defaultMu.Lock()
 	r := defaultR
 	defaultR = nil
@@ -32,5 +39,5 @@ func CloseDefault() error {
 	if r == nil {
 		return nil
 	}
-	return r.Close()
+	return r.Shutdown(ctx)
 }
