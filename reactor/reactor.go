@@ -46,7 +46,6 @@ func (discardLogger) Fatalf(string, ...any) {}
 // Reactor is a set of gnet event loops that own every connection of the sockets built on it: the
 // counterpart of a libzmq context. Its methods are safe for concurrent use.
 type Reactor struct {
-	gnet.BuiltinEventEngine
 	cli *gnet.Client
 
 	mu        sync.Mutex
@@ -101,7 +100,7 @@ func New(cfg Config) (*Reactor, error) {
 		sockets:       make(map[Terminator]struct{}),
 		lingerDialers: make(map[*Dialer]struct{}),
 	}
-	cli, err := gnet.NewClient(r,
+	cli, err := gnet.NewClient(&events{r: r},
 		gnet.WithNumEventLoop(n),
 		gnet.WithLogger(lg),
 		gnet.WithTCPNoDelay(gnet.TCPNoDelay),
@@ -373,10 +372,16 @@ func (r *Reactor) loopOf(gc gnet.Conn) *loop {
 	return r.loops[gc.EventLoop()]
 }
 
-// gnet callbacks; each runs on the loop that owns gc.
+// events receives gnet's callbacks, each on the loop that owns gc; a type of its own keeps them
+// out of Reactor's API.
+type events struct {
+	gnet.BuiltinEventEngine
+	r *Reactor
+}
 
 // OnOpen implements gnet.EventHandler.
-func (r *Reactor) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
+func (h *events) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
+	r := h.r
 	if w, ok := gc.Context().(*waker); ok {
 		w.gfd = gc.Fd()
 		r.mu.Lock()
@@ -398,7 +403,7 @@ func (r *Reactor) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 }
 
 // OnTraffic implements gnet.EventHandler.
-func (r *Reactor) OnTraffic(gc gnet.Conn) gnet.Action {
+func (h *events) OnTraffic(gc gnet.Conn) gnet.Action {
 	if w, ok := gc.Context().(*waker); ok {
 		w.run(gc)
 		return gnet.None
@@ -411,7 +416,7 @@ func (r *Reactor) OnTraffic(gc gnet.Conn) gnet.Action {
 }
 
 // OnClose implements gnet.EventHandler.
-func (r *Reactor) OnClose(gc gnet.Conn, err error) gnet.Action {
+func (h *events) OnClose(gc gnet.Conn, err error) gnet.Action {
 	c, _ := gc.Context().(*conn)
 	if c == nil || c.closed || c.gc != gc {
 		return gnet.None

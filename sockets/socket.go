@@ -184,7 +184,7 @@ func (s *Socket) Bind(endpoint string) (string, error) {
 	}
 	ro := s.opts.pipeOptions(s.typ)
 	s.mu.Unlock()
-	l, err := s.r.Listen(endpoint, ro, s)
+	l, err := s.r.Listen(endpoint, ro, (*owner)(s))
 	if err != nil {
 		return "", err
 	}
@@ -215,7 +215,7 @@ func (s *Socket) Connect(endpoint string) error {
 		s.opts.ConnectRoutingID = nil
 	}
 	s.mu.Unlock()
-	d, err := s.r.Connect(endpoint, ro, s)
+	d, err := s.r.Connect(endpoint, ro, (*owner)(s))
 	if err != nil {
 		if ro.ConnectRoutingID != nil { // not used: libzmq keeps it for the next Connect
 			s.mu.Lock()
@@ -703,10 +703,13 @@ func (s *Socket) dropPipe(p *reactor.Pipe) {
 	s.pat.detach(p, true)
 }
 
-// reactor.Owner: called on loops and reactor goroutines.
+// owner is the socket as the reactor sees it: the reactor.Owner callbacks live on this type so
+// that they are not part of Socket's API. They are called on loops and reactor goroutines.
+type owner Socket
 
 // PipeAttached implements reactor.Owner.
-func (s *Socket) PipeAttached(p *reactor.Pipe) {
+func (o *owner) PipeAttached(p *reactor.Pipe) {
+	s := (*Socket)(o)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -724,7 +727,8 @@ func (s *Socket) PipeAttached(p *reactor.Pipe) {
 }
 
 // PipeDetached implements reactor.Owner.
-func (s *Socket) PipeDetached(p *reactor.Pipe, final bool) {
+func (o *owner) PipeDetached(p *reactor.Pipe, final bool) {
+	s := (*Socket)(o)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -747,7 +751,8 @@ func (s *Socket) PipeDetached(p *reactor.Pipe, final bool) {
 }
 
 // PipeReadable implements reactor.Owner.
-func (s *Socket) PipeReadable(p *reactor.Pipe) {
+func (o *owner) PipeReadable(p *reactor.Pipe) {
+	s := (*Socket)(o)
 	s.mu.Lock()
 	if !s.closed {
 		s.pat.readable(p)
@@ -758,7 +763,8 @@ func (s *Socket) PipeReadable(p *reactor.Pipe) {
 }
 
 // PipeWritable implements reactor.Owner.
-func (s *Socket) PipeWritable(p *reactor.Pipe) {
+func (o *owner) PipeWritable(p *reactor.Pipe) {
+	s := (*Socket)(o)
 	s.mu.Lock()
 	if !s.closed {
 		if w, ok := s.pat.(writableTaker); ok {
@@ -773,7 +779,8 @@ func (s *Socket) PipeWritable(p *reactor.Pipe) {
 // PipeCommand implements reactor.Owner. PUB and XPUB take SUBSCRIBE and CANCEL; every other
 // command, and every command to other types, is ignored, as rfc 37 says a peer must do with
 // commands it does not know. c aliases the read buffer: nothing keeps it past the call.
-func (s *Socket) PipeCommand(p *reactor.Pipe, c codec.Command) {
+func (o *owner) PipeCommand(p *reactor.Pipe, c codec.Command) {
+	s := (*Socket)(o)
 	s.mu.Lock()
 	ct, ok := s.pat.(commandTaker)
 	if ok && !s.closed {
@@ -787,7 +794,8 @@ func (s *Socket) PipeCommand(p *reactor.Pipe, c codec.Command) {
 }
 
 // Event implements reactor.Owner.
-func (s *Socket) Event(e reactor.Event) {
+func (o *owner) Event(e reactor.Event) {
+	s := (*Socket)(o)
 	s.mu.Lock()
 	if s.monitor != nil {
 		select {
