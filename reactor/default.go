@@ -41,3 +41,22 @@ func ShutdownDefault(ctx context.Context) error {
 	}
 	return r.Shutdown(ctx)
 }
+
+// BackgroundGoroutines returns the functions of the goroutines that outlive every reactor, for a
+// leak checker's ignore list: gnet's worker pool (ants) starts its housekeeping goroutines when the
+// package is initialised and keeps them, and its workers, for the life of the process; zloop
+// cannot stop them without breaking gnet for the rest of the process. After Reactor.Shutdown no
+// other goroutine of zloop's remains. With go.uber.org/goleak:
+//
+//	var opts []goleak.Option
+//	for _, f := range reactor.BackgroundGoroutines() {
+//		opts = append(opts, goleak.IgnoreAnyFunction(f))
+//	}
+//	goleak.VerifyNone(t, opts...)
+func BackgroundGoroutines() []string {
+	return []string{
+		"github.com/panjf2000/ants/v2.(*poolCommon).purgeStaleWorkers",
+		"github.com/panjf2000/ants/v2.(*poolCommon).ticktock",
+		"github.com/panjf2000/ants/v2.(*goWorker).run.func1",
+	}
+}

@@ -6,17 +6,19 @@ import (
 	"os"
 	"testing"
 
+	"github.com/zloop/zloop/reactor"
+
 	"go.uber.org/goleak"
 )
 
-// Options are the goleak options for code built on the reactor: gnet keeps a global worker pool
-// (ants) whose housekeeping goroutines live for the whole process.
+// Options are the goleak options for code built on the reactor: exactly the goroutines that
+// reactor.BackgroundGoroutines names (gnet's worker pool lives for the whole process).
 func Options() []goleak.Option {
-	return []goleak.Option{
-		goleak.IgnoreAnyFunction("github.com/panjf2000/ants/v2.(*poolCommon).purgeStaleWorkers"),
-		goleak.IgnoreAnyFunction("github.com/panjf2000/ants/v2.(*poolCommon).ticktock"),
-		goleak.IgnoreAnyFunction("github.com/panjf2000/ants/v2.(*goWorker).run.func1"),
+	var opts []goleak.Option
+	for _, f := range reactor.BackgroundGoroutines() {
+		opts = append(opts, goleak.IgnoreAnyFunction(f))
 	}
+	return opts
 }
 
 // Main runs the tests, then cleanup (for example closing the default reactor), then fails the run
