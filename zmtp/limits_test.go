@@ -79,8 +79,8 @@ func TestLimitsAndViolations(t *testing.T) {
 		{name: "data before greeting", in: msg(nil, []byte("early")), want: codec.ErrNotZMTP},
 		{name: "version 2 greeting", in: v2, want: codec.ErrVersion, check: func(t *testing.T, err error) {
 			var ve *codec.VersionError
-			if !errors.As(err, &ve) || ve.Major != 1 {
-				t.Errorf("want *codec.VersionError for major 1, got %#v", err)
+			if !errors.As(err, &ve) || ve.Major != 2 || ve.Minor != 0 {
+				t.Errorf("want *codec.VersionError for ZMTP 2.0 (revision 1), got %#v", err)
 			}
 		}},
 		{name: "version 2 greeting prefix", in: v2[:11], want: codec.ErrVersion},
