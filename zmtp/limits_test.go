@@ -190,11 +190,11 @@ func TestInvalidConfig(t *testing.T) {
 	}
 	// 255 bytes of identity are fine.
 	s := zmtp.NewSession(&zmtp.Config{SocketType: "DEALER", Identity: make([]byte, 255)})
-	if out := s.Start(t0, nil); len(out) != codec.GreetingSize {
+	if out := s.Start(t0, nil); len(out) != codec.SignatureSize {
 		t.Errorf("Start wrote %d bytes", len(out))
 	}
 	// A nil Config is the zero Config.
-	if s := zmtp.NewSession(nil); len(s.Start(t0, nil)) != codec.GreetingSize {
+	if s := zmtp.NewSession(nil); len(s.Start(t0, nil)) != codec.SignatureSize {
 		t.Error("nil config")
 	}
 }
