@@ -38,6 +38,18 @@ func TestZeroAllocs(t *testing.T) {
 		"AppendGreeting": func() {
 			scratch = AppendGreeting(scratch[:0], Greeting{Major: 3, Minor: 1, Mechanism: MechNull})
 		},
+		"AppendGreetingPart": func() {
+			g := Greeting{Major: 3, Minor: 1, Mechanism: MechNull}
+			scratch = AppendGreetingPart(scratch[:0], g, 0, SignatureSize)
+			scratch = AppendGreetingPart(scratch, g, SignatureSize, GreetingSize)
+		},
+		"ParseGreetingHead": func() {
+			major, err := ParseGreetingHead(greetings[MechNull])
+			if err != nil {
+				panic(err)
+			}
+			sink += int(major)
+		},
 		"AppendReady": func() { scratch = AppendReady(scratch[:0], props...) },
 		"AppendPing":  func() { scratch = AppendPing(scratch[:0], 10, ping[2:]) },
 		"ParseCommand": func() {

@@ -1,6 +1,7 @@
-// Package codec is the ZMTP 3.x wire codec: frames, the 64-byte greeting,
-// command bodies (READY, ERROR, PING, PONG, SUBSCRIBE, CANCEL) and READY
-// metadata, as pure functions on byte slices. It does no I/O, keeps no state
+// Package codec is the ZMTP 3.x wire codec: frames, the 64-byte greeting
+// (whole, or as rfc 23's head and rest, so that 1.0 and 2.0 peers show
+// themselves), command bodies (READY, ERROR, PING, PONG, SUBSCRIBE, CANCEL)
+// and READY metadata, as pure functions on byte slices. It does no I/O, keeps no state
 // and imports only the standard library, so every byte of the protocol can be
 // tested and fuzzed without a socket.
 //

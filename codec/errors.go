@@ -13,8 +13,9 @@ var (
 	// the caller should retry with more bytes. It is not a protocol error.
 	ErrShort = errors.New("zmq: short buffer")
 
-	// ErrNotZMTP means the peer's first bytes are not a ZMTP 2.0+ signature
-	// (it speaks another protocol, or ZMTP 1.0).
+	// ErrNotZMTP means the peer's first byte is not a ZMTP signature's 0xFF:
+	// it speaks another protocol (or ZMTP 1.0 with a short first frame, which
+	// one byte cannot tell from another protocol).
 	ErrNotZMTP = errors.New("zmq: peer does not speak ZMTP")
 
 	// ErrVersion means the peer speaks a ZMTP version older than 3.0.
@@ -53,9 +54,11 @@ func (e *ProtocolError) Error() string {
 // Unwrap returns Err, so errors.Is(err, ErrTooLarge) and the like work.
 func (e *ProtocolError) Unwrap() error { return e.Err }
 
-// VersionError reports a peer whose greeting announces a major version below
-// 3 (ZMTP 1.0 or 2.0), which zloop does not speak. Minor is always zero: those
-// revisions have no minor version, and their byte 11 means something else.
+// VersionError reports a peer that speaks ZMTP 1.0 or 2.0, which zloop does
+// not speak. Major and Minor name that protocol version (1.0 or 2.0), not the
+// byte the peer sent: ZMTP 2.0 sends revision 1 where 3.x sends its major
+// version (see ParseGreetingHead). Minor is always zero: those versions have
+// no minor version, and their byte 11 means something else.
 type VersionError struct {
 	Major, Minor byte
 }

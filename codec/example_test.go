@@ -90,5 +90,32 @@ func ExampleParseGreeting() {
 	// Output:
 	// true
 	// {Major:3 Minor:1 Mechanism:NULL AsServer:false} 64 <nil>
-	// true zmq: unsupported ZMTP version 1.0 (need 3.0 or later)
+	// true zmq: unsupported ZMTP version 2.0 (need 3.0 or later)
+}
+
+// The greeting in steps, as libzmq negotiates: the signature first, the major version once the
+// peer's signature is in, the rest once the peer's major version shows 3.0 or later.
+func ExampleParseGreetingHead() {
+	ours := codec.Greeting{Major: 3, Minor: 1, Mechanism: codec.MechNull}
+	out := codec.AppendGreetingPart(nil, ours, 0, codec.SignatureSize)
+	fmt.Println(len(out))
+
+	peer := codec.AppendGreeting(nil, ours)[:codec.GreetingHeadSize] // a 3.x peer's signature and major
+	_, err := codec.ParseGreetingHead(peer[:codec.SignatureSize])
+	fmt.Println(err == codec.ErrShort) // a valid signature, no major version yet
+	out = codec.AppendGreetingPart(out, ours, codec.SignatureSize, codec.GreetingHeadSize)
+	major, err := codec.ParseGreetingHead(peer)
+	fmt.Println(major, err)
+	out = codec.AppendGreetingPart(out, ours, codec.GreetingHeadSize, codec.GreetingSize)
+	fmt.Println(len(out), bytes.Equal(out, codec.AppendGreeting(nil, ours)))
+
+	jeromq := []byte{0xFF, 0, 0, 0, 0, 0, 0, 0, 1, 0x7F, 0x01, 0x07} // ZMTP 2.0: revision 1, PULL
+	_, err = codec.ParseGreetingHead(jeromq)
+	fmt.Println(err)
+	// Output:
+	// 10
+	// true
+	// 3 <nil>
+	// 64 true
+	// zmq: unsupported ZMTP version 2.0 (need 3.0 or later)
 }

@@ -8,8 +8,10 @@ const (
 	FlagLong    byte = 0x02 // 8-byte size field; a wire detail, never in FrameHeader.Flags
 	FlagCommand byte = 0x04 // command frame (never has FlagMore)
 
-	GreetingSize = 64  // bytes in a ZMTP 3.x greeting
-	MaxShortSize = 255 // largest body a short (2-byte) header can describe
+	GreetingSize     = 64  // bytes in a ZMTP 3.x greeting
+	SignatureSize    = 10  // its signature: 0xFF, 8 bytes of padding, 0x7F
+	GreetingHeadSize = 11  // its signature and major version: enough to tell a 1.0 or 2.0 peer
+	MaxShortSize     = 255 // largest body a short (2-byte) header can describe
 )
 
 const (

@@ -22,7 +22,7 @@ func checkParseError(t *testing.T, err error, op string, allowVersion bool) {
 		return
 	}
 	var ve *VersionError
-	if allowVersion && errors.As(err, &ve) && ve.Major < 3 {
+	if allowVersion && errors.As(err, &ve) && (ve.Major == 1 || ve.Major == 2) && ve.Minor == 0 {
 		return
 	}
 	t.Fatalf("unexpected error %v (%T)", err, err)
@@ -103,9 +103,41 @@ func FuzzGreeting(f *testing.F) {
 		b := AppendGreeting(nil, g)
 		f.Add(b)
 		f.Add(b[:11])
+		for _, cut := range []int{SignatureSize, GreetingHeadSize} {
+			f.Add(AppendGreetingPart(nil, g, 0, cut))
+		}
+		f.Add(AppendGreetingPart(AppendGreetingPart(nil, g, 0, GreetingHeadSize), g, GreetingHeadSize, GreetingSize))
+	}
+	for _, rev := range []byte{0, 1, 2} {
+		// ZMTP 1.0 and 2.0 heads, and what JeroMQ 0.3 sends: its head and socket type.
+		f.Add(append(AppendGreetingPart(nil, Greeting{Major: rev}, 0, GreetingHeadSize), 0x07))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
+		// The head decides what it can, and ParseGreeting agrees with it on the head's bytes.
+		major, herr := ParseGreetingHead(b)
+		switch {
+		case herr == ErrShort:
+			if len(b) >= GreetingHeadSize {
+				t.Fatalf("head ErrShort with %d bytes", len(b))
+			}
+		case herr != nil:
+			checkParseError(t, herr, opGreeting, true)
+			if _, _, err := ParseGreeting(b); err == nil || err.Error() != herr.Error() {
+				t.Fatalf("head refused (%v), ParseGreeting says %v", herr, err)
+			}
+		case major < 3 || len(b) < GreetingHeadSize:
+			t.Fatalf("head accepted major %d from %d bytes", major, len(b))
+		}
 		g, n, err := ParseGreeting(b)
+		if herr == nil {
+			var ve *VersionError
+			if errors.As(err, &ve) || errors.Is(err, ErrNotZMTP) {
+				t.Fatalf("head accepted, ParseGreeting refused it: %v", err)
+			}
+			if err == nil && g.Major != major {
+				t.Fatalf("majors differ: %d, %d", g.Major, major)
+			}
+		}
 		if err != nil {
 			checkParseError(t, err, opGreeting, true)
 			if n != 0 {

@@ -198,3 +198,97 @@ func TestSplitLimitRefusesBeforeBody(t *testing.T) {
 		t.Fatalf("err = %v, want ErrTooLarge", err)
 	}
 }
+
+// steppedDecoder is the greeting half of a connection that negotiates as rfc 23 does: it reads
+// the peer's head (signature and major version) first, noting how many bytes it had been fed
+// when the head decided, then the whole greeting.
+type steppedDecoder struct {
+	streamDecoder
+	fed    int
+	headAt int // bytes fed when ParseGreetingHead decided (0 = not yet)
+	major  byte
+}
+
+func (d *steppedDecoder) feed(p []byte) error {
+	d.fed += len(p)
+	if d.headAt == 0 {
+		major, err := ParseGreetingHead(append(bytes.Clone(d.buf), p...))
+		if err != ErrShort {
+			d.headAt = d.fed
+			if err != nil {
+				return err
+			}
+			d.major = major
+		}
+	}
+	return d.streamDecoder.feed(p)
+}
+
+// A stream whose greeting was sent in steps (signature, major, rest) decodes exactly like one sent
+// whole, however it is cut, and the head decides as soon as its 11th byte is in, never earlier.
+func TestSplitSteppedGreeting(t *testing.T) {
+	stream, want := mixedStream(false)
+	g := Greeting{Major: 3, Minor: 1, Mechanism: MechNull}
+	stepped := AppendGreetingPart(nil, g, 0, SignatureSize)
+	stepped = AppendGreetingPart(stepped, g, SignatureSize, GreetingHeadSize)
+	stepped = AppendGreetingPart(stepped, g, GreetingHeadSize, GreetingSize)
+	if !bytes.Equal(stepped, stream[:GreetingSize]) {
+		t.Fatalf("signature+major+rest %x differs from the greeting %x", stepped, stream[:GreetingSize])
+	}
+	stream = append(stepped, stream[GreetingSize:]...)
+	for cut := 0; cut <= len(stream); cut++ {
+		d := steppedDecoder{streamDecoder: streamDecoder{max: -1}}
+		if err := d.feed(stream[:cut]); err != nil {
+			t.Fatalf("cut %d, first part: %v", cut, err)
+		}
+		if err := d.feed(stream[cut:]); err != nil {
+			t.Fatalf("cut %d, second part: %v", cut, err)
+		}
+		wantAt := len(stream)
+		if cut >= GreetingHeadSize {
+			wantAt = cut
+		}
+		if d.headAt != wantAt || d.major != 3 {
+			t.Fatalf("cut %d: head decided at %d (major %d), want %d", cut, d.headAt, d.major, wantAt)
+		}
+		checkEvents(t, fmt.Sprintf("cut %d", cut), d.events, want)
+	}
+	d := steppedDecoder{streamDecoder: streamDecoder{max: -1}}
+	for i := range stream {
+		if err := d.feed(stream[i : i+1]); err != nil {
+			t.Fatalf("byte %d: %v", i, err)
+		}
+		if (d.headAt != 0) != (i >= GreetingHeadSize-1) {
+			t.Fatalf("byte %d: head decided at %d", i, d.headAt)
+		}
+	}
+	checkEvents(t, "byte by byte", d.events, want)
+}
+
+// A ZMTP 2.0 peer's greeting (what JeroMQ 0.3 sends: signature, revision 1, socket type, then
+// 2.0 frames) is refused as 2.0 at its 11th byte however it is cut: the refusal needs nothing the
+// peer holds back until it has our greeting.
+func TestSplitZMTP2Refused(t *testing.T) {
+	stream := []byte{0xFF, 0, 0, 0, 0, 0, 0, 0, 1, 0x7F, 0x01, 0x07, 0x01, 0x00}
+	for cut := 0; cut <= len(stream); cut++ {
+		d := steppedDecoder{streamDecoder: streamDecoder{max: -1}}
+		err := d.feed(stream[:cut])
+		if cut < GreetingHeadSize {
+			if err != nil {
+				t.Fatalf("cut %d: refused early: %v", cut, err)
+			}
+			err = d.feed(stream[cut:])
+		}
+		wantAt := len(stream)
+		if cut >= GreetingHeadSize {
+			wantAt = cut
+		}
+		var ve *VersionError
+		if !errors.As(err, &ve) || ve.Major != 2 || ve.Minor != 0 || d.headAt != wantAt {
+			t.Fatalf("cut %d: err %v at %d", cut, err, d.headAt)
+		}
+		if len(d.events) != 0 {
+			t.Fatalf("cut %d: events %v", cut, d.events)
+		}
+	}
+}

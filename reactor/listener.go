@@ -56,7 +56,11 @@ func (r *Reactor) Listen(endpoint string, opts *Options, owner Owner) (*Listener
 	if ul, ok := ln.(*net.UnixListener); ok {
 		ul.SetUnlinkOnClose(true)
 	}
-	l := &Listener{r: r, owner: owner, opts: opts, ep: ep, ln: ln, conns: make(map[*conn]struct{}), stop: make(chan struct{}), done: make(chan struct{})}
+	// An accepted connection holds back its major version until the dialler's has arrived: see
+	// zmtp.Session.Start for why the sides differ.
+	acc := *opts
+	acc.Session.Accepted = true
+	l := &Listener{r: r, owner: owner, opts: &acc, ep: ep, ln: ln, conns: make(map[*conn]struct{}), stop: make(chan struct{}), done: make(chan struct{})}
 	switch {
 	case ep.Network == "unix":
 		l.addr = "ipc://" + ep.Addr

@@ -7,8 +7,12 @@
 // # Life cycle
 //
 //  1. NewSession(cfg) when the connection opens (dialled or accepted).
-//  2. Start(now, out) appends our 64-byte greeting: write it at once, never wait for the peer's.
-//  3. Read(in, now, out, h) every time bytes arrive. Once the peer's whole greeting is in, the
+//  2. Start(now, out) appends the signature that begins our greeting: write it at once, never wait
+//     for the peer's.
+//  3. Read(in, now, out, h) every time bytes arrive. It appends our major version once the peer's
+//     signature is in (with Config.Accepted, only with the rest) and the rest of our greeting once
+//     the peer's major version shows ZMTP 3.0 or later; a 1.0 or 2.0 peer fails the session with a
+//     *codec.VersionError (see Start for why in steps). Once the peer's whole greeting is in, the
 //     session appends our READY (libzmq drops a peer that sends READY before it has seen the
 //     greeting). When the peer's READY arrives and its Socket-Type passes Config.Compatible,
 //     the handshake is complete and h.Ready runs; an incompatible peer gets an ERROR command and

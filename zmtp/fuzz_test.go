@@ -91,6 +91,14 @@ func FuzzSessionHandshake(f *testing.F) {
 	f.Add(codec.AppendError(peerGreeting(3, 0, "NULL"), "no"))
 	f.Add(peerGreeting(3, 1, "PLAIN"))
 	f.Add(peerGreeting(2, 0, "NULL"))
+	// The greeting's steps as the encoder writes them, and ZMTP 1.0/2.0 greetings as JeroMQ 0.3
+	// sends them (signature, revision, socket type).
+	g := codec.Greeting{Major: 3, Minor: 1, Mechanism: "NULL"}
+	f.Add(codec.AppendGreetingPart(nil, g, 0, codec.SignatureSize))
+	f.Add(codec.AppendGreetingPart(nil, g, 0, codec.GreetingHeadSize))
+	for _, rev := range []byte{0, 1, 2} {
+		f.Add(append(codec.AppendGreetingPart(nil, codec.Greeting{Major: rev}, 0, codec.GreetingHeadSize), 0x07))
+	}
 	f.Add([]byte("GET / HTTP/1.1\r\n\r\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if len(data) > 16<<10 {

@@ -163,11 +163,12 @@ func (r *recorder) messages() [][]string {
 // conn plays the reactor's part for one session: it keeps the unconsumed input, offers it
 // again with new bytes appended, and collects what the session wants written.
 type conn struct {
-	s   *zmtp.Session
-	h   *recorder
-	buf []byte
-	out []byte
-	err error
+	s     *zmtp.Session
+	h     *recorder
+	buf   []byte
+	out   []byte
+	wrote []byte // everything takeOut returned
+	err   error
 }
 
 func newConn(cfg *zmtp.Config) *conn {
@@ -217,6 +218,7 @@ func (c *conn) pushBytes(t testing.TB, now time.Time, data []byte) error {
 func (c *conn) takeOut() []byte {
 	o := c.out
 	c.out = nil
+	c.wrote = append(c.wrote, o...)
 	return o
 }
 

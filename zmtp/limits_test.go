@@ -79,8 +79,8 @@ func TestLimitsAndViolations(t *testing.T) {
 		{name: "data before greeting", in: msg(nil, []byte("early")), want: codec.ErrNotZMTP},
 		{name: "version 2 greeting", in: v2, want: codec.ErrVersion, check: func(t *testing.T, err error) {
 			var ve *codec.VersionError
-			if !errors.As(err, &ve) || ve.Major != 1 {
-				t.Errorf("want *codec.VersionError for major 1, got %#v", err)
+			if !errors.As(err, &ve) || ve.Major != 2 || ve.Minor != 0 {
+				t.Errorf("want *codec.VersionError for ZMTP 2.0 (revision 1), got %#v", err)
 			}
 		}},
 		{name: "version 2 greeting prefix", in: v2[:11], want: codec.ErrVersion},
@@ -190,11 +190,11 @@ func TestInvalidConfig(t *testing.T) {
 	}
 	// 255 bytes of identity are fine.
 	s := zmtp.NewSession(&zmtp.Config{SocketType: "DEALER", Identity: make([]byte, 255)})
-	if out := s.Start(t0, nil); len(out) != codec.GreetingSize {
+	if out := s.Start(t0, nil); len(out) != codec.SignatureSize {
 		t.Errorf("Start wrote %d bytes", len(out))
 	}
 	// A nil Config is the zero Config.
-	if s := zmtp.NewSession(nil); len(s.Start(t0, nil)) != codec.GreetingSize {
+	if s := zmtp.NewSession(nil); len(s.Start(t0, nil)) != codec.SignatureSize {
 		t.Error("nil config")
 	}
 }

@@ -27,11 +27,11 @@ func TestPlainHandshake(t *testing.T) {
 	})
 	client.out = client.s.Start(t0, nil)
 	server.out = server.s.Start(t0, nil)
-	g, _, err := codec.ParseGreeting(server.out)
+	link(t, t0, client, server)
+	g, _, err := codec.ParseGreeting(server.wrote)
 	if err != nil || g.Mechanism != "PLAIN" || !g.AsServer {
 		t.Fatalf("server greeting %+v, %v", g, err)
 	}
-	link(t, t0, client, server)
 	if client.err != nil || server.err != nil || !client.s.Ready() || !server.s.Ready() {
 		t.Fatalf("handshake: client %v, server %v", client.err, server.err)
 	}

@@ -73,6 +73,10 @@ type Config struct {
 	// and no READY. Each side's first message is its routing id (one data frame, empty when it has
 	// none), as libzmq does; the peer's socket type is unknown and not checked.
 	NoHandshake bool
+	// Accepted marks the side that accepted the connection (a listener's): it holds back its
+	// major version until the peer's has arrived. Set it on one side only, or neither side
+	// would send its major version. See Session.Start.
+	Accepted bool
 }
 
 // Handler receives what a Session decodes. Its methods run on the goroutine that called
@@ -125,7 +129,7 @@ func (p *Peer) Property(name string) ([]byte, bool) {
 type state uint8
 
 const (
-	stGreeting  state = iota // waiting for the peer's 64-byte greeting
+	stGreeting  state = iota // waiting for the peer's 64-byte greeting, ours going out in steps
 	stHandshake              // greeting done, mechanism running
 	stReady                  // messages flow
 	stFailed                 // sticky: every call returns s.err
@@ -149,6 +153,8 @@ type Session struct {
 	bare       bool // NoHandshake: the first data frame is the peer's routing id
 	identity   []byte
 	state      state
+	accepted   bool // Config.Accepted: our major version waits for the peer's
+	sent       int  // bytes of our greeting sent so far
 	handshaken bool // the handshake completed (state may have failed since)
 	started    bool
 	err        error
@@ -189,6 +195,7 @@ func NewSession(cfg *Config) *Session {
 		hbIvl:      cfg.HeartbeatIvl,
 		hbTimeout:  cfg.HeartbeatTimeout,
 		noGreeting: cfg.NoGreeting,
+		accepted:   cfg.Accepted,
 		bare:       cfg.NoGreeting && cfg.NoHandshake,
 		identity:   bytes.Clone(cfg.Identity),
 	}
@@ -275,9 +282,30 @@ func validPropertyName(name string) bool {
 	return true
 }
 
-// Start appends our greeting (ZMTP 3.1, our mechanism, as-server only for a PLAIN server; with
-// NoGreeting the mechanism's first command instead) to out and arms the handshake timer. Write it at once: never wait for the peer's greeting first. Calls after the first
-// append nothing. It appends nothing when the Config was invalid (see NewSession).
+// Start appends the first step of our greeting, its 10-byte signature (with NoGreeting the
+// mechanism's first command instead), to out and arms the handshake timer. Write it at once: never
+// wait for the peer first. Read appends the other steps as the peer's greeting arrives. Calls after
+// the first append nothing. It appends nothing when the Config was invalid (see NewSession).
+//
+// The greeting goes out in steps so that a ZMTP 1.0 or 2.0 peer is refused by name
+// (*codec.VersionError) rather than with an EOF. A 2.0 peer (libzmq 3.2, JeroMQ 0.3) reads a
+// 12-byte greeting (signature, revision, socket type) and decodes what follows as 2.0 frames: sent
+// whole, our 64 bytes make it hang up on garbage before its revision byte reaches us. So the rest
+// of our greeting (minor version, mechanism, as-server) waits for the peer's major version, as rfc
+// 23's version negotiation has it ("read the first eleven octets ..., and determine whether to
+// downgrade or not").
+//
+// Our major version goes out when libzmq sends its own: once the peer's signature is in. Not with
+// the signature, as rfc 23's "Detecting ZMTP 2.0 Peers" allows: libzmq would get our signature and
+// major version together and answer with its major version and rest together; we would then send
+// our rest and READY together, and libzmq, which reads the end of a greeting and the command after
+// it in one go before it writes its own READY, would refuse an incompatible socket type by closing
+// before we saw its READY (an EOF, not a clear refusal). For the same reason the accepting side
+// (Config.Accepted), which usually has the dialler's signature already at Start, holds its major
+// version back until the peer's has arrived and sends it with the rest: the peer then has our
+// whole greeting before we have its, and writes its READY before it reads ours. Only one side may
+// wait like that, or two zloop peers would wait for each other. A 3.x peer thus sees libzmq's
+// steps, with one half round trip more when zloop accepts.
 func (s *Session) Start(now time.Time, out []byte) []byte {
 	if s.started || s.state == stFailed {
 		return out
@@ -295,14 +323,26 @@ func (s *Session) Start(now time.Time, out []byte) []byte {
 		out, _ = s.greeted(codec.Greeting{Major: 3, Minor: 1, Mechanism: s.mech.name()}, out)
 		return out
 	}
-	return codec.AppendGreeting(out, codec.Greeting{Major: 3, Minor: 1, Mechanism: s.mech.name(), AsServer: s.plainServer()})
+	return s.sendGreeting(out, codec.SignatureSize)
+}
+
+// sendGreeting appends our greeting up to byte upTo, unless that much went out already.
+func (s *Session) sendGreeting(out []byte, upTo int) []byte {
+	if s.sent >= upTo {
+		return out
+	}
+	g := codec.Greeting{Major: 3, Minor: 1, Mechanism: s.mech.name(), AsServer: s.plainServer()}
+	out = codec.AppendGreetingPart(out, g, s.sent, upTo)
+	s.sent = upTo
+	return out
 }
 
 // Read consumes as much of in as it can and returns how many bytes it consumed; the caller
 // discards exactly those and offers the rest again, with newly arrived bytes appended, on the next
 // call. A partial greeting, frame header or command stays unconsumed; message frame bodies are
-// streamed to h as they arrive. Read appends to out what must be written (the mechanism's commands
-// once the peer's greeting is in, PONGs, an ERROR) and returns the extended slice.
+// streamed to h as they arrive. Read appends to out what must be written (the rest of our greeting
+// once the peer's head is in, the mechanism's commands once its whole greeting is in, PONGs, an
+// ERROR) and returns the extended slice.
 //
 // If err != nil the session has failed for good: write outAfter (it may end with an ERROR
 // command), then close the connection. A received ERROR command yields *PeerError. Calls after a
@@ -336,6 +376,25 @@ func (s *Session) read(in []byte, now time.Time, out []byte, h Handler) (int, []
 	for {
 		b := in[n:]
 		if s.state == stGreeting {
+			if s.sent < codec.GreetingSize {
+				// The peer's signature alone decides whether our major version goes out, so
+				// that what we write does not depend on how its bytes arrive. ErrShort promises
+				// a valid prefix: with SignatureSize bytes, a valid signature.
+				sig := b[:min(len(b), codec.SignatureSize)]
+				if _, err := codec.ParseGreetingHead(sig); !errors.Is(err, codec.ErrShort) {
+					return n, out, err
+				}
+				if len(sig) == codec.SignatureSize && !s.accepted {
+					out = s.sendGreeting(out, codec.GreetingHeadSize)
+				}
+				if _, err := codec.ParseGreetingHead(b); err != nil {
+					if errors.Is(err, codec.ErrShort) {
+						err = nil
+					}
+					return n, out, err
+				}
+				out = s.sendGreeting(out, codec.GreetingSize)
+			}
 			g, m, err := codec.ParseGreeting(b)
 			if errors.Is(err, codec.ErrShort) {
 				return n, out, nil
