@@ -2,7 +2,10 @@ package reactor
 
 import (
 	"context"
+	"slices"
 	"sync"
+
+	"github.com/zloop/zloop/internal/background"
 )
 
 var (
@@ -53,10 +56,4 @@ func ShutdownDefault(ctx context.Context) error {
 //		opts = append(opts, goleak.IgnoreAnyFunction(f))
 //	}
 //	goleak.VerifyNone(t, opts...)
-func BackgroundGoroutines() []string {
-	return []string{
-		"github.com/panjf2000/ants/v2.(*poolCommon).purgeStaleWorkers",
-		"github.com/panjf2000/ants/v2.(*poolCommon).ticktock",
-		"github.com/panjf2000/ants/v2.(*goWorker).run.func1",
-	}
-}
+func BackgroundGoroutines() []string { return slices.Clone(background.Goroutines) }

@@ -6,16 +6,16 @@ import (
 	"os"
 	"testing"
 
-	"github.com/zloop/zloop/reactor"
+	"github.com/zloop/zloop/internal/background"
 
 	"go.uber.org/goleak"
 )
 
 // Options are the goleak options for code built on the reactor: exactly the goroutines that
-// reactor.BackgroundGoroutines names (gnet's worker pool lives for the whole process).
+// reactor.BackgroundGoroutines names (internal/background) (gnet's worker pool lives for the whole process).
 func Options() []goleak.Option {
 	var opts []goleak.Option
-	for _, f := range reactor.BackgroundGoroutines() {
+	for _, f := range background.Goroutines {
 		opts = append(opts, goleak.IgnoreAnyFunction(f))
 	}
 	return opts
