@@ -317,7 +317,10 @@ func (d *Dialer) endLinger() {
 	}
 	d.mu.Unlock()
 	if c != nil {
-		c.scheduleExpire() // its connection flushes no more; the event comes with its close
+		// Its connection flushes no more; the event comes with its close, which Close's channel
+		// (d.done, closed after this) must not precede: the socket's monitor stops on it.
+		c.scheduleExpire()
+		<-c.done
 	} else if n > 0 {
 		d.owner.Event(Event{Type: EventClosed, Endpoint: d.addr, Err: lingerExpired(n, 0)})
 	}
