@@ -10,10 +10,11 @@ import (
 )
 
 // Owner is the socket side of a pipe: the reactor tells it what happens to its pipes. Its methods are
-// called on an event loop, on a dialer or listener goroutine, or (inproc pipes: PipeAttached and
-// PipeDetached) on the goroutine that binds, connects or closes; never with another socket's lock
-// held by the reactor (inproc readiness goes through a loop for that reason). They must return
-// quickly without blocking. Pipe methods are safe to call from an Owner callback.
+// called on an event loop, on a dialer or listener goroutine, on the goroutine that calls Listen,
+// Connect or Close (Event, and inproc's PipeAttached), or on an inproc linger's timer (Event); never
+// with a pipe's lock or another socket's lock held by the reactor (inproc readiness and PipeDetached
+// go through a loop for that reason). They must return quickly without blocking. Pipe methods are
+// safe to call from an Owner callback.
 type Owner interface {
 	// PipeAttached: a handshake completed and p now has a connected peer (p.Peer() is set).
 	// For a dialed pipe it is called after every successful (re)connection.

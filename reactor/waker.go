@@ -84,7 +84,7 @@ func (w *waker) postTask(t task) {
 	}
 }
 
-// close closes the write end once no post can write to it any more. Called by Reactor.Close after
+// close closes the write end once no post can write to it any more. Called by Reactor.Shutdown after
 // the loops stopped.
 func (w *waker) close() {
 	w.mu.Lock()

@@ -1,4 +1,4 @@
-/* The bench contract (/work/shared/bench-contract.md) for libzmq's C API: argument parsing, the
+/* The bench contract (bench/CONTRACT.md) for libzmq's C API: argument parsing, the
  * single RESULT line, the exit codes, the process deadline and the figures, shared by thr.c and
  * lat.c. It mirrors bench/internal/contract (Go) so that the RESULT lines of the two agree field
  * for field, less the Go heap figures (allocs_per_msg, bytes_per_msg, num_gc), which C has not.

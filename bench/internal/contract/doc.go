@@ -1,4 +1,4 @@
-// Package contract implements the thr/lat command contract of /work/shared/bench-contract.md once,
+// Package contract implements the thr/lat command contract of bench/CONTRACT.md once,
 // so that every implementation under bench/cmd is a thin adapter: argument parsing, the
 // measurement loops, the --check sequence numbers, percentiles, runtime.MemStats figures, the
 // process deadline, the single RESULT line and the exit codes all live here.

@@ -1,4 +1,4 @@
-// Command lat is the bench contract's lat tool for libzmq (see /work/shared/bench-contract.md).
+// Command lat is the bench contract's lat tool for libzmq (see bench/CONTRACT.md).
 package main
 
 import (

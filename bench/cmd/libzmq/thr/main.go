@@ -1,4 +1,4 @@
-// Command thr is the bench contract's thr tool for libzmq (see /work/shared/bench-contract.md).
+// Command thr is the bench contract's thr tool for libzmq (see bench/CONTRACT.md).
 package main
 
 import (

@@ -1,0 +1,39 @@
+// Package sockets is zloop's user API: the ZeroMQ socket types (PAIR, PUB, SUB, REQ, REP, DEALER,
+// ROUTER, PULL, PUSH, XPUB, XSUB, STREAM) with libzmq's names, options and defaults, plus Poller,
+// Proxy and the socket monitor. Each type is a pattern composed from shared strategies
+// (load-balance, fair-queue, fan-out, routing table, subscription trie) over the reactor's pipes,
+// one pipe per peer. ARCHITECTURE.md at the root of the repository describes the data path.
+//
+// # Goroutines and ownership
+//
+// Unlike libzmq's, a Socket is safe for concurrent use: every method may be called from any
+// goroutine, and every blocking call takes a context. Each socket has one mutex; the pattern, its
+// strategies, the socket's pipe set and each pipe's UserData are touched only under it. The
+// reactor calls the socket (as its reactor.Owner) from event loops, dialer and listener goroutines
+// with that mutex free, and the socket takes it for the call; so pattern code runs on loops too,
+// and must never block. A Send may write a message to the kernel from the calling goroutine when
+// its peer's connection is idle (see package reactor), still under the socket's mutex.
+//
+// # Locks
+//
+// The order is the socket's mutex, then a pipe's lock, then the connection's write lock, which a
+// sender only TryLocks: the event loop takes them the other way round when a failed write closes a
+// connection inside gnet (package reactor explains it), so a blocking Lock there could deadlock. A
+// socket's mutex is never held while another socket's is taken: inproc peers are told of
+// readiness through a loop, and Proxy moves messages between sockets one call at a time.
+//
+// # Messages
+//
+// Send copies its frames; Recv returns frames the caller owns. SendMsg hands a pool.Msg to the
+// socket (it belongs to the socket on success, still to the caller on error); RecvMsg hands one
+// to the caller, whose frames stay valid until Release. A released message must not be touched:
+// under the race detector, or with pool.SetDebug(true), a use after release panics.
+//
+// # Closing
+//
+// Close returns at once, like zmq_close; what was queued is delivered in the background for up
+// to Linger (by default without limit), and a Connect whose peer is not up yet keeps connecting
+// for it. The reactor's Shutdown (reactor.Reactor.Shutdown, reactor.ShutdownDefault) terminates
+// every socket still open on it, so that blocked and later calls return ErrTerminated, waits for
+// the lingering, and bounds that wait with its context.
+package sockets
