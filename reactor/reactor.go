@@ -52,7 +52,7 @@ type Reactor struct {
 	loops     map[gnet.EventLoop]*loop
 	wakers    []*waker
 	conns     map[*conn]struct{}
-	lingering map[*conn]struct{} // closing after they flush: Close waits for them
+	lingering map[*conn]struct{} // closing after they flush: Shutdown waits for them
 	listeners map[*Listener]struct{}
 	dialers   map[*Dialer]struct{}
 	// inproc:// names bound, and connections waiting for a name to be bound.
@@ -357,7 +357,7 @@ func (r *Reactor) unlingerDialer(d *Dialer) {
 	r.mu.Unlock()
 }
 
-// lingerOn records that c is closing after it flushed; Close waits for it.
+// lingerOn records that c is closing after it flushed; Shutdown waits for it.
 func (r *Reactor) lingerOn(c *conn) {
 	r.mu.Lock()
 	if _, ok := r.conns[c]; ok {

@@ -229,7 +229,11 @@ func (s *Socket) Connect(endpoint string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
+		// Not under s.mu: Close waits for the dialing goroutine, which may be waiting for s.mu
+		// to report an event.
+		s.mu.Unlock()
 		d.Close(0)
+		s.mu.Lock()
 		return s.closeErr
 	}
 	s.dialers[endpoint] = append(s.dialers[endpoint], d)
