@@ -4,8 +4,14 @@ import (
 	"testing"
 
 	"github.com/zloop/zloop/internal/leaktest"
+	"github.com/zloop/zloop/internal/procpeer"
 	"github.com/zloop/zloop/reactor"
 )
 
-// Examples use the default reactor; close it like zmq_ctx_term before looking for leaks.
-func TestMain(m *testing.M) { leaktest.Main(m, func() { _ = reactor.CloseDefault() }) }
+// Examples use the default reactor; close it like zmq_ctx_term before looking for leaks. A
+// process the matrix of interop_matrix_test.go started as a zloop peer serves and exits
+// instead of running the tests.
+func TestMain(m *testing.M) {
+	procpeer.ServeChild(zloopPeer)
+	leaktest.Main(m, func() { _ = reactor.CloseDefault() })
+}
