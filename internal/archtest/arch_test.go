@@ -24,7 +24,7 @@ codec                -                         -                                
 pool                 -                         github.com/valyala/bytebufferpool  yes
 zmtp                 codec                     -                                  yes
 ws                   -                         github.com/gobwas/ws               no
-reactor              codec,pool,ws,zmtp        github.com/panjf2000/gnet/v2       no
+reactor              codec,pool,ws,zmtp,internal/background  github.com/panjf2000/gnet/v2  no
 sockets              codec,pool,reactor        -                                  no
 examples             -                         -                                  yes
 examples/broker      pool,reactor,sockets      -                                  no
@@ -32,8 +32,11 @@ examples/pubsub      pool,reactor,sockets      -                                
 examples/quickstart  pool,reactor,sockets      -                                  no
 examples/reqrep      pool,reactor,sockets      -                                  no
 internal/archtest    -                         -                                  yes
-internal/leaktest    -                         go.uber.org/goleak                 yes
+internal/background  -                         -                                  yes
+internal/leaktest    internal/background       go.uber.org/goleak                 yes
 internal/testpeer    -                         -                                  no
+internal/procpeer    internal/testpeer         -                                  no
+internal/javapeer    -                         -                                  no
 internal/zmtptest    codec,zmtp                -                                  no
 `
 
