@@ -64,13 +64,26 @@ func ParseCommand(body []byte) (Command, error) {
 // letters produces a frame peers will refuse. It does not allocate when dst
 // has room for the frame.
 func AppendCommand(dst []byte, name string, data []byte) []byte {
-	if len(name) > maxNameLen {
-		name = name[:maxNameLen]
-	}
+	name = cutName(name)
 	dst = AppendFrameHeader(dst, FlagCommand, 1+len(name)+len(data))
+	return AppendCommandBody(dst, name, data)
+}
+
+// AppendCommandBody appends a command's body alone, name and data, for a transport that frames
+// commands itself (ZWS 2.0 carries each in a WebSocket message). AppendCommand is its ZMTP frame;
+// every Append...Body below pairs with the frame encoder of the same name the same way.
+func AppendCommandBody(dst []byte, name string, data []byte) []byte {
+	name = cutName(name)
 	dst = append(dst, byte(len(name)))
 	dst = append(dst, name...)
 	return append(dst, data...)
+}
+
+func cutName(name string) string {
+	if len(name) > maxNameLen {
+		return name[:maxNameLen]
+	}
+	return name
 }
 
 // AppendReady appends a whole READY command frame carrying props as metadata.
@@ -81,7 +94,14 @@ func AppendReady(dst []byte, props ...Property) []byte {
 // AppendMetadataCommand appends a whole command frame named name whose data is props as metadata
 // (READY, or PLAIN's INITIATE), sized up front so the metadata is written straight into dst.
 func AppendMetadataCommand(dst []byte, name string, props ...Property) []byte {
+	name = cutName(name)
 	dst = AppendFrameHeader(dst, FlagCommand, 1+len(name)+MetadataLen(props...))
+	return AppendMetadataCommandBody(dst, name, props...)
+}
+
+// AppendMetadataCommandBody is the body of AppendMetadataCommand's frame.
+func AppendMetadataCommandBody(dst []byte, name string, props ...Property) []byte {
+	name = cutName(name)
 	dst = append(dst, byte(len(name)))
 	dst = append(dst, name...)
 	return AppendMetadata(dst, props...)
@@ -90,10 +110,14 @@ func AppendMetadataCommand(dst []byte, name string, props ...Property) []byte {
 // AppendError appends a whole ERROR command frame. The reason is cut to 255
 // bytes, the most its 1-byte length can describe.
 func AppendError(dst []byte, reason string) []byte {
-	if len(reason) > maxNameLen {
-		reason = reason[:maxNameLen]
-	}
+	reason = cutName(reason)
 	dst = AppendFrameHeader(dst, FlagCommand, 1+len(CmdError)+1+len(reason))
+	return AppendErrorBody(dst, reason)
+}
+
+// AppendErrorBody is the body of AppendError's frame.
+func AppendErrorBody(dst []byte, reason string) []byte {
+	reason = cutName(reason)
 	dst = append(dst, byte(len(CmdError)))
 	dst = append(dst, CmdError...)
 	dst = append(dst, byte(len(reason)))
@@ -118,6 +142,14 @@ func AppendPing(dst []byte, ttlDeciseconds uint16, context []byte) []byte {
 		context = context[:MaxPingContext]
 	}
 	dst = AppendFrameHeader(dst, FlagCommand, 1+len(CmdPing)+2+len(context))
+	return AppendPingBody(dst, ttlDeciseconds, context)
+}
+
+// AppendPingBody is the body of AppendPing's frame.
+func AppendPingBody(dst []byte, ttlDeciseconds uint16, context []byte) []byte {
+	if len(context) > MaxPingContext {
+		context = context[:MaxPingContext]
+	}
 	dst = append(dst, byte(len(CmdPing)))
 	dst = append(dst, CmdPing...)
 	dst = binary.BigEndian.AppendUint16(dst, ttlDeciseconds)

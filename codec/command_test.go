@@ -209,3 +209,25 @@ func TestReady(t *testing.T) {
 		t.Fatalf("empty READY: %q %q", c.Name, c.Data)
 	}
 }
+
+// Every command's body encoder, framed as a ZMTP command, is byte for byte its frame encoder: a
+// transport that frames commands itself (ZWS) sends exactly the bodies ZMTP would.
+func TestCommandBodiesMatchFrames(t *testing.T) {
+	props := []Property{{Name: "Socket-Type", Value: []byte("DEALER")}, {Name: "Identity", Value: []byte{0, 1}}}
+	long := strings.Repeat("x", 300)
+	cases := []struct {
+		name        string
+		frame, body []byte
+	}{
+		{"command", AppendCommand(nil, "HELLO", []byte("data")), AppendCommandBody(nil, "HELLO", []byte("data"))},
+		{"long name", AppendCommand(nil, long, nil), AppendCommandBody(nil, long, nil)},
+		{"metadata", AppendMetadataCommand(nil, CmdReady, props...), AppendMetadataCommandBody(nil, CmdReady, props...)},
+		{"error", AppendError(nil, long), AppendErrorBody(nil, long)},
+		{"ping", AppendPing(nil, 300, []byte(long)), AppendPingBody(nil, 300, []byte(long))},
+	}
+	for _, c := range cases {
+		if want := AppendFrame(nil, FlagCommand, c.body); !bytes.Equal(c.frame, want) {
+			t.Errorf("%s: frame %x, body framed %x", c.name, c.frame, want)
+		}
+	}
+}
