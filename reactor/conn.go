@@ -51,7 +51,8 @@ type conn struct {
 	detached     bool    // paused and out of epoll; dupFD keeps the socket open
 	dupFD        int     // a duplicate of the socket while muted or detached, else -1
 	carry        carry   // bytes gnet no longer holds (a detach, EOF while paused, after a 101); parsed first
-	ws           *wsConn // ZWS 2.0 framing, nil for tcp:// and ipc://
+	framer       framer  // the wire format (framer.go); set before c is enrolled, never changed
+	ws           *wsConn // ZWS 2.0: the framer of a ws:// connection, nil for the others
 	initial      []byte  // bytes that came with the connection (after a client's WebSocket 101)
 	eof          bool    // the peer closed while we were paused: deliver carry, then finish
 	lingering    bool
@@ -71,6 +72,11 @@ type conn struct {
 func newConn(r *Reactor, owner Owner, opts *Options, ep string) *conn {
 	c := &conn{r: r, owner: owner, opts: opts, ep: ep, done: make(chan struct{}), dupFD: -1, timerIdx: -1}
 	c.sess = zmtp.NewSession(&opts.Session)
+	if opts.Raw {
+		c.framer = rawFramer{c}
+	} else {
+		c.framer = zmtpFramer{c}
+	}
 	c.closeTask = func(context.Context) error { c.closeNow(ErrClosed); return nil }
 	c.expireTask = func(context.Context) error { c.expire(); return nil }
 	c.unbindTask = func(context.Context) error {
@@ -206,13 +212,15 @@ func (c *conn) read() {
 		if len(in) == 0 {
 			return
 		}
-		n, out, err := c.parse(in)
+		n, err := c.framer.parse(in)
+		if c.closed {
+			return // a write of the framer's failed and gnet closed c
+		}
 		if c.carry.len() > 0 {
 			c.carry.consume(c.loop, n)
-		} else if n > 0 {
+		} else if n > 0 && c.gc != nil {
 			_, _ = c.gc.Discard(n)
 		}
-		c.writeOut(out)
 		stop := c.settle()
 		if err != nil {
 			c.fail(err)
@@ -390,38 +398,11 @@ func (c *conn) reenroll() {
 	}()
 }
 
-// parse feeds in to the session, directly or through the WebSocket framing, and returns what it
-// consumed and what the session wants written (ZMTP-framed).
-func (c *conn) parse(in []byte) (int, []byte, error) {
-	if c.opts.Raw {
-		// STREAM: every chunk is one message, limited by the same HWM as any other.
-		if c.room <= 0 {
-			c.paused = true
-			return 0, nil, nil
-		}
-		c.room--
-		m := pool.NewMsg()
-		m.ReserveFront(c.opts.Headroom)
-		m.AppendFrame(in)
-		c.batch = append(c.batch, m)
-		return len(in), nil, nil
-	}
-	if c.ws != nil {
-		n, err := c.ws.parse(in)
-		return n, nil, err
-	}
-	return c.sess.Read(in, time.Now(), c.loop.scratch[:0], c)
-}
-
-// writeOut writes what the session produced (ZMTP-framed), re-framed for WebSocket if need be.
+// writeOut writes what the session produced, already in the framer's wire form.
 func (c *conn) writeOut(out []byte) {
-	if len(out) == 0 {
-		return
+	if len(out) > 0 {
+		c.write(out)
 	}
-	if c.ws != nil {
-		out = c.ws.frames(c.loop.wsBuf[:0], out)
-	}
-	c.write(out)
 }
 
 // zmtp.Handler, called by c.sess.Read on the loop.
@@ -533,59 +514,42 @@ func (c *conn) drain() {
 	c.allowDirect()
 }
 
-// encode appends the messages of hand, in order, to the batch buf, writing whenever it is full, and
-// returns how many messages it took (each one whole; it releases them) and the batch still unwritten.
-// Small frames are copied into the batch; large bodies go out with writev straight from the message.
+// encode appends the messages of hand, in order, to the batch buf in the framer's wire form,
+// writing whenever it is full, and returns how many messages it took (each one whole; it releases
+// them) and the batch still unwritten. Small frames are copied into the batch; large bodies go out
+// with writev straight from the message where the framer allows it.
 func (c *conn) encode(hand []*pool.Msg, buf []byte) (int, []byte) {
+	fr := c.framer
 	done := 0
 	for _, m := range hand {
-		nf := m.Len()
-		if c.opts.Raw {
-			for j := 0; j < nf && !c.closed; j++ {
-				if f := m.Frame(j); len(f) >= largeFrame {
-					if len(buf) > 0 {
-						c.write(buf)
-						buf = buf[:0]
-					}
-					c.write(f)
-				} else {
-					if len(buf)+len(f) > outBatch && len(buf) > 0 {
-						c.write(buf)
-						buf = buf[:0]
-					}
-					buf = append(buf, f...)
-				}
-			}
-			done++
-			if c.closed {
-				break
-			}
-			continue
-		}
 		nf, last := wireFrames(m)
-		for j := 0; j < nf; j++ {
+		for j := 0; j < nf && !c.closed; j++ {
 			f := m.Frame(j)
 			flags := last
 			if j < nf-1 {
 				flags = codec.FlagMore
 			}
-			switch {
-			case c.ws != nil:
-				buf = c.ws.encode(buf, flags, f)
-			case len(f) >= largeFrame:
-				buf = codec.AppendFrameHeader(buf, flags, len(f))
-				c.writev(buf, f)
-				buf = buf[:0]
-			default:
-				if len(buf) > 0 && len(buf)+9+len(f) > outBatch {
+			if len(f) >= largeFrame {
+				if hdr, ok := fr.appendHeader(buf, flags, len(f)); ok {
+					c.writev(hdr, f)
+					buf = buf[:0]
+					continue
+				}
+				// The body must be copied (a ws client masks it): its own buffer, one write.
+				if len(buf) > 0 {
 					c.write(buf)
 					buf = buf[:0]
 				}
-				buf = codec.AppendFrame(buf, flags, f)
+				tmp := fr.appendFrame(c.loop.big[:0], flags, f)
+				c.write(tmp)
+				c.loop.big = tmp[:0]
+				continue
 			}
-			if c.closed {
-				break
+			if len(buf) > 0 && len(buf)+fr.overhead()+len(f) > outBatch {
+				c.write(buf)
+				buf = buf[:0]
 			}
+			buf = fr.appendFrame(buf, flags, f)
 		}
 		done++
 		if c.closed {

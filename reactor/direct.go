@@ -8,7 +8,6 @@ import (
 
 	"github.com/zloop/zloop/codec"
 	"github.com/zloop/zloop/pool"
-	"github.com/zloop/zloop/ws"
 )
 
 // Writing from the sender's goroutine. A message sent on an idle connection (nothing queued, nothing
@@ -41,7 +40,7 @@ func (c *conn) tryDirect(m *pool.Msg) bool {
 		return false
 	}
 	defer w.mu.Unlock()
-	if !w.ok.Load() || m.Size()+15*m.Len() > outBatch {
+	if !w.ok.Load() || m.Size()+c.framer.overhead()*m.Len() > outBatch {
 		return false
 	}
 	b := c.appendMsg(w.buf[:0], m)
@@ -66,7 +65,8 @@ func (c *conn) tryDirect(m *pool.Msg) bool {
 	return true
 }
 
-// appendMsg appends m's frames to buf, ZMTP or ZWS. It reads only what is fixed once c is handshaken.
+// appendMsg appends m's frames to buf in the framer's wire form. It reads only what is fixed once
+// c is handshaken.
 func (c *conn) appendMsg(buf []byte, m *pool.Msg) []byte {
 	nf, last := wireFrames(m)
 	for j := 0; j < nf; j++ {
@@ -74,12 +74,7 @@ func (c *conn) appendMsg(buf []byte, m *pool.Msg) []byte {
 		if j < nf-1 {
 			flags = codec.FlagMore
 		}
-		if c.ws != nil {
-			var k [4]byte
-			buf = ws.AppendFrame(buf, zwsFlags(flags), m.Frame(j), c.ws.mask(&k))
-		} else {
-			buf = codec.AppendFrame(buf, flags, m.Frame(j))
-		}
+		buf = c.framer.appendFrame(buf, flags, m.Frame(j))
 	}
 	return buf
 }

@@ -117,6 +117,7 @@ func (r *Reactor) joinInproc(l *Listener, d *Dialer) {
 		return
 	}
 	a.twin = b
+	a.subCommands = true // inproc carries messages, commands included, as they are
 	a.peer = &zmtp.Peer{Major: 3, Minor: 1, Mechanism: zmtp.MechanismNull, SocketType: cb.SocketType,
 		Identity: cb.Identity, Properties: map[string][]byte{}}
 	// What the connector queued before the bind moves across now.
@@ -129,6 +130,7 @@ func (r *Reactor) joinInproc(l *Listener, d *Dialer) {
 
 	b.mu.Lock()
 	b.twin = a
+	b.subCommands = true
 	b.peer = &zmtp.Peer{Major: 3, Minor: 1, Mechanism: zmtp.MechanismNull, SocketType: ca.SocketType,
 		Identity: ca.Identity, Properties: map[string][]byte{}}
 	for _, m := range early {

@@ -51,7 +51,8 @@ type loop struct {
 	el      gnet.EventLoop
 	scratch []byte    // the out batch: valid until the next encode on this loop
 	spare   []byte    // a carry buffer kept between pauses (see carry)
-	wsBuf   []byte    // WebSocket re-framing of session output and large masked frames
+	wsBuf   []byte    // WebSocket upgrade answers and control frames
+	big     []byte    // a large frame whose body cannot be written from the message (ws client)
 	iov     [2][]byte // header and body of a large frame for writev, without a slice allocated per write
 
 	blocked map[*conn]struct{} // waiting for gnet's outbound buffer to drain (or lingering)

@@ -55,7 +55,8 @@ type Pipe struct {
 	in       ring
 	conn     *conn // attached connection, nil while there is none
 	peer     *zmtp.Peer
-	overWS   bool // the connection speaks ZWS: subscriptions go as data frames (subscription.go)
+	// subCommands: the connection carries subscriptions as commands, not data frames (framer.go)
+	subCommands bool
 	// scheduled: a drain task is pending (or running) on conn's loop, so producers need not wake it.
 	scheduled bool
 	sawFull   bool // a TrySend failed on a full queue: report PipeWritable when room frees
@@ -409,7 +410,7 @@ func (p *Pipe) attach(c *conn, peer *zmtp.Peer) bool {
 		p.mu.Unlock()
 		return false
 	}
-	p.conn, p.peer, p.overWS = c, peer, c.ws != nil
+	p.conn, p.peer, p.subCommands = c, peer, c.framer.subscriptionCommands(peer)
 	p.scheduled = true // the caller drains right away
 	p.mu.Unlock()
 	p.owner.PipeAttached(p)

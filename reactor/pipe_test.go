@@ -38,7 +38,9 @@ func released(m *pool.Msg) (gone bool) {
 // testConn is a connection that never touches the network: its loop only records what is posted.
 func testConn() *conn {
 	w := &waker{fd: -1, pending: true} // pending: post queues the task without writing a byte
-	return &conn{loop: &loop{w: w}}
+	c := &conn{loop: &loop{w: w}}
+	c.framer = zmtpFramer{c}
+	return c
 }
 
 // With IMMEDIATE, a dialed pipe's queue ends with its connection, including the hand the loop was

@@ -5,7 +5,7 @@ import (
 	"github.com/zloop/zloop/pool"
 )
 
-// The wire form of a subscription belongs to the transport, not to the socket types: ZMTP 3.1
+// The wire form of a subscription belongs to the transport (its framer), not to the socket types: ZMTP 3.1
 // has the SUBSCRIBE and CANCEL commands (rfc 37), ZMTP 3.0 only the data frame 0x01+topic or
 // 0x00+topic (rfc 23), and ZWS 2.0 as libzmq 4.3 speaks it only the data frame too: its ws
 // engine drops a SUBSCRIBE command, so a libzmq publisher would never hear of the topic. Every
@@ -43,5 +43,5 @@ func (p *Pipe) Subscription(topic []byte, on bool) *pool.Msg {
 func (p *Pipe) subscriptionCommands() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return !p.overWS && p.peer != nil && (p.peer.Major > 3 || p.peer.Minor >= 1)
+	return p.subCommands
 }

@@ -13,10 +13,11 @@ import (
 	"github.com/zloop/zloop/zmtp"
 )
 
-// wsConn carries ZMTP over ZWS 2.0: the connection's bytes are WebSocket frames, each holding one
-// ZMTP frame (flags byte, then the body), and there is no ZMTP greeting. The session is fed
-// synthesized ZMTP frame headers followed by the bodies the decoder streams, so limits, the
-// handshake and heartbeats stay the session's. Loop-owned, like its conn.
+// wsConn is the ZWS 2.0 framer: the connection's bytes are WebSocket frames, each holding one ZMTP
+// frame (a ZWS flags byte, then the body), and there is no ZMTP greeting (the subprotocol names
+// the mechanism). The decoder's frames go to the session's frame-level entry (FrameStart,
+// FrameBody), so limits, the handshake and heartbeats stay the session's, and the session writes
+// its commands through AppendFrame. Loop-owned, like its conn, but for appendFrame and mask.
 type wsConn struct {
 	c        *conn
 	server   bool
@@ -34,15 +35,12 @@ type wsConn struct {
 	out []byte
 	err error
 	now time.Time
-	// A command frame is collected whole before the session sees it.
-	cmd   []byte
-	inCmd bool
-	hdr   [16]byte
 }
 
 // newWSConn: proto is the subprotocol a client negotiated (a server learns it from the request).
 func newWSConn(c *conn, server bool, path, proto string) *wsConn {
 	w := &wsConn{c: c, server: server, upgraded: !server}
+	c.framer = w
 	w.useProtocol(proto)
 	if server {
 		w.cfg = ws.ServerConfig{Path: path, Protocols: wsProtocols(&c.opts.Session)}
@@ -61,6 +59,7 @@ func (w *wsConn) useProtocol(proto string) {
 	cfg := w.c.opts.Session
 	cfg.NoGreeting = true // the subprotocol names the mechanism; no greeting inside ZWS
 	cfg.NoHandshake = proto == ws.ProtoBare
+	cfg.Framer = w
 	w.c.sess = zmtp.NewSession(&cfg)
 }
 
@@ -115,58 +114,25 @@ func (w *wsConn) parse(in []byte) (int, error) {
 
 // ws.Handler.
 
-// Frame hands the session a ZMTP header for the message frame; a refusal (the pipe is full) stops
-// the decoder before this WebSocket message.
+// Frame starts a message or command frame in the session; a refusal (the pipe is full) stops the
+// decoder before this WebSocket message.
 func (w *wsConn) Frame(zws byte, size int) bool {
 	if w.err != nil {
 		return false
 	}
-	flags := zmtpFlags(zws)
-	if flags&codec.FlagCommand != 0 {
-		// A command is collected whole before the session sees it: refuse an oversized one from
-		// its header, as the session does over tcp, before buffering a byte of it.
-		limit := w.c.opts.Session.MaxCommandSize
-		if limit <= 0 {
-			limit = zmtp.DefaultMaxCommandSize
-		}
-		if size > limit {
-			w.err = &zmtp.Error{Op: "command", Err: zmtp.ErrTooLarge, Detail: "a ZWS command frame"}
-			return false
-		}
-		w.inCmd = true
-		w.cmd = codec.AppendFrameHeader(w.cmd[:0], codec.FlagCommand, size)
-		return true
-	}
-	h := codec.AppendFrameHeader(w.hdr[:0], flags&codec.FlagMore, size)
-	n, out, err := w.c.sess.Read(h, w.now, w.out, w.c)
-	w.out = out
+	ok, err := w.c.sess.FrameStart(zmtpFlags(zws), size, w.now, w.c)
 	if err != nil {
 		w.err = err
-		return false
 	}
-	return n == len(h)
+	return ok
 }
 
-// FrameData streams the body to the session (a command's is collected first).
+// FrameData streams the body to the session.
 func (w *wsConn) FrameData(p []byte, last bool) {
 	if w.err != nil {
 		return
 	}
-	if w.inCmd {
-		w.cmd = append(w.cmd, p...)
-		if !last {
-			return
-		}
-		w.inCmd = false
-		p = w.cmd
-	} else if len(p) == 0 {
-		return // a 0-byte body was completed by its header
-	}
-	_, out, err := w.c.sess.Read(p, w.now, w.out, w.c)
-	w.out = out
-	if err != nil {
-		w.err = err
-	}
+	w.out, w.err = w.c.sess.FrameBody(p, last, w.now, w.out, w.c)
 }
 
 // Control answers pings and closes; pings and pongs are the peer's heartbeat traffic.
@@ -189,26 +155,37 @@ func (w *wsConn) Control(op byte, payload []byte) {
 
 var errWSClosed = errors.New("zmq: ws: peer closed the WebSocket")
 
-// frames converts ZMTP-framed bytes (what the session writes) into WebSocket messages.
-func (w *wsConn) frames(dst, zmtpBytes []byte) []byte {
+// AppendFrame implements zmtp.Framer for what the session sends: each frame in a WebSocket
+// message, except PING, which goes as a WebSocket ping: libzmq's ws engine does not answer the
+// ZMTP PING command, and answers a WebSocket ping with a pong.
+func (w *wsConn) AppendFrame(dst []byte, flags byte, body []byte) []byte {
 	var k [4]byte
-	for len(zmtpBytes) > 0 {
-		h, n, err := codec.ParseFrameHeader(zmtpBytes, -1)
-		if err != nil || uint64(len(zmtpBytes)-n) < h.Size {
-			return dst // our own encoder's output: cannot happen
-		}
-		body := zmtpBytes[n : n+int(h.Size)]
-		if h.Command() && isPing(body) {
-			// Over ZWS the heartbeat is a WebSocket ping: libzmq's ws engine does not answer the
-			// ZMTP PING command, and answers a WebSocket ping with a pong.
-			dst = ws.AppendControl(dst, ws.OpPing, nil, w.mask(&k))
-		} else {
-			dst = ws.AppendFrame(dst, zwsFlags(h.Flags), body, w.mask(&k))
-		}
-		zmtpBytes = zmtpBytes[n+int(h.Size):]
+	if flags&codec.FlagCommand != 0 && isPing(body) {
+		return ws.AppendControl(dst, ws.OpPing, nil, w.mask(&k))
 	}
-	return dst
+	return ws.AppendFrame(dst, zwsFlags(flags), body, w.mask(&k))
 }
+
+// framer: what messages look like on a ws:// connection.
+
+func (w *wsConn) appendFrame(dst []byte, flags byte, body []byte) []byte {
+	var k [4]byte
+	return ws.AppendFrame(dst, zwsFlags(flags), body, w.mask(&k))
+}
+
+// appendHeader: a server writes a large body straight from the message; a client must mask it,
+// so it cannot.
+func (w *wsConn) appendHeader(dst []byte, flags byte, size int) ([]byte, bool) {
+	if w.maskRNG != nil {
+		return dst, false
+	}
+	return ws.AppendFrameHeader(dst, zwsFlags(flags), size), true
+}
+
+// overhead: a WebSocket header of up to 14 bytes (with a mask) and the ZWS flags byte.
+func (w *wsConn) overhead() int { return 15 }
+
+func (w *wsConn) subscriptionCommands(*zmtp.Peer) bool { return false }
 
 // ZWS 2.0 numbers its flags differently from ZMTP: MORE is 0x01 in both, COMMAND is 0x02 (ZMTP's
 // 0x04; ZWS needs no LONG flag, the WebSocket length carries the size).
@@ -226,33 +203,6 @@ func zmtpFlags(zws byte) byte {
 		f |= codec.FlagCommand
 	}
 	return f
-}
-
-// encode appends one ZMTP frame as a WebSocket message to the batch buf, writing when the batch
-// is full: small frames are copied into the batch; a server writes a large body straight from the
-// message with writev; a client must mask, so it always copies.
-func (w *wsConn) encode(buf []byte, flags byte, f []byte) []byte {
-	c := w.c
-	zf := zwsFlags(flags)
-	if len(f) >= largeFrame && w.maskRNG == nil {
-		buf = ws.AppendFrameHeader(buf, zf, len(f))
-		c.writev(buf, f)
-		return buf[:0]
-	}
-	if len(buf) > 0 && len(buf)+15+len(f) > outBatch {
-		c.write(buf)
-		buf = buf[:0]
-	}
-	if len(f) >= largeFrame {
-		// A large masked frame: its own buffer for this one write.
-		var k [4]byte
-		tmp := ws.AppendFrame(c.loop.wsBuf[:0], zf, f, w.mask(&k))
-		c.write(tmp)
-		c.loop.wsBuf = tmp[:0]
-		return buf
-	}
-	var k [4]byte
-	return ws.AppendFrame(buf, zf, f, w.mask(&k))
 }
 
 // mask fills k with the masking key of the next frame and returns it; nil (no masking) on the

@@ -17,11 +17,11 @@ type mechanism interface {
 	// name is the mechanism as announced in our greeting.
 	name() string
 	// start runs once, when the peer's greeting has fully arrived, and appends the commands we
-	// send first (NULL: READY; a PLAIN or CURVE client: HELLO).
-	start(out []byte) []byte
+	// send first (NULL: READY; a PLAIN or CURVE client: HELLO), framed by w.
+	start(w *wire, out []byte) []byte
 	// command handles one handshake command from the peer and appends any answer to out.
 	// c aliases the caller's input and is valid only during the call.
-	command(c codec.Command, out []byte) ([]byte, error)
+	command(w *wire, c codec.Command, out []byte) ([]byte, error)
 	// done reports that the handshake completed in both directions.
 	done() bool
 }
@@ -33,7 +33,7 @@ type metadataFunc func(data []byte, out []byte) ([]byte, error)
 // nullMechanism is rfc 37's NULL: each side sends READY with its metadata once the peer's
 // greeting has arrived; the handshake is complete when both READYs have crossed.
 type nullMechanism struct {
-	ready    []byte // our whole READY frame, built once by NewSession
+	ready    []byte // the body of our READY, built once by NewSession
 	metadata metadataFunc
 	sent     bool
 	received bool
@@ -41,12 +41,12 @@ type nullMechanism struct {
 
 func (m *nullMechanism) name() string { return MechanismNull }
 
-func (m *nullMechanism) start(out []byte) []byte {
+func (m *nullMechanism) start(w *wire, out []byte) []byte {
 	m.sent = true
-	return append(out, m.ready...)
+	return w.frame(out, codec.FlagCommand, m.ready)
 }
 
-func (m *nullMechanism) command(c codec.Command, out []byte) ([]byte, error) {
+func (m *nullMechanism) command(_ *wire, c codec.Command, out []byte) ([]byte, error) {
 	if !c.Is(codec.CmdReady) || m.received {
 		return out, unexpectedCommand("handshake", c)
 	}

@@ -40,7 +40,7 @@ type plainMechanism struct {
 
 func (m *plainMechanism) name() string { return MechanismPlain }
 
-func (m *plainMechanism) start(out []byte) []byte {
+func (m *plainMechanism) start(w *wire, out []byte) []byte {
 	if m.server {
 		return out // the client speaks first
 	}
@@ -49,21 +49,21 @@ func (m *plainMechanism) start(out []byte) []byte {
 	data = append(data, m.username...)
 	data = append(data, byte(len(m.password)))
 	data = append(data, m.password...)
-	return codec.AppendCommand(out, cmdHello, data)
+	return w.command(out, cmdHello, data)
 }
 
-func (m *plainMechanism) command(c codec.Command, out []byte) ([]byte, error) {
+func (m *plainMechanism) command(w *wire, c codec.Command, out []byte) ([]byte, error) {
 	if m.server {
-		return m.serverCommand(c, out)
+		return m.serverCommand(w, c, out)
 	}
-	return m.clientCommand(c, out)
+	return m.clientCommand(w, c, out)
 }
 
-func (m *plainMechanism) clientCommand(c codec.Command, out []byte) ([]byte, error) {
+func (m *plainMechanism) clientCommand(w *wire, c codec.Command, out []byte) ([]byte, error) {
 	switch {
 	case m.step == 0 && c.Is(cmdWelcome):
 		m.step++
-		return codec.AppendMetadataCommand(out, cmdInitiate, m.props...), nil
+		return w.metadata(out, cmdInitiate, m.props...), nil
 	case m.step == 1 && c.Is(codec.CmdReady):
 		out, err := m.metadata(c.Data, out)
 		if err != nil {
@@ -76,7 +76,7 @@ func (m *plainMechanism) clientCommand(c codec.Command, out []byte) ([]byte, err
 	return out, unexpectedCommand("handshake", c)
 }
 
-func (m *plainMechanism) serverCommand(c codec.Command, out []byte) ([]byte, error) {
+func (m *plainMechanism) serverCommand(w *wire, c codec.Command, out []byte) ([]byte, error) {
 	switch {
 	case m.step == 0 && c.Is(cmdHello):
 		user, pass, ok := parseHello(c.Data)
@@ -84,12 +84,12 @@ func (m *plainMechanism) serverCommand(c codec.Command, out []byte) ([]byte, err
 			return out, &Error{Op: "handshake", Err: codec.ErrMalformed, Detail: "PLAIN HELLO"}
 		}
 		if m.auth == nil || !m.auth(user, pass) {
-			out = codec.AppendError(out, errorAuthentication)
+			out = w.error(out, errorAuthentication)
 			return out, &Error{Op: "handshake", Err: ErrAuthentication, Detail: "user " + quote(string(user))}
 		}
 		m.userID = bytes.Clone(user)
 		m.step++
-		return codec.AppendCommand(out, cmdWelcome, nil), nil
+		return w.command(out, cmdWelcome, nil), nil
 	case m.step == 1 && c.Is(cmdInitiate):
 		out, err := m.metadata(c.Data, out)
 		if err != nil {
@@ -105,7 +105,7 @@ func (m *plainMechanism) serverCommand(c codec.Command, out []byte) ([]byte, err
 		m.peer.Properties[PropUserID] = m.userID
 		m.step++
 		m.finished = true
-		return codec.AppendReady(out, m.props...), nil
+		return w.metadata(out, codec.CmdReady, m.props...), nil
 	}
 	return out, unexpectedCommand("handshake", c)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -73,6 +74,10 @@ type Config struct {
 	// and no READY. Each side's first message is its routing id (one data frame, empty when it has
 	// none), as libzmq does; the peer's socket type is unknown and not checked.
 	NoHandshake bool
+	// Framer writes the session's frames for a transport that frames them itself (ZWS 2.0);
+	// nil is ZMTP's own framing. Such a transport feeds the session frames (FrameStart and
+	// FrameBody), not bytes.
+	Framer Framer
 	// Accepted marks the side that accepted the connection (a listener's): it holds back its
 	// major version until the peer's has arrived. Set it on one side only, or neither side
 	// would send its major version. See Session.Start.
@@ -128,6 +133,15 @@ func (p *Peer) Property(name string) ([]byte, bool) {
 
 type state uint8
 
+// holdKind is what a frame-level frame is collected for before the session acts on it.
+type holdKind uint8
+
+const (
+	holdNone    holdKind = iota
+	holdCommand          // a command, handled at its end
+	holdID               // a bare ZWS peer's routing id, its first frame
+)
+
 const (
 	stGreeting  state = iota // waiting for the peer's 64-byte greeting, ours going out in steps
 	stHandshake              // greeting done, mechanism running
@@ -149,6 +163,7 @@ type Session struct {
 	hbTTL      uint16        // deciseconds, announced in our PINGs
 
 	mech       mechanism
+	wire       wire
 	noGreeting bool
 	bare       bool // NoHandshake: the first data frame is the peer's routing id
 	identity   []byte
@@ -167,6 +182,12 @@ type Session struct {
 	bodyLeft  uint64
 	msgFrames int
 	msgTotal  int64
+
+	// Frame-level input (FrameStart, FrameBody): a command, or a bare ZWS peer's routing id, is
+	// collected whole in held before it is acted on.
+	holding  holdKind
+	held     []byte
+	holdLeft int
 
 	// leftover is how many bytes the last Read left unconsumed: the caller offers them again,
 	// so only bytes beyond them are new traffic.
@@ -198,6 +219,7 @@ func NewSession(cfg *Config) *Session {
 		accepted:   cfg.Accepted,
 		bare:       cfg.NoGreeting && cfg.NoHandshake,
 		identity:   bytes.Clone(cfg.Identity),
+		wire:       wire{f: cfg.Framer},
 	}
 	if s.maxMsg <= 0 {
 		s.maxMsg = -1
@@ -246,7 +268,7 @@ func NewSession(cfg *Config) *Session {
 			metadata: s.readyMetadata, peer: &s.peer}
 		return s
 	}
-	s.mech = &nullMechanism{ready: codec.AppendReady(nil, props...), metadata: s.readyMetadata}
+	s.mech = &nullMechanism{ready: codec.AppendMetadataCommandBody(nil, codec.CmdReady, props...), metadata: s.readyMetadata}
 	return s
 }
 
@@ -317,7 +339,7 @@ func (s *Session) Start(now time.Time, out []byte) []byte {
 	if s.bare {
 		s.peer.Major, s.peer.Minor, s.peer.Mechanism = 3, 1, MechanismNull
 		s.state = stHandshake
-		return codec.AppendFrame(out, 0, s.identity)
+		return s.wire.frame(out, 0, s.identity)
 	}
 	if s.noGreeting {
 		out, _ = s.greeted(codec.Greeting{Major: 3, Minor: 1, Mechanism: s.mech.name()}, out)
@@ -504,6 +526,124 @@ func (s *Session) read(in []byte, now time.Time, out []byte, h Handler) (int, []
 	}
 }
 
+// FrameStart begins a frame of a transport that delimits frames itself (ZWS 2.0; see
+// Config.Framer): flags are ZMTP's (FlagMore, FlagCommand), size the body's length. It applies
+// what Read applies to a ZMTP frame header: MAXMSGSIZE, the command and frame-count limits, and
+// the handshake's rules, all before any byte of the body is taken. ok is false without an error
+// when h refused the first frame of a message (its queue is full): offer the same frame again
+// later. After a true ok, FrameBody passes the body. Start must have been called. An error fails
+// the session for good, as with Read. Like every byte Read takes, a frame is traffic for the
+// heartbeat timers.
+func (s *Session) FrameStart(flags byte, size int, now time.Time, h Handler) (ok bool, err error) {
+	if s.state == stFailed {
+		return false, s.err
+	}
+	ok, err = s.frameStart(flags, size, h)
+	if err != nil {
+		return false, s.fail(err)
+	}
+	if ok {
+		s.Alive()
+	}
+	return ok, nil
+}
+
+func (s *Session) frameStart(flags byte, size int, h Handler) (bool, error) {
+	if s.inFrame || s.holding != holdNone {
+		return false, &Error{Op: "frame", Err: codec.ErrMalformed, Detail: "a frame started inside another"}
+	}
+	if size < 0 {
+		return false, &Error{Op: "frame", Err: codec.ErrMalformed, Detail: "negative frame size"}
+	}
+	if flags&codec.FlagCommand != 0 {
+		if size > s.maxCmd {
+			return false, &Error{Op: "command", Err: ErrTooLarge, Detail: "command frame of " + itoa(size) + " bytes"}
+		}
+		s.hold(holdCommand, size)
+		return true, nil
+	}
+	more := flags&codec.FlagMore != 0
+	if s.bare && s.state == stHandshake {
+		if size > 255 || more {
+			return false, &Error{Op: "handshake", Err: ErrUnexpectedMessage, Detail: "bad routing id frame"}
+		}
+		s.hold(holdID, size)
+		return true, nil
+	}
+	if s.state != stReady {
+		return false, &Error{Op: "frame", Err: ErrUnexpectedMessage}
+	}
+	if s.maxMsg >= 0 && int64(size) > s.maxMsg-s.msgTotal {
+		return false, &Error{Op: "frame", Err: ErrTooLarge}
+	}
+	if s.msgFrames >= s.maxFrames {
+		return false, &Error{Op: "frame", Err: ErrTooManyFrames}
+	}
+	first := !s.inMsg
+	if !h.Frame(size, more, first) && first {
+		return false, nil
+	}
+	s.inMsg = true
+	s.msgFrames++
+	s.msgTotal += int64(size)
+	s.frameMore = more
+	s.inFrame = true
+	s.bodyLeft = uint64(size)
+	return true, nil
+}
+
+func (s *Session) hold(k holdKind, size int) {
+	s.holding, s.holdLeft = k, size
+	s.held = s.held[:0]
+}
+
+// FrameBody passes body bytes of the frame FrameStart began, in order, possibly in several
+// pieces; last marks the final piece (a 0-byte body gets one call with an empty p). A message
+// frame's bytes stream to h.FrameData; a command is collected and handled at its end, appending
+// what must be written (a PONG, an ERROR, the handshake's next command) to out. p is not kept.
+// More bytes than FrameStart announced, or a last piece short of it, fail the session.
+func (s *Session) FrameBody(p []byte, last bool, now time.Time, out []byte, h Handler) ([]byte, error) {
+	if s.state == stFailed {
+		return out, s.err
+	}
+	out, err := s.frameBody(p, last, now, out, h)
+	if err != nil {
+		return out, s.fail(err)
+	}
+	return out, nil
+}
+
+func (s *Session) frameBody(p []byte, last bool, now time.Time, out []byte, h Handler) ([]byte, error) {
+	if s.holding != holdNone {
+		if len(p) > s.holdLeft || (last && len(p) != s.holdLeft) {
+			return out, &Error{Op: "frame", Err: codec.ErrMalformed, Detail: "body does not match its frame's size"}
+		}
+		s.held = append(s.held, p...)
+		s.holdLeft -= len(p)
+		if !last {
+			return out, nil
+		}
+		k := s.holding
+		s.holding = holdNone
+		if k == holdID {
+			s.peer.Identity = bytes.Clone(s.held)
+			return out, s.becomeReady(now, h)
+		}
+		return s.command(s.held, now, out, h)
+	}
+	if !s.inFrame || uint64(len(p)) > s.bodyLeft || (last && uint64(len(p)) != s.bodyLeft) {
+		return out, &Error{Op: "frame", Err: codec.ErrMalformed, Detail: "body does not match its frame's size"}
+	}
+	s.bodyLeft -= uint64(len(p))
+	h.FrameData(p, last)
+	if last {
+		s.endFrame()
+	}
+	return out, nil
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
 func (s *Session) endFrame() {
 	s.inFrame = false
 	if !s.frameMore {
@@ -524,7 +664,7 @@ func (s *Session) greeted(g codec.Greeting, out []byte) ([]byte, error) {
 		return out, &Error{Op: "greeting", Err: ErrUnsupportedMechanism, Detail: quote(g.Mechanism)}
 	}
 	s.state = stHandshake
-	return s.mech.start(out), nil
+	return s.mech.start(&s.wire, out), nil
 }
 
 // libzmqBadError is how libzmq 4.3 spells the ERROR it sends when ZAP refuses a client: its C
@@ -551,7 +691,7 @@ func (s *Session) command(body []byte, now time.Time, out []byte, h Handler) ([]
 	}
 	if s.state == stHandshake {
 		var err error
-		if out, err = s.mech.command(c, out); err != nil {
+		if out, err = s.mech.command(&s.wire, c, out); err != nil {
 			return out, err
 		}
 		if !s.mech.done() {
@@ -565,7 +705,7 @@ func (s *Session) command(body []byte, now time.Time, out []byte, h Handler) ([]
 		if err != nil {
 			return out, err
 		}
-		out = codec.AppendPong(out, ctx)
+		out = s.wire.pong(out, ctx)
 		if ttl > 0 {
 			s.ttlAt = now.Add(time.Duration(ttl) * 100 * time.Millisecond)
 		}
@@ -609,7 +749,7 @@ func (s *Session) readyMetadata(data []byte, out []byte) ([]byte, error) {
 		s.peer.Identity = id
 	}
 	if s.compatible != nil && !s.compatible(s.peer.SocketType) {
-		out = codec.AppendError(out, errorInvalidSocketType)
+		out = s.wire.error(out, errorInvalidSocketType)
 		return out, &IncompatibleError{Ours: s.socketType, Peer: s.peer.SocketType}
 	}
 	return out, nil
@@ -635,7 +775,7 @@ func (s *Session) Tick(now time.Time, out []byte) ([]byte, error) {
 		return out, s.fail(&Error{Op: "heartbeat", Err: ErrHeartbeatTimeout, Detail: "no answer to PING"})
 	}
 	if due(s.pingAt, now) {
-		out = codec.AppendPing(out, s.hbTTL, nil)
+		out = s.wire.ping(out, s.hbTTL, nil)
 		s.pingAt = now.Add(s.hbIvl)
 		if s.timeoutAt.IsZero() && s.hbTimeout > 0 {
 			s.timeoutAt = now.Add(s.hbTimeout)

@@ -1,0 +1,85 @@
+package reactor
+
+import (
+	"time"
+
+	"github.com/zloop/zloop/codec"
+	"github.com/zloop/zloop/pool"
+	"github.com/zloop/zloop/zmtp"
+)
+
+// framer is a connection's wire format: the one seam between the reactor and the bytes of a
+// transport. ZMTP frames itself (tcp://, ipc://), ZWS 2.0 carries each frame in a WebSocket message
+// (ws://, wsConn), and a STREAM socket's connection has no framing at all. The loop's batch and the
+// senders' direct writes encode messages through it, the session writes its commands through it
+// (a zmtp.Framer), and what arrives reaches the session (or, raw, the pipe) through its parse.
+// tls:// and wss:// are to be byte streams under the same framers, not framers of their own.
+//
+// A framer is loop-owned like its conn, except appendFrame and appendHeader, which a sender's direct
+// write calls too (under the connection's write lock).
+type framer interface {
+	// parse consumes what arrived and returns how many bytes it took; the rest is offered again
+	// with more bytes after it. Whatever must be written in answer it writes itself.
+	parse(in []byte) (int, error)
+	// appendFrame appends one message frame (ZMTP flags: FlagMore, FlagCommand) to dst.
+	appendFrame(dst []byte, flags byte, body []byte) []byte
+	// appendHeader appends the header of a frame whose body is written right after it from the
+	// message itself (writev), or reports false when the body cannot go out as it is (a ws client
+	// masks it) and must be copied through appendFrame.
+	appendHeader(dst []byte, flags byte, size int) ([]byte, bool)
+	// overhead is the most bytes appendFrame adds to a body.
+	overhead() int
+	// subscriptionCommands reports whether SUBSCRIBE and CANCEL go as commands (ZMTP 3.1) or as
+	// 0x01/0x00 data frames (ZMTP 3.0 peers, and ZWS 2.0: libzmq's ws engine drops the command).
+	subscriptionCommands(peer *zmtp.Peer) bool
+}
+
+// zmtpFramer is ZMTP 3.x over a byte stream: the session parses the greeting and the frames.
+type zmtpFramer struct{ c *conn }
+
+func (f zmtpFramer) parse(in []byte) (int, error) {
+	c := f.c
+	n, out, err := c.sess.Read(in, time.Now(), c.loop.scratch[:0], c)
+	c.writeOut(out)
+	return n, err
+}
+
+func (zmtpFramer) appendFrame(dst []byte, flags byte, body []byte) []byte {
+	return codec.AppendFrame(dst, flags, body)
+}
+
+func (zmtpFramer) appendHeader(dst []byte, flags byte, size int) ([]byte, bool) {
+	return codec.AppendFrameHeader(dst, flags, size), true
+}
+
+func (zmtpFramer) overhead() int { return 9 }
+
+func (zmtpFramer) subscriptionCommands(peer *zmtp.Peer) bool {
+	return peer != nil && (peer.Major > 3 || peer.Minor >= 1)
+}
+
+// rawFramer is a STREAM socket's connection: no handshake, every chunk read is a one-frame
+// message, every frame sent goes out as it is.
+type rawFramer struct{ c *conn }
+
+func (f rawFramer) parse(in []byte) (int, error) {
+	c := f.c
+	if c.room <= 0 {
+		c.paused = true // the same HWM as any other pipe
+		return 0, nil
+	}
+	c.room--
+	m := pool.NewMsg()
+	m.ReserveFront(c.opts.Headroom)
+	m.AppendFrame(in)
+	c.batch = append(c.batch, m)
+	return len(in), nil
+}
+
+func (rawFramer) appendFrame(dst []byte, _ byte, body []byte) []byte { return append(dst, body...) }
+
+func (rawFramer) appendHeader(dst []byte, _ byte, _ int) ([]byte, bool) { return dst, true }
+
+func (rawFramer) overhead() int { return 0 }
+
+func (rawFramer) subscriptionCommands(*zmtp.Peer) bool { return false }
