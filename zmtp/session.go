@@ -598,10 +598,12 @@ func (s *Session) hold(k holdKind, size int) {
 }
 
 // FrameBody passes body bytes of the frame FrameStart began, in order, possibly in several
-// pieces; last marks the final piece (a 0-byte body gets one call with an empty p). A message
-// frame's bytes stream to h.FrameData; a command is collected and handled at its end, appending
-// what must be written (a PONG, an ERROR, the handshake's next command) to out. p is not kept.
-// More bytes than FrameStart announced, or a last piece short of it, fail the session.
+// pieces; last marks the final piece (a 0-byte body gets one call with an empty p). The session
+// counts the bytes itself: the piece that completes the body ends the frame, an empty piece
+// changes nothing, and a piece beyond the body or a last piece short of it fails the session. A
+// message frame's bytes stream to h.FrameData; a command is collected and handled at its end,
+// appending what must be written (a PONG, an ERROR, the handshake's next command) to out. p is
+// not kept.
 func (s *Session) FrameBody(p []byte, last bool, now time.Time, out []byte, h Handler) ([]byte, error) {
 	if s.state == stFailed {
 		return out, s.err
@@ -613,14 +615,17 @@ func (s *Session) FrameBody(p []byte, last bool, now time.Time, out []byte, h Ha
 	return out, nil
 }
 
+var errBodySize = &Error{Op: "frame", Err: codec.ErrMalformed, Detail: "body does not match its frame's size"}
+
 func (s *Session) frameBody(p []byte, last bool, now time.Time, out []byte, h Handler) ([]byte, error) {
-	if s.holding != holdNone {
+	switch {
+	case s.holding != holdNone:
 		if len(p) > s.holdLeft || (last && len(p) != s.holdLeft) {
-			return out, &Error{Op: "frame", Err: codec.ErrMalformed, Detail: "body does not match its frame's size"}
+			return out, errBodySize
 		}
 		s.held = append(s.held, p...)
 		s.holdLeft -= len(p)
-		if !last {
+		if s.holdLeft > 0 {
 			return out, nil
 		}
 		k := s.holding
@@ -630,16 +635,24 @@ func (s *Session) frameBody(p []byte, last bool, now time.Time, out []byte, h Ha
 			return out, s.becomeReady(now, h)
 		}
 		return s.command(s.held, now, out, h)
+	case s.inFrame:
+		if uint64(len(p)) > s.bodyLeft || (last && uint64(len(p)) != s.bodyLeft) {
+			return out, errBodySize
+		}
+		if len(p) == 0 && s.bodyLeft > 0 {
+			return out, nil
+		}
+		s.bodyLeft -= uint64(len(p))
+		done := s.bodyLeft == 0
+		h.FrameData(p, done)
+		if done {
+			s.endFrame()
+		}
+		return out, nil
+	case len(p) == 0:
+		return out, nil // the caller's closing piece of a body already complete
 	}
-	if !s.inFrame || uint64(len(p)) > s.bodyLeft || (last && uint64(len(p)) != s.bodyLeft) {
-		return out, &Error{Op: "frame", Err: codec.ErrMalformed, Detail: "body does not match its frame's size"}
-	}
-	s.bodyLeft -= uint64(len(p))
-	h.FrameData(p, last)
-	if last {
-		s.endFrame()
-	}
-	return out, nil
+	return out, errBodySize
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
