@@ -175,24 +175,27 @@ func (s *Socket) Options() Options {
 }
 
 // Bind listens on endpoint (tcp://*:5555, tcp://127.0.0.1:*, ipc:///tmp/x, ...) and returns the
-// resolved endpoint (libzmq's ZMQ_LAST_ENDPOINT), with an ephemeral port filled in.
+// resolved endpoint (libzmq's ZMQ_LAST_ENDPOINT), with an ephemeral port filled in. Every failure
+// is a *reactor.OpError (Op "bind") wrapping why: reactor.ErrBadEndpoint (saying what is wrong
+// with endpoint), reactor.ErrTransport, reactor.ErrAddrInUse, ErrClosed, ErrTerminated, or the
+// operating system's error. Any goroutine.
 func (s *Socket) Bind(endpoint string) (string, error) {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		return "", s.closeErr
+		return "", opError("bind", endpoint, s.closeErr)
 	}
 	ro := s.opts.pipeOptions(s.typ)
 	s.mu.Unlock()
 	l, err := s.r.Listen(endpoint, ro, (*owner)(s))
 	if err != nil {
-		return "", err
+		return "", opError("bind", endpoint, err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		_ = l.Close()
-		return "", s.closeErr
+		return "", opError("bind", endpoint, s.closeErr)
 	}
 	s.listeners[l.Endpoint()] = l
 	if l.Endpoint() != endpoint {
@@ -201,13 +204,22 @@ func (s *Socket) Bind(endpoint string) (string, error) {
 	return l.Endpoint(), nil
 }
 
+// opError returns err as the *reactor.OpError of op on endpoint (the reactor's may be one already).
+func opError(op, endpoint string, err error) error {
+	if oe, ok := err.(*reactor.OpError); ok {
+		return oe
+	}
+	return &reactor.OpError{Op: op, Endpoint: endpoint, Err: err}
+}
+
 // Connect starts connecting to endpoint and returns at once: the connection is made, and remade
 // after failures, in the background. Messages sent meanwhile wait in the pipe (unless Immediate).
+// Every failure is a *reactor.OpError (Op "connect"), as Bind's. Any goroutine.
 func (s *Socket) Connect(endpoint string) error {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		return s.closeErr
+		return opError("connect", endpoint, s.closeErr)
 	}
 	ro := s.opts.pipeOptions(s.typ)
 	if s.typ == Router && len(s.opts.ConnectRoutingID) > 0 {
@@ -224,13 +236,13 @@ func (s *Socket) Connect(endpoint string) error {
 			}
 			s.mu.Unlock()
 		}
-		return &reactor.OpError{Op: "connect", Endpoint: endpoint, Err: err}
+		return opError("connect", endpoint, err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		d.Close(0)
-		return s.closeErr
+		return opError("connect", endpoint, s.closeErr)
 	}
 	s.dialers[endpoint] = append(s.dialers[endpoint], d)
 	if !ro.Immediate {
