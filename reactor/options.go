@@ -26,6 +26,9 @@ type Options struct {
 	Raw bool
 	// ConnectRoutingID belongs to the socket layer (ZMQ_CONNECT_ROUTING_ID); the reactor ignores it.
 	ConnectRoutingID []byte
+	// Counters, when set, count the write path of the pipes' connections besides the loops' own
+	// counters: a socket gives all its endpoints the same, for its Stats.
+	Counters *Counters
 	// Headroom is set aside in front of every received message for envelope frames the socket puts
 	// there (a ROUTER's routing id), so that adding them does not move the body (pool.Msg.PushFront).
 	Headroom int

@@ -68,6 +68,8 @@ type Socket struct {
 	// the ready channels hold one token and readiness is only reported on transitions.
 	rcvWaiters, sndWaiters int
 
+	counters reactor.Counters // the write path of the socket's connections (Stats)
+
 	closing  chan struct{} // closed by Close: wakes blocked calls
 	rcvReady chan struct{} // a pipe became readable
 	sndReady chan struct{} // a pipe got room, or a new pipe came
@@ -186,6 +188,7 @@ func (s *Socket) Bind(endpoint string) (string, error) {
 		return "", opError("bind", endpoint, s.closeErr)
 	}
 	ro := s.opts.pipeOptions(s.typ)
+	ro.Counters = &s.counters
 	s.mu.Unlock()
 	l, err := s.r.Listen(endpoint, ro, (*owner)(s))
 	if err != nil {
@@ -222,6 +225,7 @@ func (s *Socket) Connect(endpoint string) error {
 		return opError("connect", endpoint, s.closeErr)
 	}
 	ro := s.opts.pipeOptions(s.typ)
+	ro.Counters = &s.counters
 	if s.typ == Router && len(s.opts.ConnectRoutingID) > 0 {
 		ro.ConnectRoutingID = s.opts.ConnectRoutingID // this Connect's; the next needs a new one
 		s.opts.ConnectRoutingID = nil
@@ -676,8 +680,10 @@ func (s *Socket) unwatch(ch chan struct{}) {
 	s.mu.Unlock()
 }
 
-// Stats returns the write-path counters of the socket's reactor.
-func (s *Socket) Stats() reactor.Stats { return s.r.Stats() }
+// Stats returns the write-path counters of the socket's own connections, since it was created
+// (those of every socket on the reactor add up to Reactor.Stats, less inproc, which writes
+// nothing). Any goroutine.
+func (s *Socket) Stats() reactor.Stats { return s.counters.Stats() }
 
 func signal(ch chan struct{}) {
 	select {
