@@ -84,14 +84,17 @@ func badPort(s, port string) error {
 // ws://host:port/path with the same host and port forms as tcp. A malformed endpoint is refused
 // with an error wrapping ErrBadEndpoint that says what is wrong; a transport zloop lacks, with one
 // wrapping ErrTransport.
-func ParseBindEndpoint(s string) (Endpoint, error) {
+func ParseBindEndpoint(s string) (Endpoint, error) { return parseBind(s, false) }
+
+// parseBind is ParseBindEndpoint with ZMQ_IPV6 (see Options.IPv6).
+func parseBind(s string, ipv6 bool) (Endpoint, error) {
 	e, rest, err := splitTransport(s)
 	if err != nil {
 		return e, err
 	}
 	switch e.Transport {
 	case "ws":
-		return parseWS(s, rest, parseBindTCP)
+		return parseWS(s, rest, func(s, hostPort string) (Endpoint, error) { return parseBindTCP(s, hostPort, ipv6) })
 	case "ipc":
 		if rest == "*" {
 			var b [8]byte
@@ -101,11 +104,11 @@ func ParseBindEndpoint(s string) (Endpoint, error) {
 		e.Addr, e.Network = rest, "unix"
 		return e, nil
 	}
-	return parseBindTCP(s, rest)
+	return parseBindTCP(s, rest, ipv6)
 }
 
 // parseBindTCP parses the host:port of the tcp:// or ws:// bind endpoint s.
-func parseBindTCP(s, hostPort string) (Endpoint, error) {
+func parseBindTCP(s, hostPort string, ipv6 bool) (Endpoint, error) {
 	e := Endpoint{Transport: "tcp"}
 	host, port, err := splitPort(s, hostPort)
 	if err != nil {
@@ -117,26 +120,27 @@ func parseBindTCP(s, hostPort string) (Endpoint, error) {
 	if !validPort(port) {
 		return e, badPort(s, port)
 	}
-	e.Network = "tcp"
+	e.Network = "tcp4"
 	switch {
+	case (host == "*" || host == "") && ipv6:
+		host, e.Network = "::", "tcp" // dual-stack, as libzmq's in6addr_any with IPV6_V6ONLY off
 	case host == "*" || host == "":
-		host, e.Network = "0.0.0.0", "tcp4"
+		host = "0.0.0.0"
 	case net.ParseIP(host) != nil:
+		// An IPv6 literal binds with or without ZMQ_IPV6 (libzmq refuses it without): asking
+		// for one is unambiguous.
 		if strings.Contains(host, ":") {
 			e.Network = "tcp6"
-		} else {
-			e.Network = "tcp4"
 		}
 	default:
-		if ip := interfaceAddr(host); ip != nil {
+		if ip := interfaceAddr(host, ipv6); ip != nil {
 			host = ip.String()
 			if ip.To4() == nil {
 				e.Network = "tcp6"
-			} else {
-				e.Network = "tcp4"
 			}
+		} else if ipv6 {
+			e.Network = "tcp" // a host name: the net package resolves it, to IPv4 only without ipv6
 		}
-		// Otherwise a host name: the net package resolves it.
 	}
 	e.Addr = net.JoinHostPort(host, port)
 	return e, nil
@@ -144,14 +148,17 @@ func parseBindTCP(s, hostPort string) (Endpoint, error) {
 
 // ParseConnectEndpoint parses an endpoint for Connect: tcp://host:port (host may be a name, IPv4 or
 // [IPv6]), ipc://path or ws://host:port/path. Errors are as ParseBindEndpoint's.
-func ParseConnectEndpoint(s string) (Endpoint, error) {
+func ParseConnectEndpoint(s string) (Endpoint, error) { return parseConnect(s, false) }
+
+// parseConnect is ParseConnectEndpoint with ZMQ_IPV6 (see Options.IPv6).
+func parseConnect(s string, ipv6 bool) (Endpoint, error) {
 	e, rest, err := splitTransport(s)
 	if err != nil {
 		return e, err
 	}
 	switch e.Transport {
 	case "ws":
-		return parseWS(s, rest, parseConnectTCP)
+		return parseWS(s, rest, func(s, hostPort string) (Endpoint, error) { return parseConnectTCP(s, hostPort, ipv6) })
 	case "ipc":
 		if rest == "*" {
 			return e, badEndpoint(s, `is not one Connect can use: Connect needs an ipc path, not "*"`)
@@ -159,11 +166,11 @@ func ParseConnectEndpoint(s string) (Endpoint, error) {
 		e.Addr, e.Network = rest, "unix"
 		return e, nil
 	}
-	return parseConnectTCP(s, rest)
+	return parseConnectTCP(s, rest, ipv6)
 }
 
 // parseConnectTCP parses the host:port of the tcp:// or ws:// connect endpoint s.
-func parseConnectTCP(s, hostPort string) (Endpoint, error) {
+func parseConnectTCP(s, hostPort string, ipv6 bool) (Endpoint, error) {
 	e := Endpoint{Transport: "tcp"}
 	host, port, err := splitPort(s, hostPort)
 	switch {
@@ -179,6 +186,9 @@ func parseConnectTCP(s, hostPort string) (Endpoint, error) {
 		return e, badPort(s, port)
 	}
 	e.Addr, e.Network = net.JoinHostPort(host, port), "tcp"
+	if ip := net.ParseIP(host); ip == nil && !ipv6 {
+		e.Network = "tcp4" // libzmq resolves host names to IPv4 only without ZMQ_IPV6
+	}
 	return e, nil
 }
 
@@ -221,8 +231,9 @@ func validPort(p string) bool {
 	return n <= 65535
 }
 
-// interfaceAddr returns the first IPv4 (else IPv6) address of the interface named name, or nil.
-func interfaceAddr(name string) net.IP {
+// interfaceAddr returns the first IPv4 (else IPv6) address of the interface named name, or nil;
+// with ipv6 the first IPv6 one (else IPv4), as libzmq picks with ZMQ_IPV6.
+func interfaceAddr(name string, ipv6 bool) net.IP {
 	ifi, err := net.InterfaceByName(name)
 	if err != nil {
 		return nil
@@ -231,18 +242,22 @@ func interfaceAddr(name string) net.IP {
 	if err != nil {
 		return nil
 	}
-	var v6 net.IP
+	var v4, v6 net.IP
 	for _, a := range addrs {
 		ipn, ok := a.(*net.IPNet)
 		if !ok {
 			continue
 		}
 		if ipn.IP.To4() != nil {
-			return ipn.IP
-		}
-		if v6 == nil {
+			if v4 == nil {
+				v4 = ipn.IP
+			}
+		} else if v6 == nil {
 			v6 = ipn.IP
 		}
 	}
-	return v6
+	if ipv6 && v6 != nil || v4 == nil {
+		return v6
+	}
+	return v4
 }

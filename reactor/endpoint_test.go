@@ -17,7 +17,7 @@ func TestParseBindEndpoint(t *testing.T) {
 		{"tcp://127.0.0.1:!", "tcp4", "127.0.0.1:0", nil},
 		{"tcp://[::1]:5555", "tcp6", "[::1]:5555", nil},
 		{"tcp://lo:5555", "tcp4", "127.0.0.1:5555", nil},
-		{"tcp://localhost:5555", "tcp", "localhost:5555", nil},
+		{"tcp://localhost:5555", "tcp4", "localhost:5555", nil}, // IPv4 only without ZMQ_IPV6
 		{"ipc:///tmp/x.sock", "unix", "/tmp/x.sock", nil},
 		{"ipc://@abstract", "unix", "@abstract", nil},
 		{"tcp://127.0.0.1", "", "", ErrBadEndpoint},
@@ -48,6 +48,44 @@ func TestParseBindEndpoint(t *testing.T) {
 	e, err := ParseBindEndpoint("ipc://*")
 	if err != nil || !strings.HasSuffix(e.Addr, ".sock") || e.Network != "unix" {
 		t.Errorf("ipc://*: %+v %v", e, err)
+	}
+}
+
+// TestParseIPv6: ZMQ_IPV6 chooses the wildcard, an interface's address, and how host names resolve.
+func TestParseIPv6(t *testing.T) {
+	cases := []struct {
+		in      string
+		ipv6    bool
+		connect bool
+		network string
+		addr    string
+	}{
+		{"tcp://*:5555", false, false, "tcp4", "0.0.0.0:5555"},
+		{"tcp://*:5555", true, false, "tcp", "[::]:5555"},
+		{"ws://*:5555/x", true, false, "tcp", "[::]:5555"},
+		{"tcp://lo:5555", false, false, "tcp4", "127.0.0.1:5555"},
+		{"tcp://lo:5555", true, false, "tcp6", "[::1]:5555"},
+		{"tcp://localhost:5555", false, false, "tcp4", "localhost:5555"},
+		{"tcp://localhost:5555", true, false, "tcp", "localhost:5555"},
+		{"tcp://[::1]:5555", false, false, "tcp6", "[::1]:5555"},
+		{"tcp://localhost:5555", false, true, "tcp4", "localhost:5555"},
+		{"tcp://localhost:5555", true, true, "tcp", "localhost:5555"},
+		{"ws://localhost:5555/x", false, true, "tcp4", "localhost:5555"},
+		{"tcp://[::1]:5555", false, true, "tcp", "[::1]:5555"},
+		{"tcp://127.0.0.1:5555", false, true, "tcp", "127.0.0.1:5555"},
+	}
+	for _, c := range cases {
+		parse := parseBind
+		if c.connect {
+			parse = parseConnect
+		}
+		if strings.Contains(c.in, "//lo:") && c.ipv6 && interfaceAddr("lo", true).To4() != nil {
+			continue // lo has no IPv6 address here
+		}
+		e, err := parse(c.in, c.ipv6)
+		if err != nil || e.Network != c.network || e.Addr != c.addr {
+			t.Errorf("%s (ipv6 %v, connect %v): %s %s %v, want %s %s", c.in, c.ipv6, c.connect, e.Network, e.Addr, err, c.network, c.addr)
+		}
 	}
 }
 
