@@ -145,6 +145,12 @@ type Options struct {
 	// applies them with Subscribe/Unsubscribe, which act on the peer of the last message received.
 	// At once.
 	XPubManual bool
+	// InvertMatching (ZMQ_INVERT_MATCHING; PUB, XPUB, SUB): subscriptions become a rejection
+	// list. A PUB or XPUB sends each message to the peers with no subscription matching it (a peer
+	// that subscribed to nothing gets everything), a SUB keeps the messages that match none of its
+	// subscriptions. The SUBs of an inverting publisher must invert too, or they drop everything
+	// it sends them; an XSUB does not filter, so it needs nothing. Default false. At once.
+	InvertMatching bool
 	// XPubWelcomeMsg (ZMQ_XPUB_WELCOME_MSG, XPUB): sent to every peer when it connects; nil = none
 	// (default). At once: for the peers that connect afterwards.
 	XPubWelcomeMsg []byte
@@ -311,6 +317,9 @@ func WithXPubVerboser(on bool) Option { return func(o *Options) { o.XPubVerboser
 
 // WithXPubManual sets ZMQ_XPUB_MANUAL.
 func WithXPubManual(on bool) Option { return func(o *Options) { o.XPubManual = on } }
+
+// WithInvertMatching sets ZMQ_INVERT_MATCHING.
+func WithInvertMatching(on bool) Option { return func(o *Options) { o.InvertMatching = on } }
 
 // WithXPubWelcomeMsg sets ZMQ_XPUB_WELCOME_MSG (copied; nil or empty: none).
 func WithXPubWelcomeMsg(msg []byte) Option {
