@@ -151,6 +151,10 @@ type Options struct {
 	// subscriptions. The SUBs of an inverting publisher must invert too, or they drop everything
 	// it sends them; an XSUB does not filter, so it needs nothing. Default false. At once.
 	InvertMatching bool
+	// StreamNotify (ZMQ_STREAM_NOTIFY, STREAM): a peer's connection and disconnection each arrive
+	// as a message [routing id, empty]. Default true. At once: for the connections that start or
+	// end afterwards.
+	StreamNotify bool
 	// XPubWelcomeMsg (ZMQ_XPUB_WELCOME_MSG, XPUB): sent to every peer when it connects; nil = none
 	// (default). At once: for the peers that connect afterwards.
 	XPubWelcomeMsg []byte
@@ -172,6 +176,7 @@ func DefaultOptions() Options {
 		TCPKeepAliveIdle:  -1,
 		TCPKeepAliveIntvl: -1,
 		Backlog:           100,
+		StreamNotify:      true,
 	}
 }
 
@@ -320,6 +325,9 @@ func WithXPubManual(on bool) Option { return func(o *Options) { o.XPubManual = o
 
 // WithInvertMatching sets ZMQ_INVERT_MATCHING.
 func WithInvertMatching(on bool) Option { return func(o *Options) { o.InvertMatching = on } }
+
+// WithStreamNotify sets ZMQ_STREAM_NOTIFY.
+func WithStreamNotify(on bool) Option { return func(o *Options) { o.StreamNotify = on } }
 
 // WithXPubWelcomeMsg sets ZMQ_XPUB_WELCOME_MSG (copied; nil or empty: none).
 func WithXPubWelcomeMsg(msg []byte) Option {

@@ -135,7 +135,7 @@ func NewOn(r *reactor.Reactor, t Type, opts ...Option) (*Socket, error) {
 	case XSub:
 		s.pat = &subscriber{o: o, xsub: true}
 	case Stream:
-		s.pat = newStream()
+		s.pat = newStream(o)
 	default:
 		r.Unregister(terminator{s})
 		return nil, fmt.Errorf("%w: socket type %v is not implemented yet", ErrNotSupported, t)
