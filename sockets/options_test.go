@@ -3,6 +3,7 @@ package sockets
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -101,4 +102,39 @@ func portOf(t testing.TB, ep string) int {
 		t.Fatalf("no port in %s", ep)
 	}
 	return p
+}
+
+// TestEveryOptionHasWith: each field of Options is set by some With option. A new field fails
+// here until it has one (and is listed).
+func TestEveryOptionHasWith(t *testing.T) {
+	withs := []Option{
+		WithSndHWM(1), WithRcvHWM(2), WithLinger(3), WithSndTimeout(4), WithRcvTimeout(5),
+		WithRoutingID([]byte("id")), WithReconnectIvl(6, 7), WithConnectTimeout(8), WithHandshakeIvl(9),
+		WithHeartbeat(10, 11, 12), WithMaxMsgSize(13), WithSndBuf(14), WithRcvBuf(15), WithImmediate(true),
+		WithMetadata("X-A", "b"), WithPlainServer(true, func(string, string) bool { return true }),
+		WithPlainClient("u", "p"), WithTCPKeepAlive(1), WithTCPKeepAliveCnt(16),
+		WithTCPKeepAliveIdle(17 * time.Second), WithTCPKeepAliveIntvl(18 * time.Second), WithTCPMaxRT(19),
+		WithTOS(20), WithBindToDevice("lo"), WithBacklog(21), WithIPv6(true), WithRouterMandatory(true),
+		WithRouterHandover(true), WithConnectRoutingID([]byte("c")), WithProbeRouter(true),
+		WithXPubNoDrop(true), WithReqRelaxed(true), WithReqCorrelate(true), WithConflate(true),
+		WithXPubVerbose(true), WithXPubVerboser(true), WithXPubManual(true), WithInvertMatching(true),
+		WithStreamNotify(false), WithXPubWelcomeMsg([]byte("w")),
+	}
+	def, set := DefaultOptions(), DefaultOptions()
+	for _, o := range withs {
+		o(&set)
+	}
+	dv, sv := reflect.ValueOf(def), reflect.ValueOf(set)
+	for i := 0; i < dv.NumField(); i++ {
+		f := dv.Type().Field(i)
+		if f.Type.Kind() == reflect.Func {
+			if sv.Field(i).IsNil() {
+				t.Errorf("no With option sets %s", f.Name)
+			}
+			continue
+		}
+		if reflect.DeepEqual(dv.Field(i).Interface(), sv.Field(i).Interface()) {
+			t.Errorf("no With option (in this list) sets %s", f.Name)
+		}
+	}
 }
