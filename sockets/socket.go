@@ -154,7 +154,9 @@ func (t terminator) Terminate() { t.s.close(ErrTerminated) }
 // Type returns the socket's type.
 func (s *Socket) Type() Type { return s.typ }
 
-// SetOptions changes options; like libzmq, they apply to endpoints bound or connected afterwards.
+// SetOptions changes options. Each field of Options says when a change takes effect: at once, or
+// (like most of libzmq's) for endpoints bound or connected afterwards. An invalid value fails with
+// ErrInvalid and changes nothing. Any goroutine.
 func (s *Socket) SetOptions(opts ...Option) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
