@@ -48,8 +48,12 @@ type Stats struct {
 // Reactor.Stats), and a socket shares one among its connections (Options.Counters) for its own
 // Stats. The zero value is ready to use; it must not be copied once in use.
 type Counters struct {
+	// The padding keeps the counters, which loops and sending goroutines update, off the cache
+	// lines of whatever surrounds them (a socket's mutex, a loop's fields).
+	_                                                            [64]byte
 	writes, inline, queued, pauses, detaches, blocks, mutedReads atomic.Uint64
 	senderWrites, senderShort                                    atomic.Uint64
+	_                                                            [64]byte
 }
 
 // Stats reads the counters. Any goroutine.
