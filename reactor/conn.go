@@ -31,6 +31,8 @@ type conn struct {
 
 	// Set once on the loop before any other goroutine can see c (through its pipe).
 	loop *loop
+	// sc are the socket's counters (Options.Counters), counted into besides the loop's.
+	sc *Counters
 
 	closeTask, unbindTask, expireTask gnet.RunnableFunc
 	// lingerAsked is set (by any goroutine) before a lingering close is scheduled, so that an
@@ -70,7 +72,10 @@ type conn struct {
 }
 
 func newConn(r *Reactor, owner Owner, opts *Options, ep string) *conn {
-	c := &conn{r: r, owner: owner, opts: opts, ep: ep, done: make(chan struct{}), dupFD: -1, timerIdx: -1}
+	c := &conn{r: r, owner: owner, opts: opts, ep: ep, done: make(chan struct{}), dupFD: -1, timerIdx: -1, sc: opts.Counters}
+	if c.sc == nil {
+		c.sc = new(Counters) // no socket asked: counted where nobody looks, without a branch per write
+	}
 	c.sess = zmtp.NewSession(&opts.Session)
 	if opts.Raw {
 		c.framer = rawFramer{c}
@@ -152,6 +157,7 @@ func (c *conn) opened(gc gnet.Conn) (out []byte) {
 func (c *conn) traffic() gnet.Action {
 	if c.muted {
 		c.loop.mutedReads.Add(1) // gnet read while we had muted it: see mute
+		c.sc.mutedReads.Add(1)
 	}
 	c.read()
 	if c.closed {
@@ -277,6 +283,7 @@ func (c *conn) pauseInput() {
 		if mute(ep, c.gc.Fd()) == nil && !c.muted {
 			c.muted = true
 			c.loop.pauses.Add(1)
+			c.sc.pauses.Add(1)
 		}
 		if !c.muted {
 			c.closeDup()
@@ -303,6 +310,8 @@ func (c *conn) pauseInput() {
 	c.detaching = true
 	c.loop.pauses.Add(1)
 	c.loop.detaches.Add(1)
+	c.sc.pauses.Add(1)
+	c.sc.detaches.Add(1)
 }
 
 // flushMuted writes what gnet holds for a muted connection (no EPOLLOUT tells gnet to) and mutes
@@ -601,8 +610,9 @@ func (c *conn) writev(hdr, body []byte) {
 }
 
 func (c *conn) account(n, before int) {
-	l := c.loop
+	l, sc := c.loop, c.sc
 	l.writes.Add(1)
+	sc.writes.Add(1)
 	if c.closed || c.gc == nil {
 		return
 	}
@@ -618,6 +628,8 @@ func (c *conn) account(n, before int) {
 	}
 	l.inline.Add(uint64(n - q))
 	l.queued.Add(uint64(q))
+	sc.inline.Add(uint64(n - q))
+	sc.queued.Add(uint64(q))
 }
 
 // outbound returns what gnet holds for the kernel (0 without a gnet connection).

@@ -44,7 +44,7 @@ func (r *Reactor) Connect(endpoint string, opts *Options, owner Owner) (*Dialer,
 	if strings.HasPrefix(endpoint, "inproc://") {
 		return r.connectInproc(endpoint, opts, owner)
 	}
-	ep, err := ParseConnectEndpoint(endpoint)
+	ep, err := parseConnect(endpoint, opts.IPv6)
 	if err != nil {
 		return nil, err
 	}
@@ -145,12 +145,17 @@ func (d *Dialer) run() {
 }
 
 func (d *Dialer) dial() (net.Conn, error) {
-	nd := net.Dialer{Timeout: d.opts.ConnectTimeout}
+	// KeepAlive -1: the system's keepalive unless tuneTCP changes it (Go would turn it on).
+	nd := net.Dialer{Timeout: d.opts.ConnectTimeout, KeepAlive: -1, Control: d.opts.control()}
 	nc, err := nd.DialContext(d.ctx, d.ep.Network, d.ep.Addr)
 	if err != nil {
 		return nil, err
 	}
 	if err := setBuffers(nc, d.opts); err != nil {
+		_ = nc.Close()
+		return nil, err
+	}
+	if err := tuneTCP(nc, d.opts, false); err != nil {
 		_ = nc.Close()
 		return nil, err
 	}

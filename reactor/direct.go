@@ -46,17 +46,21 @@ func (c *conn) tryDirect(m *pool.Msg) bool {
 	b := c.appendMsg(w.buf[:0], m)
 	w.buf = b
 	n, err := syscall.Write(w.fd, b)
-	l := c.loop
+	l, sc := c.loop, c.sc
 	l.writes.Add(1)
 	l.senderWrites.Add(1)
+	sc.writes.Add(1)
+	sc.senderWrites.Add(1)
 	if n < 0 {
 		n = 0
 	}
 	l.inline.Add(uint64(n))
+	sc.inline.Add(uint64(n))
 	if n == len(b) && err == nil {
 		return true
 	}
 	l.senderShort.Add(1)
+	sc.senderShort.Add(1)
 	// The kernel took part of it, or nothing, or failed: the loop writes the rest (or meets the
 	// error and closes the connection), before anything else.
 	w.pend = append(w.pend[:0], b[n:]...)

@@ -17,7 +17,7 @@ func TestParseBindEndpoint(t *testing.T) {
 		{"tcp://127.0.0.1:!", "tcp4", "127.0.0.1:0", nil},
 		{"tcp://[::1]:5555", "tcp6", "[::1]:5555", nil},
 		{"tcp://lo:5555", "tcp4", "127.0.0.1:5555", nil},
-		{"tcp://localhost:5555", "tcp", "localhost:5555", nil},
+		{"tcp://localhost:5555", "tcp4", "localhost:5555", nil}, // IPv4 only without ZMQ_IPV6
 		{"ipc:///tmp/x.sock", "unix", "/tmp/x.sock", nil},
 		{"ipc://@abstract", "unix", "@abstract", nil},
 		{"tcp://127.0.0.1", "", "", ErrBadEndpoint},
@@ -48,6 +48,44 @@ func TestParseBindEndpoint(t *testing.T) {
 	e, err := ParseBindEndpoint("ipc://*")
 	if err != nil || !strings.HasSuffix(e.Addr, ".sock") || e.Network != "unix" {
 		t.Errorf("ipc://*: %+v %v", e, err)
+	}
+}
+
+// TestParseIPv6: ZMQ_IPV6 chooses the wildcard, an interface's address, and how host names resolve.
+func TestParseIPv6(t *testing.T) {
+	cases := []struct {
+		in      string
+		ipv6    bool
+		connect bool
+		network string
+		addr    string
+	}{
+		{"tcp://*:5555", false, false, "tcp4", "0.0.0.0:5555"},
+		{"tcp://*:5555", true, false, "tcp", "[::]:5555"},
+		{"ws://*:5555/x", true, false, "tcp", "[::]:5555"},
+		{"tcp://lo:5555", false, false, "tcp4", "127.0.0.1:5555"},
+		{"tcp://lo:5555", true, false, "tcp6", "[::1]:5555"},
+		{"tcp://localhost:5555", false, false, "tcp4", "localhost:5555"},
+		{"tcp://localhost:5555", true, false, "tcp", "localhost:5555"},
+		{"tcp://[::1]:5555", false, false, "tcp6", "[::1]:5555"},
+		{"tcp://localhost:5555", false, true, "tcp4", "localhost:5555"},
+		{"tcp://localhost:5555", true, true, "tcp", "localhost:5555"},
+		{"ws://localhost:5555/x", false, true, "tcp4", "localhost:5555"},
+		{"tcp://[::1]:5555", false, true, "tcp", "[::1]:5555"},
+		{"tcp://127.0.0.1:5555", false, true, "tcp", "127.0.0.1:5555"},
+	}
+	for _, c := range cases {
+		parse := parseBind
+		if c.connect {
+			parse = parseConnect
+		}
+		if strings.Contains(c.in, "//lo:") && c.ipv6 && interfaceAddr("lo", true).To4() != nil {
+			continue // lo has no IPv6 address here
+		}
+		e, err := parse(c.in, c.ipv6)
+		if err != nil || e.Network != c.network || e.Addr != c.addr {
+			t.Errorf("%s (ipv6 %v, connect %v): %s %s %v, want %s %s", c.in, c.ipv6, c.connect, e.Network, e.Addr, err, c.network, c.addr)
+		}
 	}
 }
 
@@ -113,4 +151,58 @@ func FuzzParseEndpoint(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestEndpointErrors: a rejected endpoint says what is wrong with it, and still wraps the sentinel.
+func TestEndpointErrors(t *testing.T) {
+	type parser func(string) (Endpoint, error)
+	bind, connect := ParseBindEndpoint, ParseConnectEndpoint
+	cases := []struct {
+		name  string
+		parse parser
+		in    string
+		is    error
+		says  string // what the message must contain
+	}{
+		{"bind no port", bind, "tcp://127.0.0.1", ErrBadEndpoint, `"tcp://127.0.0.1" lacks a port`},
+		{"connect no port", connect, "tcp://127.0.0.1", ErrBadEndpoint, `"tcp://127.0.0.1" lacks a port`},
+		{"bind empty port", bind, "tcp://127.0.0.1:", ErrBadEndpoint, `lacks a port`},
+		{"bind port range", bind, "tcp://127.0.0.1:70000", ErrBadEndpoint, `port "70000" is not a number from 0 to 65535`},
+		{"connect port word", connect, "tcp://127.0.0.1:x", ErrBadEndpoint, `port "x" is not a number from 0 to 65535`},
+		{"connect port zero", connect, "tcp://127.0.0.1:0", ErrBadEndpoint, `Connect needs a port from 1 to 65535, not "0"`},
+		{"connect port star", connect, "tcp://127.0.0.1:*", ErrBadEndpoint, `Connect needs a port from 1 to 65535, not "*"`},
+		{"connect no host", connect, "tcp://:5555", ErrBadEndpoint, `"tcp://:5555" lacks a host`},
+		{"connect host star", connect, "tcp://*:5555", ErrBadEndpoint, `Connect needs a host, not "*"`},
+		{"ipv6 brackets", bind, "tcp://::1:5555", ErrBadEndpoint, `IPv6 address needs brackets`},
+		{"unknown transport", bind, "nope://x", ErrBadEndpoint, `unknown transport "nope"`},
+		{"no transport", connect, "127.0.0.1:5555", ErrBadEndpoint, `lacks a transport (tcp://, ipc://, ws://, inproc://)`},
+		{"empty tcp", bind, "tcp://", ErrBadEndpoint, `"tcp://" lacks an address`},
+		{"empty ipc bind", bind, "ipc://", ErrBadEndpoint, `"ipc://" lacks a path`},
+		{"empty ipc connect", connect, "ipc://", ErrBadEndpoint, `"ipc://" lacks a path`},
+		{"ipc star connect", connect, "ipc://*", ErrBadEndpoint, `Connect needs an ipc path, not "*"`},
+		{"ws no port", connect, "ws://127.0.0.1/chat", ErrBadEndpoint, `"ws://127.0.0.1/chat" lacks a port`},
+		{"ws bad port", bind, "ws://127.0.0.1:99999/x", ErrBadEndpoint, `port "99999" is not a number from 0 to 65535`},
+		{"ws no host", connect, "ws://:80/x", ErrBadEndpoint, `"ws://:80/x" lacks a host`},
+		{"ws empty", connect, "ws://", ErrBadEndpoint, `"ws://" lacks an address`},
+		{"ws no address before path", connect, "ws:///x", ErrBadEndpoint, `"ws:///x" lacks a host and port`},
+		{"pgm", bind, "pgm://eth0;239.192.1.1:5555", ErrTransport, `"pgm://eth0;239.192.1.1:5555": zloop has no pgm transport`},
+		{"wss", connect, "wss://example.com:443/", ErrTransport, `zloop has no wss transport`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := c.parse(c.in)
+			if !errors.Is(err, c.is) {
+				t.Fatalf("%s: err %v, want one wrapping %v", c.in, err, c.is)
+			}
+			if !strings.Contains(err.Error(), c.says) {
+				t.Fatalf("%s: err %q does not say %q", c.in, err, c.says)
+			}
+		})
+	}
+}
+
+func TestInprocNameErrors(t *testing.T) {
+	if _, err := inprocName("inproc://"); !errors.Is(err, ErrBadEndpoint) || !strings.Contains(err.Error(), `"inproc://" lacks a name`) {
+		t.Fatalf("inproc://: %v", err)
+	}
 }

@@ -24,6 +24,9 @@ var (
 	ErrTransport = errors.New("zmq: transport not supported")
 	// ErrAddrInUse: bind failed because the address is taken.
 	ErrAddrInUse = errors.New("zmq: address in use")
+	// ErrOptionUnsupported: the operating system lacks what an option needs (BindToDevice outside
+	// Linux); bind fails, and connect keeps retrying, with it, as libzmq's ENOTSUP.
+	ErrOptionUnsupported = errors.New("zmq: option not supported on this operating system")
 )
 
 // OpError describes a failed operation on an endpoint, like net.OpError.

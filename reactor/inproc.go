@@ -1,9 +1,8 @@
 package reactor
 
 import (
+	"strings"
 	"time"
-
-	"fmt"
 
 	"github.com/zloop/zloop/pool"
 	"github.com/zloop/zloop/zmtp"
@@ -28,8 +27,11 @@ type inprocWaiting struct {
 
 func inprocName(endpoint string) (string, error) {
 	const prefix = "inproc://"
-	if len(endpoint) <= len(prefix) || endpoint[:len(prefix)] != prefix {
-		return "", fmt.Errorf("%w: %q", ErrBadEndpoint, endpoint)
+	if !strings.HasPrefix(endpoint, prefix) {
+		return "", badEndpoint(endpoint, "is not an inproc:// endpoint")
+	}
+	if len(endpoint) == len(prefix) {
+		return "", badEndpoint(endpoint, "lacks a name")
 	}
 	return endpoint[len(prefix):], nil
 }

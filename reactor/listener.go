@@ -1,6 +1,7 @@
 package reactor
 
 import (
+	"context"
 	"errors"
 	"net"
 	"os"
@@ -35,7 +36,7 @@ func (r *Reactor) Listen(endpoint string, opts *Options, owner Owner) (*Listener
 	if strings.HasPrefix(endpoint, "inproc://") {
 		return r.listenInproc(endpoint, opts, owner)
 	}
-	ep, err := ParseBindEndpoint(endpoint)
+	ep, err := parseBind(endpoint, opts.IPv6)
 	if err != nil {
 		return nil, err
 	}
@@ -45,7 +46,15 @@ func (r *Reactor) Listen(endpoint string, opts *Options, owner Owner) (*Listener
 			_ = os.Remove(ep.Addr)
 		}
 	}
-	ln, err := net.Listen(ep.Network, ep.Addr)
+	// KeepAlive -1: accepted connections keep the system's keepalive unless tuneTCP changes it
+	// (Go would turn it on with its own timing).
+	lc := net.ListenConfig{KeepAlive: -1, Control: opts.control()}
+	ln, err := lc.Listen(context.Background(), ep.Network, ep.Addr)
+	if err == nil {
+		if err = listenBacklog(ln, opts.Backlog); err != nil {
+			_ = ln.Close()
+		}
+	}
 	if err != nil {
 		if errors.Is(err, syscall.EADDRINUSE) {
 			err = ErrAddrInUse
@@ -136,7 +145,10 @@ func (l *Listener) accept() {
 }
 
 func (l *Listener) setup(nc net.Conn) error {
-	return setBuffers(nc, l.opts)
+	if err := setBuffers(nc, l.opts); err != nil {
+		return err
+	}
+	return tuneTCP(nc, l.opts, true)
 }
 
 func setBuffers(nc net.Conn, o *Options) error {

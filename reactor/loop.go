@@ -28,7 +28,7 @@ const (
 	pollMax = 2 * time.Millisecond
 )
 
-// Stats are counters of the reactor's write path, for tests and benchmarks.
+// Stats are counters of a write path (a reactor's, or one socket's), for tests and benchmarks.
 type Stats struct {
 	Writes      uint64 // write and writev calls made on connections
 	BytesInline uint64 // bytes the kernel took at once
@@ -42,6 +42,25 @@ type Stats struct {
 	// SenderWrites counts the writes of Writes made by a sending goroutine on an idle connection
 	// (direct.go); SenderShort those the kernel did not take whole, whose rest the loop wrote.
 	SenderWrites, SenderShort uint64
+}
+
+// Counters are write-path counters updated by the loops: every loop has its own (summed by
+// Reactor.Stats), and a socket shares one among its connections (Options.Counters) for its own
+// Stats. The zero value is ready to use; it must not be copied once in use.
+type Counters struct {
+	// The padding keeps the counters, which loops and sending goroutines update, off the cache
+	// lines of whatever surrounds them (a socket's mutex, a loop's fields).
+	_                                                            [64]byte
+	writes, inline, queued, pauses, detaches, blocks, mutedReads atomic.Uint64
+	senderWrites, senderShort                                    atomic.Uint64
+	_                                                            [64]byte
+}
+
+// Stats reads the counters. Any goroutine.
+func (c *Counters) Stats() Stats {
+	return Stats{Writes: c.writes.Load(), BytesInline: c.inline.Load(), BytesQueued: c.queued.Load(),
+		Pauses: c.pauses.Load(), Detaches: c.detaches.Load(), MutedReads: c.mutedReads.Load(),
+		SenderWrites: c.senderWrites.Load(), SenderShort: c.senderShort.Load(), Blocks: c.blocks.Load()}
 }
 
 // loop is zloop's state for one gnet event loop. Everything but the counters and tickTask's timer
@@ -65,8 +84,7 @@ type loop struct {
 
 	epfd int // the epoll set, for muting; epollUnprobed until first needed, -1 when unavailable
 
-	writes, inline, queued, pauses, detaches, blocks, mutedReads atomic.Uint64
-	senderWrites, senderShort                                    atomic.Uint64
+	Counters // the loop's share of Reactor.Stats
 }
 
 func newLoop(r *Reactor, el gnet.EventLoop, w *waker) *loop {
@@ -122,6 +140,7 @@ func (l *loop) poll(c *conn) {
 
 func (l *loop) block(c *conn) {
 	l.blocks.Add(1)
+	c.sc.blocks.Add(1)
 	c.lastOutbound = c.outbound()
 	delete(l.blocked, c) // so that poll restarts the interval from pollMin
 	l.poll(c)
@@ -184,10 +203,4 @@ func (l *loop) tick() {
 	if !next.IsZero() {
 		l.arm(next)
 	}
-}
-
-func (l *loop) stats() Stats {
-	return Stats{Writes: l.writes.Load(), BytesInline: l.inline.Load(), BytesQueued: l.queued.Load(),
-		Pauses: l.pauses.Load(), Detaches: l.detaches.Load(), MutedReads: l.mutedReads.Load(),
-		SenderWrites: l.senderWrites.Load(), SenderShort: l.senderShort.Load(), Blocks: l.blocks.Load()}
 }

@@ -18,6 +18,23 @@ type Options struct {
 	ReconnectIvlMax time.Duration
 	ConnectTimeout  time.Duration // 0 = the operating system's
 	SndBuf, RcvBuf  int           // kernel socket buffers; 0 = the operating system's default
+
+	// TCP tuning of tcp:// and ws:// connections, with libzmq's meanings (sockets.Options
+	// documents each). TCPKeepAlive is ZMQ_TCP_KEEPALIVE: 1 on, 0 off, -1 the system's; the
+	// count, idle time and interval apply when it is 1, each left to the system when <= 0.
+	TCPKeepAlive                        int
+	TCPKeepAliveCnt                     int
+	TCPKeepAliveIdle, TCPKeepAliveIntvl time.Duration
+	TCPMaxRT                            time.Duration // TCP_USER_TIMEOUT on Linux; 0 = the system's
+	TOS                                 int           // IP_TOS / IPV6_TCLASS; 0 = left alone
+	BindToDevice                        string        // SO_BINDTODEVICE (Linux only); "" = none
+	// Backlog is the accept queue of a bound tcp://, ipc:// or ws:// endpoint; <= 0 leaves Go's
+	// (the system's maximum, somaxconn on Linux).
+	Backlog int
+	// IPv6 (ZMQ_IPV6): tcp://*:port binds the IPv6 wildcard (dual-stack where the system allows),
+	// an interface name binds its IPv6 address first, and host names resolve to IPv6 addresses
+	// too; without it host names resolve to IPv4 only. IPv6 literals work either way.
+	IPv6 bool
 	// Immediate (ZMQ_IMMEDIATE): a dialed pipe is offered to the socket only while connected.
 	Immediate bool
 	// Raw carries bytes with no ZMTP at all (libzmq's STREAM sockets): the pipe is attached as soon
@@ -26,6 +43,9 @@ type Options struct {
 	Raw bool
 	// ConnectRoutingID belongs to the socket layer (ZMQ_CONNECT_ROUTING_ID); the reactor ignores it.
 	ConnectRoutingID []byte
+	// Counters, when set, count the write path of the pipes' connections besides the loops' own
+	// counters: a socket gives all its endpoints the same, for its Stats.
+	Counters *Counters
 	// Headroom is set aside in front of every received message for envelope frames the socket puts
 	// there (a ROUTER's routing id), so that adding them does not move the body (pool.Msg.PushFront).
 	Headroom int

@@ -134,7 +134,7 @@ func (r *Reactor) Stats() Stats {
 	defer r.mu.Unlock()
 	var s Stats
 	for _, l := range r.loops {
-		ls := l.stats()
+		ls := l.Counters.Stats()
 		s.Writes += ls.Writes
 		s.BytesInline += ls.BytesInline
 		s.BytesQueued += ls.BytesQueued

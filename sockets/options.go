@@ -9,52 +9,109 @@ import (
 )
 
 // Options are a socket's settings. Each field is the libzmq option named in its comment, with
-// libzmq's default (see DefaultOptions). As in libzmq, a change applies to endpoints bound or
-// connected after it.
+// libzmq 4.3's default (see DefaultOptions). Each says when a change made by SetOptions takes
+// effect: "for later endpoints" means endpoints bound or connected after the change (those already
+// there keep the value they were made with, as libzmq's do); "at once" means the next operation,
+// or the next connection of any endpoint, sees it.
 type Options struct {
-	SndHWM int // ZMQ_SNDHWM: messages queued per peer before Send blocks; 0 = no limit. Default 1000.
-	RcvHWM int // ZMQ_RCVHWM: messages queued per peer before the peer is paused; 0 = no limit. Default 1000.
+	// SndHWM / RcvHWM (ZMQ_SNDHWM / ZMQ_RCVHWM): messages queued per peer before Send blocks (or
+	// drops, by socket type) and before the peer is paused; 0 = no limit. Default 1000 each. For
+	// later endpoints (libzmq 4.3 also resizes existing pipes); XPUB's queue of subscriptions for
+	// its reader follows RcvHWM at once.
+	SndHWM, RcvHWM int
 	// Linger (ZMQ_LINGER): how long Close waits for queued messages to reach connected peers;
-	// negative = as long as it takes (libzmq's -1, the default), 0 = drop them.
+	// negative = as long as it takes (libzmq's -1, the default), 0 = drop them. At once: Close
+	// reads it.
 	Linger time.Duration
 	// SndTimeout / RcvTimeout (ZMQ_SNDTIMEO / ZMQ_RCVTIMEO): negative = wait for the context only
-	// (default); 0 = never wait (ZMQ_DONTWAIT); otherwise ErrWouldBlock after that long.
+	// (default); 0 = never wait (ZMQ_DONTWAIT); otherwise ErrWouldBlock after that long. At once.
 	SndTimeout, RcvTimeout time.Duration
-	RoutingID              []byte        // ZMQ_ROUTING_ID: sent as the Identity property; up to 255 bytes
-	ReconnectIvl           time.Duration // ZMQ_RECONNECT_IVL, default 100 ms; negative = no reconnection
-	ReconnectIvlMax        time.Duration // ZMQ_RECONNECT_IVL_MAX, default 0 (no backoff)
-	ConnectTimeout         time.Duration // ZMQ_CONNECT_TIMEOUT, default 0 (the OS's)
-	HandshakeIvl           time.Duration // ZMQ_HANDSHAKE_IVL, default 30 s; 0 = none
-	HeartbeatIvl           time.Duration // ZMQ_HEARTBEAT_IVL, default 0 (off)
-	HeartbeatTTL           time.Duration // ZMQ_HEARTBEAT_TTL, default 0
-	HeartbeatTimeout       time.Duration // ZMQ_HEARTBEAT_TIMEOUT, default 0 (= HeartbeatIvl)
-	MaxMsgSize             int64         // ZMQ_MAXMSGSIZE: bytes of one inbound message; -1 = no limit (default)
-	SndBuf, RcvBuf         int           // ZMQ_SNDBUF / ZMQ_RCVBUF: kernel buffers; 0 = the OS's
-	Immediate              bool          // ZMQ_IMMEDIATE: queue only to completed connections
-	// Metadata (ZMQ_METADATA): extra READY properties; names must start with "X-".
+	// RoutingID (ZMQ_ROUTING_ID): sent to peers as the Identity property; up to 255 bytes, none by
+	// default. For later endpoints.
+	RoutingID []byte
+	// ReconnectIvl (ZMQ_RECONNECT_IVL, default 100 ms; negative = no reconnection) and
+	// ReconnectIvlMax (ZMQ_RECONNECT_IVL_MAX, default 0: no backoff): the wait before a Connect
+	// redials, doubling up to ReconnectIvlMax. For later endpoints.
+	ReconnectIvl, ReconnectIvlMax time.Duration
+	// ConnectTimeout (ZMQ_CONNECT_TIMEOUT): how long one TCP connect may take; default 0, the
+	// operating system's. For later endpoints.
+	ConnectTimeout time.Duration
+	// HandshakeIvl (ZMQ_HANDSHAKE_IVL): the time a new connection has to complete the ZMTP
+	// handshake; default 30 s, 0 = no limit. For later endpoints.
+	HandshakeIvl time.Duration
+	// HeartbeatIvl (ZMQ_HEARTBEAT_IVL, default 0: off), HeartbeatTTL (ZMQ_HEARTBEAT_TTL, default
+	// 0) and HeartbeatTimeout (ZMQ_HEARTBEAT_TIMEOUT, default 0: HeartbeatIvl): ZMTP PINGs. For
+	// later endpoints.
+	HeartbeatIvl, HeartbeatTTL, HeartbeatTimeout time.Duration
+	// MaxMsgSize (ZMQ_MAXMSGSIZE): the largest inbound message in bytes; a peer that sends a
+	// larger one is disconnected. -1 = no limit (default). For later endpoints.
+	MaxMsgSize int64
+	// SndBuf / RcvBuf (ZMQ_SNDBUF / ZMQ_RCVBUF): the kernel's socket buffers in bytes; default 0,
+	// the operating system's. For later endpoints.
+	SndBuf, RcvBuf int
+	// Immediate (ZMQ_IMMEDIATE): queue messages only to completed connections, not to a Connect
+	// still connecting. Default false. For later endpoints.
+	Immediate bool
+	// Metadata (ZMQ_METADATA): extra READY properties; names must start with "X-". For later
+	// endpoints.
 	Metadata map[string]string
 	// PlainServer (ZMQ_PLAIN_SERVER) makes the socket a PLAIN server (rfc 24); PlainUsername or
 	// PlainPassword (ZMQ_PLAIN_USERNAME / ZMQ_PLAIN_PASSWORD, up to 255 bytes) a PLAIN client.
 	// Either side of a connection must use PLAIN for it to succeed. Credentials travel in clear
 	// text: PLAIN says who connects, it does not hide anything. Over ws:// the subprotocol is
-	// ZWS2.0/PLAIN.
+	// ZWS2.0/PLAIN. For later endpoints, as libzmq's security options.
 	PlainServer                  bool
 	PlainUsername, PlainPassword string
 	// PlainAuth checks a PLAIN client on a server, in place of libzmq's ZAP handler: false refuses
 	// it (ERROR, then HANDSHAKE_FAILED_AUTH on the monitor). nil refuses every client, as libzmq
 	// does without a ZAP handler. The username is the peer's User-Id property. It runs on an event
-	// loop: keep it quick and never block.
+	// loop: keep it quick and never block. For later endpoints.
 	PlainAuth func(username, password string) bool
 
-	// The options below belong to particular socket types and, as in libzmq, take effect at once
-	// (Conflate: for endpoints bound or connected afterwards). Other types ignore them.
+	// TCP and IP options, for tcp:// and ws:// endpoints (ipc:// and inproc:// ignore them but
+	// Backlog), each for later endpoints, applied to accepted and dialed connections alike.
+
+	// TCPKeepAlive (ZMQ_TCP_KEEPALIVE): SO_KEEPALIVE; -1 = the operating system's (default), 0 =
+	// off, 1 = on.
+	TCPKeepAlive int
+	// TCPKeepAliveCnt (ZMQ_TCP_KEEPALIVE_CNT): unanswered probes before the connection is dropped;
+	// -1 = the operating system's (default). Only with TCPKeepAlive 1.
+	TCPKeepAliveCnt int
+	// TCPKeepAliveIdle (ZMQ_TCP_KEEPALIVE_IDLE) and TCPKeepAliveIntvl (ZMQ_TCP_KEEPALIVE_INTVL):
+	// the idle time before the first probe and the time between probes, in whole seconds (rounded
+	// up); negative = the operating system's (libzmq's -1, the default). Only with TCPKeepAlive 1.
+	TCPKeepAliveIdle, TCPKeepAliveIntvl time.Duration
+	// TCPMaxRT (ZMQ_TCP_MAXRT): how long sent data may go unacknowledged before the connection is
+	// dropped (TCP_USER_TIMEOUT, in milliseconds); default 0, the operating system's. Linux only,
+	// as libzmq but for Windows: elsewhere it has no effect.
+	TCPMaxRT time.Duration
+	// TOS (ZMQ_TOS): the IP type-of-service byte (IP_TOS, IPV6_TCLASS on IPv6) of the socket's
+	// packets, 0 to 255; default 0, left alone. Unix systems only: Windows ignores IP_TOS.
+	TOS int
+	// BindToDevice (ZMQ_BINDTODEVICE): the network interface the socket's TCP connections and
+	// listeners use exclusively (SO_BINDTODEVICE), up to 15 bytes; default "", none. Linux only:
+	// elsewhere Bind fails, and Connect keeps failing, with reactor.ErrOptionUnsupported. Linux
+	// before 5.7 lets only privileged processes (CAP_NET_RAW) set it.
+	BindToDevice string
+	// Backlog (ZMQ_BACKLOG): the queue of connections not yet accepted of a bound tcp://, ipc://
+	// or ws:// endpoint; default 100. 0 keeps the operating system's maximum (somaxconn), where
+	// libzmq would pass 0 to listen. Windows keeps its own default.
+	Backlog int
+	// IPv6 (ZMQ_IPV6): tcp://*:port and ws://*:port bind the IPv6 wildcard (dual-stack where the
+	// system allows: IPv4 peers connect too), an interface name binds its IPv6 address first, and
+	// host names resolve to IPv6 addresses as well as IPv4. Default false: IPv4 only, except that
+	// an IPv6 literal such as tcp://[::1]:5555 is used as given (libzmq refuses it).
+	IPv6 bool
+
+	// The options below belong to particular socket types; other types ignore them.
 
 	// RouterMandatory (ZMQ_ROUTER_MANDATORY, ROUTER): Send to an unknown routing id fails with
 	// ErrHostUnreachable instead of dropping the message, and Send to a peer at SNDHWM blocks
-	// instead of dropping.
+	// instead of dropping. At once.
 	RouterMandatory bool
 	// RouterHandover (ZMQ_ROUTER_HANDOVER, ROUTER): a new peer that announces a routing id already
-	// in use takes it over (the old connection is closed); without it the newcomer is ignored.
+	// in use takes it over (the old connection is closed); without it the newcomer is ignored. At
+	// once.
 	RouterHandover bool
 	// ConnectRoutingID (ZMQ_CONNECT_ROUTING_ID, ROUTER): the routing id of the peer of the next
 	// Connect, whatever the peer announces; Connect consumes it. Up to 255 bytes, not starting
@@ -62,42 +119,64 @@ type Options struct {
 	ConnectRoutingID []byte
 	// ProbeRouter (ZMQ_PROBE_ROUTER, ROUTER, DEALER, REQ): every new connection first sends the
 	// peer a message of one empty frame, so that a ROUTER learns of the peer before it speaks.
+	// At once: for the connections made afterwards, of any endpoint.
 	ProbeRouter bool
 	// XPubNoDrop (ZMQ_XPUB_NODROP, PUB, XPUB): a Send that finds a matching subscriber at its
 	// SNDHWM blocks (ErrWouldBlock with a zero SndTimeout) instead of dropping the message for it.
+	// At once.
 	XPubNoDrop bool
 	// ReqRelaxed (ZMQ_REQ_RELAXED, REQ): Send is allowed while a reply is still awaited; the old
-	// request is abandoned and its reply, if it ever comes, dropped.
+	// request is abandoned and its reply, if it ever comes, dropped. At once.
 	ReqRelaxed bool
 	// ReqCorrelate (ZMQ_REQ_CORRELATE, REQ): each request carries a request-id frame before the
-	// delimiter, and only the reply carrying the latest id is accepted.
+	// delimiter, and only the reply carrying the latest id is accepted. At once.
 	ReqCorrelate bool
 	// Conflate (ZMQ_CONFLATE; PULL, SUB, DEALER inbound, PUSH, PUB, DEALER outbound): keep only the
-	// newest received message per peer, and never block a Send (see WithConflate).
+	// newest received message per peer, and never block a Send (see WithConflate). Inbound and
+	// Send's not blocking at once; the one-message queue toward each peer for later endpoints.
 	Conflate bool
 	// XPubVerbose (ZMQ_XPUB_VERBOSE, XPUB): pass every subscription to the reader, not only the
-	// first for a topic.
+	// first for a topic. At once.
 	XPubVerbose bool
-	// XPubVerboser (ZMQ_XPUB_VERBOSER, XPUB): XPubVerbose, and pass every unsubscription too.
+	// XPubVerboser (ZMQ_XPUB_VERBOSER, XPUB): XPubVerbose, and pass every unsubscription too. At
+	// once.
 	XPubVerboser bool
 	// XPubManual (ZMQ_XPUB_MANUAL, XPUB): subscriptions are only reported, not applied; the reader
 	// applies them with Subscribe/Unsubscribe, which act on the peer of the last message received.
+	// At once.
 	XPubManual bool
-	// XPubWelcomeMsg (ZMQ_XPUB_WELCOME_MSG, XPUB): sent to every peer when it connects; nil = none.
+	// InvertMatching (ZMQ_INVERT_MATCHING; PUB, XPUB, SUB): subscriptions become a rejection
+	// list. A PUB or XPUB sends each message to the peers with no subscription matching it (a peer
+	// that subscribed to nothing gets everything), a SUB keeps the messages that match none of its
+	// subscriptions. The SUBs of an inverting publisher must invert too, or they drop everything
+	// it sends them; an XSUB does not filter, so it needs nothing. Default false. At once.
+	InvertMatching bool
+	// StreamNotify (ZMQ_STREAM_NOTIFY, STREAM): a peer's connection and disconnection each arrive
+	// as a message [routing id, empty]. Default true. At once: for the connections that start or
+	// end afterwards.
+	StreamNotify bool
+	// XPubWelcomeMsg (ZMQ_XPUB_WELCOME_MSG, XPUB): sent to every peer when it connects; nil = none
+	// (default). At once: for the peers that connect afterwards.
 	XPubWelcomeMsg []byte
 }
 
 // DefaultOptions returns libzmq 4.3's defaults.
 func DefaultOptions() Options {
 	return Options{
-		SndHWM:       1000,
-		RcvHWM:       1000,
-		Linger:       -1,
-		SndTimeout:   -1,
-		RcvTimeout:   -1,
-		ReconnectIvl: 100 * time.Millisecond,
-		HandshakeIvl: 30 * time.Second,
-		MaxMsgSize:   -1,
+		SndHWM:            1000,
+		RcvHWM:            1000,
+		Linger:            -1,
+		SndTimeout:        -1,
+		RcvTimeout:        -1,
+		ReconnectIvl:      100 * time.Millisecond,
+		HandshakeIvl:      30 * time.Second,
+		MaxMsgSize:        -1,
+		TCPKeepAlive:      -1,
+		TCPKeepAliveCnt:   -1,
+		TCPKeepAliveIdle:  -1,
+		TCPKeepAliveIntvl: -1,
+		Backlog:           100,
+		StreamNotify:      true,
 	}
 }
 
@@ -131,6 +210,46 @@ func WithRoutingID(id []byte) Option {
 func WithReconnectIvl(ivl, max time.Duration) Option {
 	return func(o *Options) { o.ReconnectIvl, o.ReconnectIvlMax = ivl, max }
 }
+
+// WithConnectTimeout sets ZMQ_CONNECT_TIMEOUT.
+func WithConnectTimeout(d time.Duration) Option { return func(o *Options) { o.ConnectTimeout = d } }
+
+// WithSndBuf sets ZMQ_SNDBUF.
+func WithSndBuf(n int) Option { return func(o *Options) { o.SndBuf = n } }
+
+// WithRcvBuf sets ZMQ_RCVBUF.
+func WithRcvBuf(n int) Option { return func(o *Options) { o.RcvBuf = n } }
+
+// WithTCPKeepAlive sets ZMQ_TCP_KEEPALIVE: -1 the system's, 0 off, 1 on.
+func WithTCPKeepAlive(mode int) Option { return func(o *Options) { o.TCPKeepAlive = mode } }
+
+// WithTCPKeepAliveCnt sets ZMQ_TCP_KEEPALIVE_CNT (-1: the system's).
+func WithTCPKeepAliveCnt(n int) Option { return func(o *Options) { o.TCPKeepAliveCnt = n } }
+
+// WithTCPKeepAliveIdle sets ZMQ_TCP_KEEPALIVE_IDLE (negative: the system's).
+func WithTCPKeepAliveIdle(d time.Duration) Option {
+	return func(o *Options) { o.TCPKeepAliveIdle = d }
+}
+
+// WithTCPKeepAliveIntvl sets ZMQ_TCP_KEEPALIVE_INTVL (negative: the system's).
+func WithTCPKeepAliveIntvl(d time.Duration) Option {
+	return func(o *Options) { o.TCPKeepAliveIntvl = d }
+}
+
+// WithTCPMaxRT sets ZMQ_TCP_MAXRT (0: the system's).
+func WithTCPMaxRT(d time.Duration) Option { return func(o *Options) { o.TCPMaxRT = d } }
+
+// WithTOS sets ZMQ_TOS.
+func WithTOS(tos int) Option { return func(o *Options) { o.TOS = tos } }
+
+// WithBindToDevice sets ZMQ_BINDTODEVICE ("": none).
+func WithBindToDevice(dev string) Option { return func(o *Options) { o.BindToDevice = dev } }
+
+// WithBacklog sets ZMQ_BACKLOG.
+func WithBacklog(n int) Option { return func(o *Options) { o.Backlog = n } }
+
+// WithIPv6 sets ZMQ_IPV6.
+func WithIPv6(on bool) Option { return func(o *Options) { o.IPv6 = on } }
 
 // WithHandshakeIvl sets ZMQ_HANDSHAKE_IVL.
 func WithHandshakeIvl(d time.Duration) Option { return func(o *Options) { o.HandshakeIvl = d } }
@@ -204,6 +323,12 @@ func WithXPubVerboser(on bool) Option { return func(o *Options) { o.XPubVerboser
 // WithXPubManual sets ZMQ_XPUB_MANUAL.
 func WithXPubManual(on bool) Option { return func(o *Options) { o.XPubManual = on } }
 
+// WithInvertMatching sets ZMQ_INVERT_MATCHING.
+func WithInvertMatching(on bool) Option { return func(o *Options) { o.InvertMatching = on } }
+
+// WithStreamNotify sets ZMQ_STREAM_NOTIFY.
+func WithStreamNotify(on bool) Option { return func(o *Options) { o.StreamNotify = on } }
+
 // WithXPubWelcomeMsg sets ZMQ_XPUB_WELCOME_MSG (copied; nil or empty: none).
 func WithXPubWelcomeMsg(msg []byte) Option {
 	return func(o *Options) {
@@ -238,6 +363,21 @@ func (o *Options) validate() error {
 		return fmt.Errorf("%w: negative high-water mark", ErrInvalid)
 	case o.MaxMsgSize < -1:
 		return fmt.Errorf("%w: MaxMsgSize below -1", ErrInvalid)
+	case o.TCPKeepAlive < -1 || o.TCPKeepAlive > 1:
+		return fmt.Errorf("%w: TCPKeepAlive %d is not -1, 0 or 1", ErrInvalid, o.TCPKeepAlive)
+	case o.TCPKeepAliveCnt == 0 || o.TCPKeepAliveCnt < -1:
+		return fmt.Errorf("%w: TCPKeepAliveCnt %d is neither -1 nor positive", ErrInvalid, o.TCPKeepAliveCnt)
+	case o.TCPKeepAliveIdle >= 0 && o.TCPKeepAliveIdle < time.Second,
+		o.TCPKeepAliveIntvl >= 0 && o.TCPKeepAliveIntvl < time.Second:
+		return fmt.Errorf("%w: TCPKeepAliveIdle and TCPKeepAliveIntvl are negative or at least a second", ErrInvalid)
+	case o.TCPMaxRT < 0:
+		return fmt.Errorf("%w: negative TCPMaxRT", ErrInvalid)
+	case o.TOS < 0 || o.TOS > 255:
+		return fmt.Errorf("%w: TOS %d is not a byte", ErrInvalid, o.TOS)
+	case len(o.BindToDevice) > 15:
+		return fmt.Errorf("%w: BindToDevice %q is longer than an interface name (15 bytes)", ErrInvalid, o.BindToDevice)
+	case o.Backlog < 0:
+		return fmt.Errorf("%w: negative Backlog", ErrInvalid)
 	}
 	for name := range o.Metadata {
 		if len(name) < 3 || (name[:2] != "X-" && name[:2] != "x-") {
@@ -264,6 +404,16 @@ func (o *Options) pipeOptions(t Type) *reactor.Options {
 		RcvBuf:          o.RcvBuf,
 		Immediate:       o.Immediate,
 		Raw:             t == Stream,
+
+		TCPKeepAlive:      o.TCPKeepAlive,
+		TCPKeepAliveCnt:   o.TCPKeepAliveCnt,
+		TCPKeepAliveIdle:  o.TCPKeepAliveIdle,
+		TCPKeepAliveIntvl: o.TCPKeepAliveIntvl,
+		TCPMaxRT:          o.TCPMaxRT,
+		TOS:               o.TOS,
+		BindToDevice:      o.BindToDevice,
+		Backlog:           o.Backlog,
+		IPv6:              o.IPv6,
 	}
 	if t == Router || t == Stream {
 		ro.Headroom = routerHeadroom // the routing id each received message gets in front

@@ -42,6 +42,7 @@ type publisher struct {
 	last    *reactor.Pipe   // XPubManual: the peer of the last message the reader took
 	gen     uint64
 	match   []*reactor.Pipe // scratch of send
+	peers   []*reactor.Pipe // live pipes: an inverting publisher sends to those that do not match
 }
 
 func pubState(p *reactor.Pipe) *pubPeer {
@@ -60,6 +61,7 @@ func (t *publisher) attach(p *reactor.Pipe) {
 		return
 	}
 	st.live = true
+	t.peers = append(t.peers, p)
 	if w := t.o.XPubWelcomeMsg; len(w) > 0 {
 		m := pool.NewMsg()
 		m.AppendFrame(w)
@@ -78,6 +80,13 @@ func (t *publisher) detach(p *reactor.Pipe, final bool) {
 		return
 	}
 	st.live = false
+	for i, q := range t.peers {
+		if q == p {
+			t.peers = append(t.peers[:i], t.peers[i+1:]...)
+			clear(t.peers[len(t.peers):cap(t.peers)])
+			break
+		}
+	}
 	for topic := range st.topics {
 		_, last := t.subs.remove([]byte(topic), p)
 		if t.xpub && !t.o.XPubManual && (last || t.o.XPubVerboser) {
@@ -278,18 +287,30 @@ func (t *publisher) recv() (*pool.Msg, error) {
 	return pm.m, nil
 }
 
-// send queues m for every peer subscribed to a prefix of its first frame; a peer at its SNDHWM
-// misses it. It never blocks.
+// send queues m for every peer subscribed to a prefix of its first frame (with InvertMatching,
+// for every peer that is not); a peer at its SNDHWM misses it. It never blocks, unless
+// XPubNoDrop.
 func (t *publisher) send(m *pool.Msg) (bool, error) {
 	t.gen++
 	gen := t.gen
 	t.match = t.match[:0]
-	t.subs.match(m.Frame(0), func(p *reactor.Pipe) {
-		if st := p.UserData.(*pubPeer); st.mark != gen {
-			st.mark = gen
-			t.match = append(t.match, p)
+	if t.o.InvertMatching {
+		// libzmq's dist_t::reverse_match: the live pipes that did not match.
+		t.subs.match(m.Frame(0), func(p *reactor.Pipe) { p.UserData.(*pubPeer).mark = gen })
+		for _, p := range t.peers {
+			if st := pubState(p); st.mark != gen {
+				st.mark = gen
+				t.match = append(t.match, p)
+			}
 		}
-	})
+	} else {
+		t.subs.match(m.Frame(0), func(p *reactor.Pipe) {
+			if st := p.UserData.(*pubPeer); st.mark != gen {
+				st.mark = gen
+				t.match = append(t.match, p)
+			}
+		})
+	}
 	if len(t.match) == 0 {
 		m.Release()
 		return true, nil
@@ -419,7 +440,7 @@ func (t *subscriber) recv() (*pool.Msg, error) {
 		if m == nil {
 			return nil, nil
 		}
-		if t.xsub || t.subs.match(m.Frame(0)) {
+		if t.xsub || t.subs.match(m.Frame(0)) != t.o.InvertMatching {
 			return m, nil
 		}
 		m.Release() // a publisher that does not filter (or a welcome message nobody wants)

@@ -68,6 +68,8 @@ type Socket struct {
 	// the ready channels hold one token and readiness is only reported on transitions.
 	rcvWaiters, sndWaiters int
 
+	counters reactor.Counters // the write path of the socket's connections (Stats)
+
 	closing  chan struct{} // closed by Close: wakes blocked calls
 	rcvReady chan struct{} // a pipe became readable
 	sndReady chan struct{} // a pipe got room, or a new pipe came
@@ -133,7 +135,7 @@ func NewOn(r *reactor.Reactor, t Type, opts ...Option) (*Socket, error) {
 	case XSub:
 		s.pat = &subscriber{o: o, xsub: true}
 	case Stream:
-		s.pat = newStream()
+		s.pat = newStream(o)
 	default:
 		r.Unregister(terminator{s})
 		return nil, fmt.Errorf("%w: socket type %v is not implemented yet", ErrNotSupported, t)
@@ -152,7 +154,9 @@ func (t terminator) Terminate() { t.s.close(ErrTerminated) }
 // Type returns the socket's type.
 func (s *Socket) Type() Type { return s.typ }
 
-// SetOptions changes options; like libzmq, they apply to endpoints bound or connected afterwards.
+// SetOptions changes options. Each field of Options says when a change takes effect: at once, or
+// (like most of libzmq's) for endpoints bound or connected afterwards. An invalid value fails with
+// ErrInvalid and changes nothing. Any goroutine.
 func (s *Socket) SetOptions(opts ...Option) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -175,24 +179,28 @@ func (s *Socket) Options() Options {
 }
 
 // Bind listens on endpoint (tcp://*:5555, tcp://127.0.0.1:*, ipc:///tmp/x, ...) and returns the
-// resolved endpoint (libzmq's ZMQ_LAST_ENDPOINT), with an ephemeral port filled in.
+// resolved endpoint (libzmq's ZMQ_LAST_ENDPOINT), with an ephemeral port filled in. Every failure
+// is a *reactor.OpError (Op "bind") wrapping why: reactor.ErrBadEndpoint (saying what is wrong
+// with endpoint), reactor.ErrTransport, reactor.ErrAddrInUse, ErrClosed, ErrTerminated, or the
+// operating system's error. Any goroutine.
 func (s *Socket) Bind(endpoint string) (string, error) {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		return "", s.closeErr
+		return "", opError("bind", endpoint, s.closeErr)
 	}
 	ro := s.opts.pipeOptions(s.typ)
+	ro.Counters = &s.counters
 	s.mu.Unlock()
 	l, err := s.r.Listen(endpoint, ro, (*owner)(s))
 	if err != nil {
-		return "", err
+		return "", opError("bind", endpoint, err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		_ = l.Close()
-		return "", s.closeErr
+		return "", opError("bind", endpoint, s.closeErr)
 	}
 	s.listeners[l.Endpoint()] = l
 	if l.Endpoint() != endpoint {
@@ -201,15 +209,25 @@ func (s *Socket) Bind(endpoint string) (string, error) {
 	return l.Endpoint(), nil
 }
 
+// opError returns err as the *reactor.OpError of op on endpoint (the reactor's may be one already).
+func opError(op, endpoint string, err error) error {
+	if oe, ok := err.(*reactor.OpError); ok {
+		return oe
+	}
+	return &reactor.OpError{Op: op, Endpoint: endpoint, Err: err}
+}
+
 // Connect starts connecting to endpoint and returns at once: the connection is made, and remade
 // after failures, in the background. Messages sent meanwhile wait in the pipe (unless Immediate).
+// Every failure is a *reactor.OpError (Op "connect"), as Bind's. Any goroutine.
 func (s *Socket) Connect(endpoint string) error {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		return s.closeErr
+		return opError("connect", endpoint, s.closeErr)
 	}
 	ro := s.opts.pipeOptions(s.typ)
+	ro.Counters = &s.counters
 	if s.typ == Router && len(s.opts.ConnectRoutingID) > 0 {
 		ro.ConnectRoutingID = s.opts.ConnectRoutingID // this Connect's; the next needs a new one
 		s.opts.ConnectRoutingID = nil
@@ -224,7 +242,7 @@ func (s *Socket) Connect(endpoint string) error {
 			}
 			s.mu.Unlock()
 		}
-		return &reactor.OpError{Op: "connect", Endpoint: endpoint, Err: err}
+		return opError("connect", endpoint, err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -234,7 +252,7 @@ func (s *Socket) Connect(endpoint string) error {
 		s.mu.Unlock()
 		d.Close(0)
 		s.mu.Lock()
-		return s.closeErr
+		return opError("connect", endpoint, s.closeErr)
 	}
 	s.dialers[endpoint] = append(s.dialers[endpoint], d)
 	if !ro.Immediate {
@@ -668,8 +686,10 @@ func (s *Socket) unwatch(ch chan struct{}) {
 	s.mu.Unlock()
 }
 
-// Stats returns the write-path counters of the socket's reactor.
-func (s *Socket) Stats() reactor.Stats { return s.r.Stats() }
+// Stats returns the write-path counters of the socket's own connections, since it was created
+// (those of every socket on the reactor add up to Reactor.Stats, less inproc, which writes
+// nothing). Any goroutine.
+func (s *Socket) Stats() reactor.Stats { return s.counters.Stats() }
 
 func signal(ch chan struct{}) {
 	select {

@@ -7,8 +7,9 @@ import (
 
 // STREAM talks raw TCP to peers that are not ZeroMQ (libzmq's stream_t): every connection gets a
 // 5-byte routing id; a received chunk arrives as [id, bytes]; a connection's start and end arrive as
-// [id, empty]; sending [id, bytes...] writes the bytes to that peer, and [id, empty] closes it.
+// [id, empty] (unless StreamNotify is off); sending [id, bytes...] writes the bytes to that peer, and [id, empty] closes it.
 type stream struct {
+	o  *Options
 	fq fairQueue
 	routingIDs
 	notices []*pool.Msg // connect and disconnect notifications, before any data
@@ -17,11 +18,15 @@ type stream struct {
 // streamPeer is what a STREAM keeps in a pipe's UserData.
 type streamPeer struct{ id []byte }
 
-func newStream() *stream {
-	return &stream{routingIDs: newRoutingIDs()}
+func newStream(o *Options) *stream {
+	return &stream{o: o, routingIDs: newRoutingIDs()}
 }
 
+// notice queues [id, empty] for the reader, unless StreamNotify is off.
 func (t *stream) notice(id []byte) {
+	if !t.o.StreamNotify {
+		return
+	}
 	m := pool.NewMsg()
 	m.AppendFrame(id)
 	m.AppendFrame(nil)

@@ -2,6 +2,7 @@ package sockets
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"net"
 	"strings"
@@ -98,5 +99,46 @@ func TestStreamClient(t *testing.T) {
 	m, err := s.Recv(ctx)
 	if err != nil || string(m[1]) != "pong" {
 		t.Fatalf("%q %v", m, err)
+	}
+}
+
+// ZMQ_STREAM_NOTIFY off: no [id, empty] notices when peers connect or disconnect; data comes
+// behind the routing id as before.
+func TestStreamNotifyOff(t *testing.T) {
+	r := newReactor(t)
+	ctx := testCtx(t)
+	s := newSocket(t, r, Stream, WithStreamNotify(false))
+	ep, err := s.Bind("tcp://127.0.0.1:*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dial := func(say string) (net.Conn, []byte) {
+		c, err := net.Dial("tcp", strings.TrimPrefix(ep, "tcp://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.Close() })
+		if _, err := c.Write([]byte(say)); err != nil {
+			t.Fatal(err)
+		}
+		m, err := s.Recv(ctx)
+		if err != nil || len(m) != 2 || len(m[0]) != 5 || string(m[1]) != say {
+			t.Fatalf("first message %q %v, want [id, %q] and no connect notice", m, err, say)
+		}
+		return c, m[0]
+	}
+	a, idA := dial("a")
+	b, idB := dial("b")
+	_ = a.Close()
+	// Once A's id is unknown the socket has seen A go, and would have queued its notice.
+	waitFor(t, "A's disconnection", func() bool {
+		return errors.Is(s.Send(withTimeout(t, time.Second), idA, []byte("?")), ErrHostUnreachable)
+	})
+	if _, err := b.Write([]byte("b2")); err != nil {
+		t.Fatal(err)
+	}
+	m, err := s.Recv(ctx)
+	if err != nil || !bytes.Equal(m[0], idB) || string(m[1]) != "b2" {
+		t.Fatalf("got %q %v, want B's data and no disconnect notice", m, err)
 	}
 }
