@@ -1,12 +1,10 @@
 package reactor
 
 import (
-	"errors"
 	"net"
 	"os"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -47,7 +45,7 @@ func (r *Reactor) Listen(endpoint string, opts *Options, owner Owner) (*Listener
 	}
 	ln, err := net.Listen(ep.Network, ep.Addr)
 	if err != nil {
-		if errors.Is(err, syscall.EADDRINUSE) {
+		if isAddrInUse(err) {
 			err = ErrAddrInUse
 		}
 		owner.Event(Event{Type: EventBindFailed, Endpoint: endpoint, Err: err})
