@@ -48,6 +48,7 @@ func (r *Reactor) newWaker() (*waker, error) {
 	}
 	w := &waker{fd: end}
 	if _, err := r.cli.EnrollContext(nc, w); err != nil {
+		_ = nc.Close() // gnet closes it on Unix whatever happens, but not on every path on Windows
 		end.close()
 		return nil, err
 	}
