@@ -1,6 +1,6 @@
 module github.com/zloop/zloop/bench
 
-go 1.26.8
+go 1.26
 
 replace github.com/zloop/zloop => ../
 

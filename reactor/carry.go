@@ -1,9 +1,6 @@
 package reactor
 
-import (
-	"slices"
-	"syscall"
-)
+import "slices"
 
 // carry holds bytes that gnet had read for a connection when we took it out of gnet (a pause, or the
 // peer's EOF while paused). They are parsed before anything newer. The bytes are consumed from the
@@ -69,7 +66,7 @@ func (k *carry) readAll(l *loop, fd int) {
 		if len(k.b) == cap(k.b) {
 			k.b = slices.Grow(k.b, 64<<10)
 		}
-		n, err := syscall.Read(fd, k.b[len(k.b):cap(k.b)])
+		n, err := readFD(fd, k.b[len(k.b):cap(k.b)])
 		if n <= 0 || err != nil {
 			return
 		}

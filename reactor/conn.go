@@ -7,7 +7,6 @@ import (
 	"net"
 	"os"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/panjf2000/gnet/v2"
@@ -187,7 +186,7 @@ func (c *conn) read() {
 		if c.muted {
 			c.muted = false
 			c.closeDup()
-			if err := unmute(c.loop.epfd, c.gc.Fd(), c.gc.OutboundBuffered() > 0); err != nil {
+			if err := unmute(c.loop.muteFD, c.gc.Fd(), c.gc.OutboundBuffered() > 0); err != nil {
 				c.fail(err) // the connection would never be read again
 				return
 			}
@@ -262,15 +261,17 @@ func (c *conn) settle() (stop bool) {
 	return false
 }
 
-// pauseInput stops reading a paused connection from the kernel. It mutes it in epoll (no events at
-// all; the loop flushes gnet's output for it, see flushMuted), or where that is unavailable takes it
-// out of gnet once gnet holds pauseSoftLimit bytes for it and no output (gnet drops output on close).
-// It runs again after every write that left output in gnet: gnet re-arms input when it queues output.
+// pauseInput stops reading a paused connection from the kernel. It mutes it in the loop's poller
+// (mute_*.go; with epoll no events at all, and the loop flushes gnet's output for it, see
+// flushMuted), or where that is unavailable takes it out of gnet once gnet holds pauseSoftLimit bytes
+// for it and no output (gnet drops output on close). Where neither is possible (Windows) gnet keeps
+// reading it into its buffer. It runs again after every write that left output in gnet: gnet re-arms
+// input when it queues output.
 func (c *conn) pauseInput() {
 	if c.gc == nil {
 		return
 	}
-	if ep := c.loop.epoll(); ep >= 0 {
+	if ep := c.loop.muter(); ep >= 0 {
 		if !c.muted {
 			// A peer's close over ipc raises EPOLLHUP, which no mask hides, and on which gnet
 			// closes without reading: the duplicate keeps what the kernel holds readable (onClose).
@@ -292,6 +293,9 @@ func (c *conn) pauseInput() {
 		if c.gc.OutboundBuffered() > 0 {
 			c.loop.poll(c) // no EPOLLOUT while muted: the loop flushes gnet's output itself
 		}
+		return
+	}
+	if !detachable {
 		return
 	}
 	if c.gc.OutboundBuffered() > 0 || c.gc.InboundBuffered() < pauseSoftLimit {
@@ -328,7 +332,7 @@ func (c *conn) flushMuted() {
 	// gnet re-arms reading only when Flush empties its buffer; after a partial flush the descriptor
 	// is still muted and another epoll_ctl would be a wasted system call per poll.
 	if c.muted && !c.closed && c.gc != nil && c.gc.OutboundBuffered() == 0 {
-		_ = mute(c.loop.epfd, c.gc.Fd())
+		_ = mute(c.loop.muteFD, c.gc.Fd())
 	}
 }
 
@@ -764,7 +768,7 @@ func (c *conn) onClose(err error) {
 
 func (c *conn) closeDup() {
 	if c.dupFD >= 0 {
-		_ = syscall.Close(c.dupFD)
+		_ = closeFD(c.dupFD)
 		c.dupFD = -1
 	}
 }

@@ -3,7 +3,6 @@ package reactor
 import (
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/zloop/zloop/codec"
@@ -45,7 +44,7 @@ func (c *conn) tryDirect(m *pool.Msg) bool {
 	}
 	b := c.appendMsg(w.buf[:0], m)
 	w.buf = b
-	n, err := syscall.Write(w.fd, b)
+	n, err := writeFD(w.fd, b)
 	l, sc := c.loop, c.sc
 	l.writes.Add(1)
 	l.senderWrites.Add(1)
@@ -121,7 +120,7 @@ func (c *conn) flushPending() {
 
 // allowDirect lets senders write directly once the loop has nothing of its own to write (on the loop).
 func (c *conn) allowDirect() {
-	if c.dw.ok.Load() || !c.handshaken || c.closed || c.gc == nil || c.opts.Raw ||
+	if !directWrites || c.dw.ok.Load() || !c.handshaken || c.closed || c.gc == nil || c.opts.Raw ||
 		c.lingering || c.detaching || c.failErr != nil || c.gc.OutboundBuffered() > 0 {
 		return
 	}

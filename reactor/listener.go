@@ -2,12 +2,10 @@ package reactor
 
 import (
 	"context"
-	"errors"
 	"net"
 	"os"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -56,7 +54,7 @@ func (r *Reactor) Listen(endpoint string, opts *Options, owner Owner) (*Listener
 		}
 	}
 	if err != nil {
-		if errors.Is(err, syscall.EADDRINUSE) {
+		if isAddrInUse(err) {
 			err = ErrAddrInUse
 		}
 		owner.Event(Event{Type: EventBindFailed, Endpoint: endpoint, Err: err})

@@ -82,7 +82,7 @@ type loop struct {
 	armedAt time.Time // when the timer fires; zero when not armed
 	pollIvl time.Duration
 
-	epfd int // the epoll set, for muting; epollUnprobed until first needed, -1 when unavailable
+	muteFD int // epoll set or kqueue for muting (mute_*.go); unprobed until needed, -1 if none
 
 	Counters // the loop's share of Reactor.Stats
 }
@@ -95,7 +95,7 @@ func newLoop(r *Reactor, el gnet.EventLoop, w *waker) *loop {
 		scratch: make([]byte, 0, outBatch+largeFrame+16),
 		blocked: make(map[*conn]struct{}),
 		pollIvl: pollMin,
-		epfd:    epollUnprobed,
+		muteFD:  unprobed,
 	}
 	w.l = l
 	l.timer = time.AfterFunc(time.Hour, func() { w.post(nil, taskTick) })
@@ -113,18 +113,18 @@ func (l *loop) arm(at time.Time) {
 	l.timer.Reset(time.Until(at))
 }
 
-const epollUnprobed = -2
+const unprobed = -2
 
-// epoll returns the loop's epoll descriptor for muting, or -1 to detach instead. It probes on first
-// use, when gnet has certainly registered the waker.
-func (l *loop) epoll() int {
-	if l.epfd == epollUnprobed {
-		l.epfd = -1
+// muter returns the loop's epoll or kqueue descriptor for muting, or -1 to detach instead. It probes
+// on first use, when gnet has certainly registered the waker.
+func (l *loop) muter() int {
+	if l.muteFD == unprobed {
+		l.muteFD = -1
 		if !l.r.portable {
-			l.epfd = epollOf(l.el, l.w.gfd)
+			l.muteFD = muterOf(l.el, l.w.gfd)
 		}
 	}
-	return l.epfd
+	return l.muteFD
 }
 
 // poll has tick look at c until it is closed or nothing keeps it there (see tick): a muted

@@ -37,7 +37,7 @@ func released(m *pool.Msg) (gone bool) {
 
 // testConn is a connection that never touches the network: its loop only records what is posted.
 func testConn() *conn {
-	w := &waker{fd: -1, pending: true} // pending: post queues the task without writing a byte
+	w := &waker{fd: noWakeEnd, pending: true} // pending: post queues the task without writing a byte
 	c := &conn{loop: &loop{w: w}}
 	c.framer = zmtpFramer{c}
 	return c

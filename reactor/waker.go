@@ -1,23 +1,20 @@
 package reactor
 
 import (
-	"fmt"
-	"net"
-	"os"
 	"sync"
-	"syscall"
 
 	"github.com/panjf2000/gnet/v2"
 )
 
 // A waker wakes one loop from other goroutines without allocating: gnet's Execute and Wake allocate a
 // closure and a queue node per call, which would be an allocation per burst of messages. Each loop
-// owns one end of a socketpair, enrolled like a connection; writing a byte to the other end makes
-// the loop run OnTraffic for it, and that runs every task posted since the last wake.
+// owns one end of a socketpair (a loopback TCP pair on Windows: waker_windows.go), enrolled like a
+// connection; writing a byte to the other end makes the loop run OnTraffic for it, and that runs
+// every task posted since the last wake.
 type waker struct {
 	l   *loop
-	fd  int // the write end, non-blocking; owned by the reactor, closed after the loops stopped
-	gfd int // the read end as gnet registered it (set in OnOpen)
+	fd  wakeEnd // the write end; owned by the reactor, closed after the loops stopped
+	gfd int     // the read end as gnet registered it (set in OnOpen)
 
 	mu      sync.Mutex
 	tasks   []task
@@ -43,22 +40,16 @@ type task struct {
 	kind taskKind
 }
 
-// newWaker creates the socketpair and enrolls its read end; OnOpen binds it to its loop.
+// newWaker creates the pair and enrolls its read end; OnOpen binds it to its loop.
 func (r *Reactor) newWaker() (*waker, error) {
-	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
+	nc, end, err := wakePair()
 	if err != nil {
-		return nil, fmt.Errorf("zmq: reactor: socketpair: %w", err)
-	}
-	w := &waker{fd: fds[1]}
-	f := os.NewFile(uintptr(fds[0]), "zloop-waker")
-	nc, err := net.FileConn(f)
-	_ = f.Close()
-	if err != nil {
-		_ = syscall.Close(fds[1])
 		return nil, err
 	}
+	w := &waker{fd: end}
 	if _, err := r.cli.EnrollContext(nc, w); err != nil {
-		_ = syscall.Close(fds[1])
+		_ = nc.Close() // gnet closes it on Unix whatever happens, but not on every path on Windows
+		end.close()
 		return nil, err
 	}
 	return w, nil
@@ -79,8 +70,7 @@ func (w *waker) postTask(t task) {
 		// Written under mu so that close cannot close (and the kernel reuse) the descriptor in
 		// between; only the first post of a burst writes. EAGAIN means the pair is full of
 		// wake-ups the loop has yet to read: it will run.
-		var b [1]byte
-		_, _ = syscall.Write(w.fd, b[:])
+		w.fd.wake()
 	}
 }
 
@@ -90,7 +80,7 @@ func (w *waker) close() {
 	w.mu.Lock()
 	w.closed = true
 	w.mu.Unlock()
-	_ = syscall.Close(w.fd)
+	w.fd.close()
 }
 
 // run executes the posted tasks, on the loop, from OnTraffic of the waker's connection.

@@ -8,7 +8,6 @@ import (
 	"runtime"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -353,7 +352,7 @@ func TestHungPeerFailsFast(t *testing.T) {
 	if !run(func() { p = Start(f, "PULL") }) {
 		t.Fatalf("Start: %q", f.Fatals())
 	}
-	if err := p.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+	if err := stopProcess(p.cmd.Process); err != nil {
 		t.Fatal(err)
 	}
 	p.SetTimeout(300 * time.Millisecond)

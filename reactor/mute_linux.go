@@ -12,16 +12,17 @@ import (
 // Muting is how a connection whose reader is full stops reading without leaving gnet: its descriptor
 // stays in the loop's epoll set with no events, so the kernel's buffer fills and TCP pushes back, as
 // libzmq's reset_pollin does. gnet has no API for it, and detaching instead (dup, close, re-enroll)
-// costs a goroutine, about twenty allocations and several system calls per pause.
+// costs a goroutine, about twenty allocations and several system calls per pause. The kqueue
+// counterpart is mute_kqueue.go; elsewhere there is none (mute_other.go).
 //
 // It needs gnet's epoll descriptor, which gnet keeps unexported, and it relies on two facts of gnet's
 // default (level-triggered) poller: each loop has one epoll set, and an event's data is the
-// descriptor itself. epollOf checks what it can: the poller has the default build's fields, and the
+// descriptor itself. muterOf checks what it can: the poller has the default build's fields, and the
 // loop's own waker is registered in the set it found. Anything else falls back to detaching.
 
-// epollOf returns the epoll descriptor of el's loop, or -1. probeFD is a descriptor gnet registered
+// muterOf returns the epoll descriptor of el's loop, or -1. probeFD is a descriptor gnet registered
 // on that loop for reading (the waker's).
-func epollOf(el gnet.EventLoop, probeFD int) int {
+func muterOf(el gnet.EventLoop, probeFD int) int {
 	v := reflect.ValueOf(el)
 	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
 		return -1
