@@ -39,21 +39,16 @@ type conn struct {
 	gc           gnet.Conn // nil while detached or after close
 	sess         *zmtp.Session
 	pipe         *Pipe
-	closed       bool
-	handshaken   bool
-	blocked      bool    // stopped encoding at sendBound until gnet's output drains (loop.block)
-	lastOutbound int     // gnet's outbound bytes at the last check while blocked
-	paused       bool    // stopped reading: the pipe's inbound queue is full
-	muted        bool    // paused, and epoll reports no input for it (mute.go); dupFD holds the socket
-	detaching    bool    // the next OnClose is our own pause, not the end
-	detached     bool    // paused and out of epoll; dupFD keeps the socket open
-	dupFD        int     // a duplicate of the socket while muted or detached, else -1
-	carry        carry   // bytes gnet no longer holds (a detach, EOF while paused, after a 101); parsed first
-	framer       framer  // the wire format (framer.go); set before c is enrolled, never changed
-	ws           *wsConn // ZWS 2.0: the framer of a ws:// connection, nil for the others
-	initial      []byte  // bytes that came with the connection (after a client's WebSocket 101)
-	eof          bool    // the peer closed while we were paused: deliver carry, then finish
-	lingering    bool
+	life         life      // handshake, ready, lingering, closed
+	in           input     // where the input is: in gnet, muted, detaching, detached, or gone
+	blocked      bool      // stopped encoding at sendBound until gnet's output drains (loop.block)
+	lastOutbound int       // gnet's outbound bytes at the last check while blocked
+	paused       bool      // stopped parsing: the pipe's inbound queue is full (conn_pause.go)
+	dupFD        int       // a duplicate of the socket while muted or detached, else -1
+	carry        carry     // bytes gnet no longer holds (a detach, EOF while paused, after a 101); parsed first
+	framer       framer    // the wire format (framer.go); set before c is enrolled, never changed
+	ws           *wsConn   // ZWS 2.0: the framer of a ws:// connection, nil for the others
+	initial      []byte    // bytes that came with the connection (after a client's WebSocket 101)
 	lingerEnd    time.Time // zero: linger forever
 	failErr      error     // why the connection is being closed by us
 	cur          *pool.Msg // message being received
@@ -66,6 +61,52 @@ type conn struct {
 
 	dw directWriter // senders' direct writes (direct.go)
 }
+
+// A connection's state is two small machines, both loop-owned.
+//
+// life, the connection's course:
+//
+//	lifeHandshake --Ready----------------------------> lifeReady
+//	lifeHandshake --Ready, its pipe already lingering--> lifeLingering
+//	lifeReady     --lingerClose (its socket closed)----> lifeLingering
+//	any           --finish-----------------------------> lifeClosed (for good)
+//
+// input, where the bytes the peer sends are while the reader is full (paused) and after:
+//
+//	inGnet      --pauseInput, poller available-----------> inMuted
+//	inGnet      --pauseInput, no poller, gnet holds a lot--> inDetaching
+//	inDetaching --OnClose (our own)-------------------------> inDetached
+//	inDetached  --re-enrolled (opened)---------------------> inGnet
+//	inMuted     --read after resume-------------------------> inGnet
+//	inGnet, inMuted --OnClose while paused, data left-------> inGone, then finish once delivered
+type (
+	life  uint8
+	input uint8
+)
+
+const (
+	lifeHandshake life = iota // greeting and security handshake (or the ws upgrade) in progress
+	lifeReady                 // attached to its pipe: messages flow both ways
+	lifeLingering             // its socket closed: it writes what is queued, then closes (or at lingerEnd)
+	lifeClosed                // finished: gnet let go of it and its pipe was told
+)
+
+const (
+	inGnet      input = iota // gnet reads it (while paused, bytes stay in gnet until pauseInput)
+	inMuted                  // registered for no events in the loop's poller; dupFD keeps the socket readable
+	inDetaching              // leaving gnet while paused: the next OnClose is our own, not the end
+	inDetached               // out of gnet while paused; dupFD holds the socket, carry what gnet had read
+	inGone                   // the peer closed while the reader was full: carry holds the rest
+)
+
+// closed reports whether c finished for good.
+func (c *conn) closed() bool { return c.life == lifeClosed }
+
+// ready reports whether c completed its handshake and is not closed.
+func (c *conn) ready() bool { return c.life == lifeReady || c.life == lifeLingering }
+
+// lingering reports whether c writes its closed socket's last messages before closing.
+func (c *conn) lingering() bool { return c.life == lifeLingering }
 
 func newConn(r *Reactor, owner Owner, opts *Options, ep string) *conn {
 	c := &conn{r: r, owner: owner, opts: opts, ep: ep, done: make(chan struct{}), dupFD: -1, timerIdx: -1, sc: opts.Counters}
@@ -106,10 +147,10 @@ func (c *conn) scheduleUnbind() { _ = c.loop.el.Execute(context.Background(), c.
 // opened runs in OnOpen: a new connection, or a paused one coming back.
 func (c *conn) opened(gc gnet.Conn) (out []byte) {
 	c.gc = gc
-	if c.detached {
-		c.detached = false
+	if c.in == inDetached {
+		c.in = inGnet
 		c.read()
-		if !c.closed {
+		if !c.closed() {
 			c.drain()
 			c.loop.watch(c)
 		}
@@ -163,14 +204,14 @@ func (c *conn) Ready(peer *zmtp.Peer) error {
 	if !p.attach(c, peer) {
 		return ErrClosed
 	}
-	c.handshaken = true
+	c.life = lifeReady
 	c.room = p.inRoom()
 	if end, ok := p.lingerUntil(); ok {
 		// The socket closed while this connection was being made: deliver what it queued, then
 		// close (Dialer.Close). The drain after this read starts it; tick applies the deadline.
 		c.lingerAsked.Store(true)
 		c.r.lingerOn(c)
-		c.lingering, c.lingerEnd = true, end
+		c.life, c.lingerEnd = lifeLingering, end
 		c.loop.poll(c)
 	}
 	if c.dialer != nil {
@@ -184,14 +225,14 @@ func (c *conn) Ready(peer *zmtp.Peer) error {
 func (c *conn) runTimers(now time.Time) {
 	out, err := c.sess.Tick(now, c.loop.scratch[:0])
 	c.writeOut(out)
-	if err != nil && !c.closed {
+	if err != nil && !c.closed() {
 		c.fail(err)
 		if c.gc != nil {
 			_ = c.loop.el.Close(c.gc)
 		}
 		return
 	}
-	if !c.closed {
+	if !c.closed() {
 		c.loop.watch(c)
 	}
 }
@@ -205,10 +246,10 @@ func (c *conn) fail(err error) {
 
 // lingerClose closes c once everything queued has reached the kernel, or at end (zero: no limit).
 func (c *conn) lingerClose(end time.Time) {
-	if c.closed {
+	if c.closed() {
 		return
 	}
-	if c.gc == nil || !c.handshaken {
+	if c.gc == nil || !c.ready() {
 		if c.dialer != nil && c.gc != nil {
 			if _, ok := c.dialer.pipe.lingerUntil(); ok {
 				return // still in its handshake: it lingers from Ready on
@@ -218,16 +259,16 @@ func (c *conn) lingerClose(end time.Time) {
 		return
 	}
 	c.stopDirect()
-	c.lingering, c.lingerEnd = true, end
+	c.life, c.lingerEnd = lifeLingering, end
 	c.drain()
 	c.checkLinger(time.Now())
-	if !c.closed && !c.blocked {
+	if !c.closed() && !c.blocked {
 		c.loop.poll(c) // until flushed, or the linger ends
 	}
 }
 
 func (c *conn) checkLinger(now time.Time) {
-	if c.closed {
+	if c.closed() {
 		return
 	}
 	flushed := c.pipe == nil || (c.pipe.OutLen() == 0 && len(c.dw.pend) == 0 && (c.gc == nil || c.gc.OutboundBuffered() == 0))
@@ -242,7 +283,7 @@ func (c *conn) checkLinger(now time.Time) {
 // expire closes c on its loop because its linger ran out, or Reactor.Shutdown stopped waiting:
 // what it had not written is dropped, and the monitor's event says how much.
 func (c *conn) expire() {
-	if c.closed {
+	if c.closed() {
 		return
 	}
 	msgs := 0
@@ -257,7 +298,7 @@ func (c *conn) scheduleExpire() { _ = c.loop.el.Execute(context.Background(), c.
 
 // closeNow closes c on its loop, whatever is pending.
 func (c *conn) closeNow(err error) {
-	if c.closed {
+	if c.closed() {
 		return
 	}
 	c.fail(err)
@@ -271,17 +312,16 @@ func (c *conn) closeNow(err error) {
 // onClose runs in OnClose. A detach is not an end: the session and pipe stay.
 func (c *conn) onClose(err error) {
 	c.stopDirect() // gnet closes or gives up the descriptor next
-	muted := c.muted
-	c.muted = false
-	if c.detaching {
-		c.detaching = false
-		c.detached = true
+	if c.in == inDetaching {
+		c.in = inDetached
 		c.gc = nil
 		return
 	}
+	muted := c.in == inMuted
+	c.in = inGnet
 	if c.failErr != nil {
 		err = c.failErr
-	} else if c.paused && c.handshaken && !c.lingering && !c.pipe.isClosed() {
+	} else if c.paused && c.ready() && !c.lingering() && !c.pipe.isClosed() {
 		// The peer closed while its messages wait for our reader: keep what gnet holds and
 		// deliver it when the reader makes room, then finish.
 		if in, _ := c.gc.Peek(-1); len(in) > 0 {
@@ -292,7 +332,7 @@ func (c *conn) onClose(err error) {
 		}
 		c.closeDup()
 		if c.carry.len() > 0 {
-			c.eof = true
+			c.in = inGone
 			c.gc = nil
 			c.loop.forget(c)
 			return
@@ -311,11 +351,12 @@ func (c *conn) closeDup() {
 
 // finish ends the connection for good (on the loop).
 func (c *conn) finish(err error) {
-	if c.closed {
+	if c.closed() {
 		return
 	}
 	c.stopDirect()
-	c.closed = true
+	wasReady := c.ready()
+	c.life = lifeClosed
 	c.gc = nil
 	c.loop.forget(c)
 	c.closeDup()
@@ -331,7 +372,7 @@ func (c *conn) finish(err error) {
 	c.batch = c.batch[:0]
 	ev := Event{Endpoint: c.ep, Remote: c.remote, Err: err}
 	switch {
-	case c.handshaken:
+	case wasReady:
 		ev.Type = EventDisconnected
 	case errors.Is(err, zmtp.ErrAuthentication):
 		ev.Type = EventHandshakeFailedAuth
@@ -340,7 +381,7 @@ func (c *conn) finish(err error) {
 	default:
 		ev.Type = EventHandshakeFailedNoDetail
 	}
-	if errors.Is(err, ErrClosed) && !c.handshaken {
+	if errors.Is(err, ErrClosed) && !wasReady {
 		ev.Type = EventDisconnected
 	}
 	if c.pipe != nil {

@@ -24,7 +24,7 @@ func (c *conn) pauseInput() {
 		return
 	}
 	if ep := c.loop.muter(); ep >= 0 {
-		if !c.muted {
+		if c.in != inMuted {
 			// A peer's close over ipc raises EPOLLHUP, which no mask hides, and on which gnet
 			// closes without reading: the duplicate keeps what the kernel holds readable (onClose).
 			fd, err := c.gc.Dup()
@@ -33,12 +33,12 @@ func (c *conn) pauseInput() {
 			}
 			c.dupFD = fd
 		}
-		if mute(ep, c.gc.Fd()) == nil && !c.muted {
-			c.muted = true
+		if mute(ep, c.gc.Fd()) == nil && c.in != inMuted {
+			c.in = inMuted
 			c.loop.pauses.Add(1)
 			c.sc.pauses.Add(1)
 		}
-		if !c.muted {
+		if c.in != inMuted {
 			c.closeDup()
 			return
 		}
@@ -63,7 +63,7 @@ func (c *conn) pauseInput() {
 		_, _ = c.gc.Discard(len(in)) // hands gnet's Peek copy back to its pool
 	}
 	c.dupFD = fd
-	c.detaching = true
+	c.in = inDetaching
 	c.loop.pauses.Add(1)
 	c.loop.detaches.Add(1)
 	c.sc.pauses.Add(1)
@@ -73,7 +73,7 @@ func (c *conn) pauseInput() {
 // flushMuted writes what gnet holds for a muted connection (no EPOLLOUT tells gnet to) and mutes
 // it again at once: gnet re-arms reading when its buffer empties, and no epoll_wait may come first.
 func (c *conn) flushMuted() {
-	if !c.muted || c.gc == nil || c.gc.OutboundBuffered() == 0 {
+	if c.in != inMuted || c.gc == nil || c.gc.OutboundBuffered() == 0 {
 		return
 	}
 	locked := c.lockWrites()
@@ -83,17 +83,17 @@ func (c *conn) flushMuted() {
 	}
 	// gnet re-arms reading only when Flush empties its buffer; after a partial flush the descriptor
 	// is still muted and another epoll_ctl would be a wasted system call per poll.
-	if c.muted && !c.closed && c.gc != nil && c.gc.OutboundBuffered() == 0 {
+	if c.in == inMuted && !c.closed() && c.gc != nil && c.gc.OutboundBuffered() == 0 {
 		_ = mute(c.loop.muteFD, c.gc.Fd())
 	}
 }
 
 // resume runs on the loop when the reader made room.
 func (c *conn) resume() {
-	if c.closed {
+	if c.closed() {
 		return
 	}
-	if c.eof {
+	if c.in == inGone {
 		// The peer is gone; what it sent before closing is still delivered, as libzmq does.
 		c.paused = false
 		c.read()
@@ -102,7 +102,7 @@ func (c *conn) resume() {
 		}
 		return
 	}
-	if c.detached {
+	if c.in == inDetached {
 		if c.dupFD < 0 || !c.paused {
 			return // already on its way back
 		}
@@ -114,7 +114,7 @@ func (c *conn) resume() {
 			c.closeNow(c.failErr)
 			return
 		}
-		if !c.paused && !c.closed {
+		if !c.paused && !c.closed() {
 			c.reenroll()
 		}
 		return
@@ -122,10 +122,10 @@ func (c *conn) resume() {
 	c.paused = false
 	if c.gc != nil {
 		c.read()
-		if c.closed {
+		if c.closed() {
 			return
 		}
-		if c.failErr != nil || c.detaching {
+		if c.failErr != nil || c.in == inDetaching {
 			_ = c.loop.el.Close(c.gc)
 			return
 		}

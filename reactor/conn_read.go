@@ -11,15 +11,15 @@ import (
 
 // traffic runs in OnTraffic (also after gnet's Wake).
 func (c *conn) traffic() gnet.Action {
-	if c.muted {
+	if c.in == inMuted {
 		c.loop.mutedReads.Add(1) // gnet read while we had muted it: see mute
 		c.sc.mutedReads.Add(1)
 	}
 	c.read()
-	if c.closed {
+	if c.closed() {
 		return gnet.None
 	}
-	if c.detaching || c.failErr != nil {
+	if c.in == inDetaching || c.failErr != nil {
 		return gnet.Close
 	}
 	c.drain()
@@ -33,15 +33,15 @@ func (c *conn) traffic() gnet.Action {
 // input (pauseInput) so that the kernel pushes back.
 func (c *conn) read() {
 	for {
-		if c.closed || c.failErr != nil || c.detaching || (c.gc == nil && c.carry.len() == 0) {
+		if c.closed() || c.failErr != nil || c.in == inDetaching || (c.gc == nil && c.carry.len() == 0) {
 			return
 		}
 		if c.paused {
 			c.pauseInput()
 			return
 		}
-		if c.muted {
-			c.muted = false
+		if c.in == inMuted {
+			c.in = inGnet
 			c.closeDup()
 			if err := unmute(c.loop.muteFD, c.gc.Fd(), c.gc.OutboundBuffered() > 0); err != nil {
 				c.fail(err) // the connection would never be read again
@@ -75,7 +75,7 @@ func (c *conn) read() {
 			return
 		}
 		n, err := c.framer.parse(in)
-		if c.closed {
+		if c.closed() {
 			return // a write of the framer's failed and gnet closed c
 		}
 		if c.carry.len() > 0 {

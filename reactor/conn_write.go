@@ -21,13 +21,13 @@ func (c *conn) writeOut(out []byte) {
 // gnet holds sendBound bytes that the kernel would not take. The batch carries over from one hand of
 // messages to the next, so a backlog goes out in outBatch-sized writes.
 func (c *conn) drain() {
-	if c.closed || c.gc == nil || c.pipe == nil || c.blocked || !c.handshaken {
+	if c.closed() || c.gc == nil || c.pipe == nil || c.blocked || !c.ready() {
 		return
 	}
 	if !c.dw.ok.Load() && c.lockWrites() {
 		c.flushPending() // what a direct write left goes first
 		c.unlockWrites()
-		if c.closed || c.gc == nil {
+		if c.closed() || c.gc == nil {
 			return
 		}
 	}
@@ -40,7 +40,7 @@ func (c *conn) drain() {
 			if len(buf) > 0 {
 				c.write(buf)
 			}
-			if !c.closed && c.gc != nil {
+			if !c.closed() && c.gc != nil {
 				c.blocked = true
 				c.loop.block(c)
 			}
@@ -53,7 +53,7 @@ func (c *conn) drain() {
 		var n int
 		n, buf = c.encode(hand, buf)
 		p.encoded(n)
-		if c.closed || c.gc == nil {
+		if c.closed() || c.gc == nil {
 			return
 		}
 	}
@@ -72,7 +72,7 @@ func (c *conn) encode(hand []*pool.Msg, buf []byte) (int, []byte) {
 	done := 0
 	for _, m := range hand {
 		nf, last := wireFrames(m)
-		for j := 0; j < nf && !c.closed; j++ {
+		for j := 0; j < nf && !c.closed(); j++ {
 			f := m.Frame(j)
 			flags := last
 			if j < nf-1 {
@@ -101,7 +101,7 @@ func (c *conn) encode(hand []*pool.Msg, buf []byte) (int, []byte) {
 			buf = fr.appendFrame(buf, flags, f)
 		}
 		done++
-		if c.closed {
+		if c.closed() {
 			break
 		}
 		if c.gc.OutboundBuffered() >= sendBound {
@@ -112,7 +112,7 @@ func (c *conn) encode(hand []*pool.Msg, buf []byte) (int, []byte) {
 		hand[i].Release()
 		hand[i] = nil
 	}
-	if c.closed {
+	if c.closed() {
 		buf = buf[:0]
 	}
 	return done, buf
@@ -120,19 +120,19 @@ func (c *conn) encode(hand []*pool.Msg, buf []byte) (int, []byte) {
 
 // write sends b at once when the kernel takes it; gnet copies what it does not take. b is not used
 // after write returns. A write error closes the connection inside gnet (OnClose runs before write
-// returns), so callers check c.closed afterwards.
+// returns), so callers check c.closed() afterwards.
 func (c *conn) write(b []byte) { c.writev(b, nil) }
 
 // writev is write of hdr followed by body (nil: none), in one system call, body straight from the
 // message. Every write of the loop goes through here: under the write lock, after what a direct
 // write left.
 func (c *conn) writev(hdr, body []byte) {
-	if c.closed || c.gc == nil {
+	if c.closed() || c.gc == nil {
 		return
 	}
 	locked := c.lockWrites()
 	c.flushPending()
-	if !c.closed && c.gc != nil {
+	if !c.closed() && c.gc != nil {
 		before := c.gc.OutboundBuffered()
 		if body == nil {
 			_, _ = c.gc.Write(hdr)
@@ -153,7 +153,7 @@ func (c *conn) account(n, before int) {
 	l, sc := c.loop, c.sc
 	l.writes.Add(1)
 	sc.writes.Add(1)
-	if c.closed || c.gc == nil {
+	if c.closed() || c.gc == nil {
 		return
 	}
 	q := n
@@ -161,7 +161,7 @@ func (c *conn) account(n, before int) {
 		q = c.gc.OutboundBuffered()
 		if q > 0 {
 			c.dw.ok.Store(false) // gnet flushes on its own, without our write lock
-			if c.muted {
+			if c.in == inMuted {
 				c.pauseInput() // gnet has just registered the descriptor for reading and writing
 			}
 		}

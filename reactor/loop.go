@@ -160,12 +160,12 @@ func (l *loop) tick() {
 	now := time.Now()
 	progressed := false
 	for c := range l.blocked {
-		if c.closed {
+		if c.closed() {
 			delete(l.blocked, c)
 			continue
 		}
 		c.flushMuted()
-		if c.closed {
+		if c.closed() {
 			delete(l.blocked, c)
 			continue
 		}
@@ -180,12 +180,12 @@ func (l *loop) tick() {
 			c.blocked = false
 			c.drain()
 		}
-		if c.lingering {
+		if c.lingering() {
 			c.checkLinger(now)
 		}
 		// Stay polled while muted with output (nothing else flushes it) or lingering (nothing
 		// else applies the deadline); drain above may not have blocked it again.
-		if !c.closed && (c.lingering || (c.muted && c.outbound() > 0)) {
+		if !c.closed() && (c.lingering() || (c.in == inMuted && c.outbound() > 0)) {
 			l.blocked[c] = struct{}{}
 		}
 	}

@@ -393,7 +393,7 @@ func (h *events) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	if c == nil {
 		return nil, gnet.Close
 	}
-	if c.closed {
+	if c.closed() {
 		return nil, gnet.Close // closed while a paused connection was being re-enrolled
 	}
 	if c.loop == nil {
@@ -409,7 +409,7 @@ func (h *events) OnTraffic(gc gnet.Conn) gnet.Action {
 		return gnet.None
 	}
 	c, _ := gc.Context().(*conn)
-	if c == nil || c.closed || c.gc != gc {
+	if c == nil || c.closed() || c.gc != gc {
 		return gnet.None
 	}
 	return c.traffic()
@@ -418,7 +418,7 @@ func (h *events) OnTraffic(gc gnet.Conn) gnet.Action {
 // OnClose implements gnet.EventHandler.
 func (h *events) OnClose(gc gnet.Conn, err error) gnet.Action {
 	c, _ := gc.Context().(*conn)
-	if c == nil || c.closed || c.gc != gc {
+	if c == nil || c.closed() || c.gc != gc {
 		return gnet.None
 	}
 	c.onClose(err)

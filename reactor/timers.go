@@ -94,7 +94,7 @@ func (l *loop) runDue(now time.Time) time.Time {
 		if c.timerAt.After(now) {
 			return c.timerAt
 		}
-		if c.closed || c.gc == nil {
+		if c.closed() || c.gc == nil {
 			l.timers.remove(0) // closed, or detached: opened() watches it again
 			continue
 		}

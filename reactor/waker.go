@@ -96,7 +96,7 @@ func (w *waker) run(gc gnet.Conn) {
 	for i, t := range tasks {
 		switch t.kind {
 		case taskDrain:
-			if !t.c.closed && !t.c.detached {
+			if !t.c.closed() && t.c.in != inDetached {
 				t.c.drain()
 			}
 		case taskResume:
