@@ -106,7 +106,7 @@ func TestInteropMatrix(t *testing.T) {
 		{XPub, Sub}, {Sub, XPub}, {XPub, XSub}, {XSub, XPub},
 	}
 	for _, pr := range pairs {
-		for _, transport := range []string{"tcp", "ipc"} {
+		for _, transport := range []string{"tcp", "ipc", "ws"} {
 			for _, zloopBinds := range []bool{true, false} {
 				who := "libzmq binds"
 				if zloopBinds {
