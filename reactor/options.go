@@ -41,8 +41,6 @@ type Options struct {
 	// as the connection is up, every chunk read becomes a one-frame message, and every frame sent is
 	// written as it is.
 	Raw bool
-	// ConnectRoutingID belongs to the socket layer (ZMQ_CONNECT_ROUTING_ID); the reactor ignores it.
-	ConnectRoutingID []byte
 	// Counters, when set, count the write path of the pipes' connections besides the loops' own
 	// counters: a socket gives all its endpoints the same, for its Stats.
 	Counters *Counters

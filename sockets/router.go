@@ -46,9 +46,22 @@ type router struct {
 	o  *Options
 	fq fairQueue
 	routingIDs
+	// connectIDs are the ZMQ_CONNECT_ROUTING_IDs of dialed pipes, by the options the socket gave
+	// their Connect: Connect fills it before it knows the pipe, which may attach before Connect
+	// returns it (inproc attaches inside the call).
+	connectIDs map[*reactor.Options][]byte
 }
 
-func newRouter(o *Options) *router { return &router{o: o, routingIDs: newRoutingIDs()} }
+func newRouter(o *Options) *router {
+	return &router{o: o, routingIDs: newRoutingIDs(), connectIDs: make(map[*reactor.Options][]byte)}
+}
+
+// forgetConnect drops the ZMQ_CONNECT_ROUTING_ID of a dialed pipe that is gone.
+func (t *router) forgetConnect(p *reactor.Pipe) {
+	if p.Dialed() {
+		delete(t.connectIDs, p.Options())
+	}
+}
 
 // routingIDs maps routing ids to pipes, for ROUTER and STREAM, and generates libzmq's ids for peers
 // that bring none: 5 bytes, 0x00 and a uint32 counting up from a random start.
@@ -81,7 +94,7 @@ func (t *router) attach(p *reactor.Pipe) {
 		return // Connect offers a dialed pipe early; it is named once its peer has said who it is
 	}
 	var id []byte
-	if rid := p.Options().ConnectRoutingID; p.Dialed() && len(rid) > 0 {
+	if rid := t.connectIDs[p.Options()]; p.Dialed() && len(rid) > 0 {
 		id = rid // ZMQ_CONNECT_ROUTING_ID names the peer, whatever it announces
 	} else if peer := p.Peer(); peer != nil && len(peer.Identity) > 0 {
 		id = peer.Identity
@@ -115,6 +128,7 @@ func (t *router) detach(p *reactor.Pipe, final bool) {
 	if !final {
 		return
 	}
+	t.forgetConnect(p)
 	if rp, ok := p.UserData.(*routerPeer); ok && !rp.anonymous && t.ids[string(rp.id)] == p {
 		delete(t.ids, string(rp.id))
 	}
