@@ -32,7 +32,7 @@ func (t *dealer) close()                         { t.in.release() }
 // prepends: libzmq's generated ids take 5 bytes; longer ones move the body once.
 const routerHeadroom = 16
 
-// routerPeer is what a ROUTER keeps in a pipe's UserData.
+// routerPeer is what a ROUTER keeps for a pipe (peerState).
 type routerPeer struct {
 	id        []byte
 	anonymous bool // its routing id is taken by another peer: its messages are dropped
@@ -87,7 +87,7 @@ func (r *routingIDs) generateID() []byte {
 }
 
 func (t *router) attach(p *reactor.Pipe) {
-	if rp, ok := p.UserData.(*routerPeer); ok && !rp.anonymous && t.ids[string(rp.id)] == p {
+	if rp, ok := peerState(p).(*routerPeer); ok && !rp.anonymous && t.ids[string(rp.id)] == p {
 		return // a dialed pipe reconnected: it keeps its routing id, as in libzmq
 	}
 	if !p.Connected() {
@@ -105,12 +105,12 @@ func (t *router) attach(p *reactor.Pipe) {
 		if !t.o.RouterHandover {
 			// libzmq ignores a peer with a duplicate routing id: it stays connected, but nothing
 			// is routed to it and what it sends is dropped.
-			p.UserData = &routerPeer{anonymous: true}
+			setPeerState(p, &routerPeer{anonymous: true})
 			return
 		}
 		// Handover: the newcomer takes the id. An accepted old connection is closed, as libzmq
 		// terminates its pipe; a dialed one (it would reconnect for ever) is renamed instead.
-		oldPeer := old.UserData.(*routerPeer)
+		oldPeer := peerState(old).(*routerPeer)
 		delete(t.ids, string(id))
 		if old.Dialed() {
 			oldPeer.id = t.generateID()
@@ -120,7 +120,7 @@ func (t *router) attach(p *reactor.Pipe) {
 			old.Close(0)
 		}
 	}
-	p.UserData = &routerPeer{id: id}
+	setPeerState(p, &routerPeer{id: id})
 	t.ids[string(id)] = p
 }
 
@@ -129,7 +129,7 @@ func (t *router) detach(p *reactor.Pipe, final bool) {
 		return
 	}
 	t.forgetConnect(p)
-	if rp, ok := p.UserData.(*routerPeer); ok && !rp.anonymous && t.ids[string(rp.id)] == p {
+	if rp, ok := peerState(p).(*routerPeer); ok && !rp.anonymous && t.ids[string(rp.id)] == p {
 		delete(t.ids, string(rp.id))
 	}
 }
@@ -142,7 +142,7 @@ func (t *router) recv() (*pool.Msg, error) {
 		if m == nil {
 			return nil, nil
 		}
-		rp, ok := p.UserData.(*routerPeer)
+		rp, ok := peerState(p).(*routerPeer)
 		if !ok || rp.anonymous {
 			m.Release()
 			continue

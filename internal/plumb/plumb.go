@@ -1,0 +1,26 @@
+// Package plumb is how package sockets reaches what package reactor keeps from users: the slot a
+// pipe holds for the socket layer, the per-pipe options that only socket types set, and the switch
+// tests use to run the portable pause. Package reactor fills it in its init; being internal, it is
+// out of reach of every importer outside this module, so none of it is part of the API.
+//
+// plumb cannot name reactor's types (reactor imports it), so Hooks takes them as type parameters
+// and Get checks them, once, when its caller's package is initialised.
+package plumb
+
+// Hooks are reactor's accessors. P, O and C are *reactor.Pipe, *reactor.Options and
+// *reactor.Config. Each may be called from any goroutine the value it is given may be touched on.
+type Hooks[P, O, C any] struct {
+	// PipeData returns p's slot for the socket layer (routing ids, subscriptions), which reactor
+	// never reads; the socket's own lock guards it. It is on the hot path (PUB fan-out reads it
+	// per peer per message, ROUTER per message received): the cost is one indirect call.
+	PipeData func(p P) *any
+}
+
+var hooks any
+
+// Set is called by reactor's init, before any package that imports reactor is initialised.
+func Set[P, O, C any](h Hooks[P, O, C]) { hooks = h }
+
+// Get returns the hooks reactor set. It panics unless P, O and C are reactor's types, which a
+// package-level variable of the caller turns into a failure of every test of the package.
+func Get[P, O, C any]() Hooks[P, O, C] { return hooks.(Hooks[P, O, C]) }
