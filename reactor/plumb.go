@@ -16,5 +16,7 @@ import "github.com/zloop/zloop/internal/plumb"
 func init() {
 	plumb.Set(plumb.Hooks[*Pipe, *Options, *Config]{
 		PipeData: func(p *Pipe) *any { return &p.data },
+		Raw:      func(o *Options) { o.raw = true },
+		Headroom: func(o *Options, n int) { o.headroom = n },
 	})
 }

@@ -14,6 +14,14 @@ type Hooks[P, O, C any] struct {
 	// never reads; the socket's own lock guards it. It is on the hot path (PUB fan-out reads it
 	// per peer per message, ROUTER per message received): the cost is one indirect call.
 	PipeData func(p P) *any
+	// Raw makes the pipes created with o carry bytes with no ZMTP at all (libzmq's STREAM): the
+	// pipe is attached as soon as the connection is up, every chunk read becomes a one-frame
+	// message, and every frame sent is written as it is.
+	Raw func(o O)
+	// Headroom sets n bytes aside in front of every message the pipes created with o receive, for
+	// the envelope frames the socket puts there (a ROUTER's routing id), so that adding them does
+	// not move the body (pool.Msg.PushFront).
+	Headroom func(o O, n int)
 }
 
 var hooks any
