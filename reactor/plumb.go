@@ -15,8 +15,9 @@ import "github.com/zloop/zloop/internal/plumb"
 // ROUTER benchmarks do not show.
 func init() {
 	plumb.Set(plumb.Hooks[*Pipe, *Options, *Config]{
-		PipeData: func(p *Pipe) *any { return &p.data },
-		Raw:      func(o *Options) { o.raw = true },
-		Headroom: func(o *Options, n int) { o.headroom = n },
+		PipeData:      func(p *Pipe) *any { return &p.data },
+		Raw:           func(o *Options) { o.raw = true },
+		Headroom:      func(o *Options, n int) { o.headroom = n },
+		PortablePause: func(c *Config) { c.portablePause = true },
 	})
 }

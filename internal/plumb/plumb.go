@@ -22,6 +22,11 @@ type Hooks[P, O, C any] struct {
 	// the envelope frames the socket puts there (a ROUTER's routing id), so that adding them does
 	// not move the body (pool.Msg.PushFront).
 	Headroom func(o O, n int)
+	// PortablePause makes a reactor created with c detach a connection whose reader is full from
+	// gnet (its descriptor duplicated, re-enrolled once the reader made room) instead of muting
+	// it in the loop's poller. The reactor falls back to that by itself wherever muting is
+	// unavailable; this lets tests run that path anywhere.
+	PortablePause func(c C)
 }
 
 var hooks any
