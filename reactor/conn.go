@@ -114,7 +114,7 @@ func newConn(r *Reactor, owner Owner, opts *Options, ep string) *conn {
 		c.sc = new(Counters) // no socket asked: counted where nobody looks, without a branch per write
 	}
 	c.sess = zmtp.NewSession(&opts.Session)
-	if opts.Raw {
+	if opts.raw {
 		c.framer = rawFramer{c}
 	} else {
 		c.framer = zmtpFramer{c}
@@ -165,7 +165,7 @@ func (c *conn) opened(gc gnet.Conn) (out []byte) {
 		c.carry.add(c.loop, c.initial)
 		c.initial = nil
 	}
-	if c.opts.Raw {
+	if c.opts.raw {
 		// No handshake: the peer is whatever connected. The pipe is live at once.
 		if err := c.Ready(&zmtp.Peer{Major: 3, Minor: 1, Mechanism: zmtp.MechanismNull, Properties: map[string][]byte{}}); err != nil {
 			c.fail(err)

@@ -127,7 +127,7 @@ func (c *conn) Frame(size int, more, first bool) bool {
 		}
 		c.room--
 		c.cur = pool.NewMsg()
-		c.cur.ReserveFront(c.opts.Headroom)
+		c.cur.ReserveFront(c.opts.headroom)
 	}
 	c.cur.AddFrame(size)
 	c.curMore = more

@@ -70,7 +70,7 @@ func (f rawFramer) parse(in []byte) (int, error) {
 	}
 	c.room--
 	m := pool.NewMsg()
-	m.ReserveFront(c.opts.Headroom)
+	m.ReserveFront(c.opts.headroom)
 	m.AppendFrame(in)
 	c.batch = append(c.batch, m)
 	return len(in), nil

@@ -97,9 +97,9 @@ func wakePending(w *waker) bool {
 	return w.pending
 }
 
-// PortablePause turns muting off, so that tests can run the detaching fallback.
+// portablePause turns muting off, so that tests can run the detaching fallback.
 func TestPortablePauseDoesNotMute(t *testing.T) {
-	r, err := New(Config{Loops: 1, PortablePause: true})
+	r, err := New(Config{Loops: 1, portablePause: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +108,7 @@ func TestPortablePauseDoesNotMute(t *testing.T) {
 		var ep int
 		onLoop(t, l, func() { ep = l.muter() })
 		if ep != -1 {
-			t.Fatalf("muter() = %d with PortablePause", ep)
+			t.Fatalf("muter() = %d with portablePause", ep)
 		}
 	}
 }

@@ -37,16 +37,16 @@ type Options struct {
 	IPv6 bool
 	// Immediate (ZMQ_IMMEDIATE): a dialed pipe is offered to the socket only while connected.
 	Immediate bool
-	// Raw carries bytes with no ZMTP at all (libzmq's STREAM sockets): the pipe is attached as soon
-	// as the connection is up, every chunk read becomes a one-frame message, and every frame sent is
-	// written as it is.
-	Raw bool
-	// ConnectRoutingID belongs to the socket layer (ZMQ_CONNECT_ROUTING_ID); the reactor ignores it.
-	ConnectRoutingID []byte
 	// Counters, when set, count the write path of the pipes' connections besides the loops' own
 	// counters: a socket gives all its endpoints the same, for its Stats.
 	Counters *Counters
-	// Headroom is set aside in front of every received message for envelope frames the socket puts
+
+	// raw carries bytes with no ZMTP at all (libzmq's STREAM sockets): the pipe is attached as soon
+	// as the connection is up, every chunk read becomes a one-frame message, and every frame sent is
+	// written as it is. Only package sockets sets it, through internal/plumb.
+	raw bool
+	// headroom is set aside in front of every received message for envelope frames the socket puts
 	// there (a ROUTER's routing id), so that adding them does not move the body (pool.Msg.PushFront).
-	Headroom int
+	// Only package sockets sets it, through internal/plumb.
+	headroom int
 }

@@ -46,8 +46,9 @@ type Pipe struct {
 	opts  *Options
 	dial  bool
 
-	// UserData belongs to the socket layer (routing ids, subscriptions). The reactor never reads it.
-	UserData any
+	// data belongs to the socket layer (routing ids, subscriptions), which reaches it through
+	// internal/plumb; the reactor never reads it.
+	data any
 
 	mu       sync.Mutex
 	out      ring

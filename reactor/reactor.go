@@ -19,11 +19,13 @@ type Config struct {
 	Loops int
 	// Logger receives gnet's own log lines; nil discards them (the library never logs on its own).
 	Logger Logger
-	// PortablePause makes a connection whose reader is full leave gnet while it waits (its
+
+	// portablePause makes a connection whose reader is full leave gnet while it waits (its
 	// descriptor duplicated, re-enrolled once the reader made room) instead of being muted in the
 	// loop's epoll set. zloop falls back to it by itself wherever muting is unavailable; the field
-	// lets tests run that path. It costs a goroutine and some twenty allocations per pause.
-	PortablePause bool
+	// lets tests run that path (set through internal/plumb outside this package). It costs a
+	// goroutine and some twenty allocations per pause.
+	portablePause bool
 }
 
 // Logger is the logging interface gnet expects.
@@ -64,7 +66,7 @@ type Reactor struct {
 	lingerDialers map[*Dialer]struct{}
 	terminated    bool // Shutdown began: no new sockets, endpoints or pipes
 	closed        bool // Shutdown is stopping the loops: no new connections either
-	portable      bool // Config.PortablePause
+	portable      bool // Config.portablePause
 
 	termOnce, stopOnce sync.Once
 	stopErr            error
@@ -95,7 +97,7 @@ func New(cfg Config) (*Reactor, error) {
 		dialers:    make(map[*Dialer]struct{}),
 		inproc:     make(map[string]*inprocEndpoint),
 		inprocWait: make(map[string][]inprocWaiting),
-		portable:   cfg.PortablePause,
+		portable:   cfg.portablePause,
 
 		sockets:       make(map[Terminator]struct{}),
 		lingerDialers: make(map[*Dialer]struct{}),

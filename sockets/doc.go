@@ -8,7 +8,7 @@
 //
 // Unlike libzmq's, a Socket is safe for concurrent use: every method may be called from any
 // goroutine, and every blocking call takes a context. Each socket has one mutex; the pattern, its
-// strategies, the socket's pipe set and each pipe's UserData are touched only under it. The
+// strategies, the socket's pipe set and each pipe's state (peerState) are touched only under it. The
 // reactor calls the socket (as its reactor.Owner) from event loops, dialer and listener goroutines
 // with that mutex free, and the socket takes it for the call; so pattern code runs on loops too,
 // and must never block. A Send may write a message to the kernel from the calling goroutine when

@@ -61,8 +61,18 @@ var pauseModes = []struct {
 	cfg  reactor.Config
 }{
 	{"mute", reactor.Config{Loops: 1}},
-	{"detach", reactor.Config{Loops: 1, PortablePause: true}},
+	{"detach", portablePause(reactor.Config{Loops: 1})},
 }
+
+// portablePause returns cfg with the reactor's portable pause forced (detaching, never muting),
+// which only this module can ask for.
+func portablePause(cfg reactor.Config) reactor.Config {
+	plumbing.PortablePause(&cfg)
+	return cfg
+}
+
+// isPortablePause reports whether cfg forces the portable pause: forcing it again changes nothing.
+func isPortablePause(cfg reactor.Config) bool { return cfg == portablePause(cfg) }
 
 // checkPauses fails t unless the connections paused the way cfg asks: muted at once, or detached
 // once gnet holds pauseSoftLimit bytes, which only a bulk transfer reaches.
@@ -70,11 +80,12 @@ func checkPauses(t *testing.T, r *reactor.Reactor, cfg reactor.Config, bulk bool
 	t.Helper()
 	st := r.Stats()
 	ok := st.Pauses > 0 && st.Detaches == 0
-	if cfg.PortablePause {
+	portable := isPortablePause(cfg)
+	if portable {
 		ok = st.Detaches == st.Pauses && (st.Detaches > 0 || !bulk)
 	}
 	if !ok {
-		t.Fatalf("%d pauses, %d of them detaches, with PortablePause %v", st.Pauses, st.Detaches, cfg.PortablePause)
+		t.Fatalf("%d pauses, %d of them detaches, with the portable pause %v", st.Pauses, st.Detaches, portable)
 	}
 }
 

@@ -403,7 +403,6 @@ func (o *Options) pipeOptions(t Type) *reactor.Options {
 		SndBuf:          o.SndBuf,
 		RcvBuf:          o.RcvBuf,
 		Immediate:       o.Immediate,
-		Raw:             t == Stream,
 
 		TCPKeepAlive:      o.TCPKeepAlive,
 		TCPKeepAliveCnt:   o.TCPKeepAliveCnt,
@@ -415,8 +414,11 @@ func (o *Options) pipeOptions(t Type) *reactor.Options {
 		Backlog:           o.Backlog,
 		IPv6:              o.IPv6,
 	}
+	if t == Stream {
+		plumbing.Raw(ro)
+	}
 	if t == Router || t == Stream {
-		ro.Headroom = routerHeadroom // the routing id each received message gets in front
+		plumbing.Headroom(ro, routerHeadroom) // the routing id each received message gets in front
 	}
 	if o.conflates(t) {
 		// One message in flight toward each peer; Send drops what finds it occupied.

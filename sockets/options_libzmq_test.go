@@ -155,6 +155,48 @@ func TestConnectRoutingID(t *testing.T) {
 	}
 }
 
+// Over inproc to a bound peer the pipe attaches inside Connect, before Connect has it: the alias
+// must already be known then. Disconnect forgets it, also for an IMMEDIATE pipe never connected.
+func TestConnectRoutingIDInproc(t *testing.T) {
+	r := newReactor(t)
+	ctx := testCtx(t)
+	s := newSocket(t, r, Router, WithRoutingID([]byte("bound")))
+	if _, err := s.Bind("inproc://connect-routing-id"); err != nil {
+		t.Fatal(err)
+	}
+	c := newSocket(t, r, Router, WithRouterMandatory(true), WithConnectRoutingID([]byte("alias")))
+	if err := c.Connect("inproc://connect-routing-id"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "a route to the alias", func() bool {
+		err := c.Send(ctx, []byte("alias"), []byte("hi"))
+		if err != nil && !errors.Is(err, ErrHostUnreachable) {
+			t.Fatal(err)
+		}
+		return err == nil
+	})
+	if m, err := s.Recv(ctx); err != nil || len(m) != 2 || string(m[1]) != "hi" {
+		t.Fatalf("bound got %q, %v", m, err)
+	}
+	if err := c.SetOptions(WithImmediate(true), WithConnectRoutingID([]byte("never"))); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Connect("tcp://127.0.0.1:1"); err != nil {
+		t.Fatal(err)
+	}
+	for _, ep := range []string{"inproc://connect-routing-id", "tcp://127.0.0.1:1"} {
+		if err := c.Disconnect(ep); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.mu.Lock()
+	n := len(c.pat.(*router).connectIDs)
+	c.mu.Unlock()
+	if n != 0 {
+		t.Fatalf("%d connect routing ids kept after Disconnect", n)
+	}
+}
+
 // libzmq takes both: a libzmq ROUTER gets zloop's probe, and a libzmq ROUTER bound under an id is
 // reached through the alias a zloop ROUTER gave it.
 func TestInteropProbeAndConnectRoutingID(t *testing.T) {

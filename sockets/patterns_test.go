@@ -56,7 +56,7 @@ func pubTopics(s *Socket) int {
 	defer s.mu.Unlock()
 	n := 0
 	for p := range s.pipes {
-		if st, ok := p.UserData.(*pubPeer); ok {
+		if st, ok := peerState(p).(*pubPeer); ok {
 			n += len(st.topics)
 		}
 	}

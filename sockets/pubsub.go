@@ -18,7 +18,7 @@ import (
 // ---------------------------------------------------------------------------------------------
 // PUB and XPUB
 
-// pubPeer is what a PUB or XPUB keeps in a pipe's UserData.
+// pubPeer is what a PUB or XPUB keeps for a pipe (peerState).
 type pubPeer struct {
 	live   bool                // attached; subscriptions from a gone connection are ignored
 	topics map[string]struct{} // topics it is subscribed to in the pipeSet
@@ -46,10 +46,10 @@ type publisher struct {
 }
 
 func pubState(p *reactor.Pipe) *pubPeer {
-	st, _ := p.UserData.(*pubPeer)
+	st, _ := peerState(p).(*pubPeer)
 	if st == nil {
 		st = &pubPeer{topics: map[string]struct{}{}}
-		p.UserData = st
+		setPeerState(p, st)
 	}
 	return st
 }
@@ -296,7 +296,7 @@ func (t *publisher) send(m *pool.Msg) (bool, error) {
 	t.match = t.match[:0]
 	if t.o.InvertMatching {
 		// libzmq's dist_t::reverse_match: the live pipes that did not match.
-		t.subs.match(m.Frame(0), func(p *reactor.Pipe) { p.UserData.(*pubPeer).mark = gen })
+		t.subs.match(m.Frame(0), func(p *reactor.Pipe) { peerState(p).(*pubPeer).mark = gen })
 		for _, p := range t.peers {
 			if st := pubState(p); st.mark != gen {
 				st.mark = gen
@@ -305,7 +305,7 @@ func (t *publisher) send(m *pool.Msg) (bool, error) {
 		}
 	} else {
 		t.subs.match(m.Frame(0), func(p *reactor.Pipe) {
-			if st := p.UserData.(*pubPeer); st.mark != gen {
+			if st := peerState(p).(*pubPeer); st.mark != gen {
 				st.mark = gen
 				t.match = append(t.match, p)
 			}
@@ -366,7 +366,7 @@ func (t *publisher) close() {
 // ---------------------------------------------------------------------------------------------
 // SUB and XSUB
 
-// subPeer is what a SUB or XSUB keeps in a pipe's UserData.
+// subPeer is what a SUB or XSUB keeps for a pipe (peerState).
 type subPeer struct {
 	live bool
 	// Subscriptions that found the pipe at its SNDHWM, sent in order when it has room again:
@@ -383,10 +383,10 @@ type subscriber struct {
 }
 
 func subState(p *reactor.Pipe) *subPeer {
-	st, _ := p.UserData.(*subPeer)
+	st, _ := peerState(p).(*subPeer)
 	if st == nil {
 		st = &subPeer{}
-		p.UserData = st
+		setPeerState(p, st)
 	}
 	return st
 }

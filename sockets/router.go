@@ -32,7 +32,7 @@ func (t *dealer) close()                         { t.in.release() }
 // prepends: libzmq's generated ids take 5 bytes; longer ones move the body once.
 const routerHeadroom = 16
 
-// routerPeer is what a ROUTER keeps in a pipe's UserData.
+// routerPeer is what a ROUTER keeps for a pipe (peerState).
 type routerPeer struct {
 	id        []byte
 	anonymous bool // its routing id is taken by another peer: its messages are dropped
@@ -46,9 +46,22 @@ type router struct {
 	o  *Options
 	fq fairQueue
 	routingIDs
+	// connectIDs are the ZMQ_CONNECT_ROUTING_IDs of dialed pipes, by the options the socket gave
+	// their Connect: Connect fills it before it knows the pipe, which may attach before Connect
+	// returns it (inproc attaches inside the call).
+	connectIDs map[*reactor.Options][]byte
 }
 
-func newRouter(o *Options) *router { return &router{o: o, routingIDs: newRoutingIDs()} }
+func newRouter(o *Options) *router {
+	return &router{o: o, routingIDs: newRoutingIDs(), connectIDs: make(map[*reactor.Options][]byte)}
+}
+
+// forgetConnect drops the ZMQ_CONNECT_ROUTING_ID of a dialed pipe that is gone.
+func (t *router) forgetConnect(p *reactor.Pipe) {
+	if p.Dialed() {
+		delete(t.connectIDs, p.Options())
+	}
+}
 
 // routingIDs maps routing ids to pipes, for ROUTER and STREAM, and generates libzmq's ids for peers
 // that bring none: 5 bytes, 0x00 and a uint32 counting up from a random start.
@@ -74,14 +87,14 @@ func (r *routingIDs) generateID() []byte {
 }
 
 func (t *router) attach(p *reactor.Pipe) {
-	if rp, ok := p.UserData.(*routerPeer); ok && !rp.anonymous && t.ids[string(rp.id)] == p {
+	if rp, ok := peerState(p).(*routerPeer); ok && !rp.anonymous && t.ids[string(rp.id)] == p {
 		return // a dialed pipe reconnected: it keeps its routing id, as in libzmq
 	}
 	if !p.Connected() {
 		return // Connect offers a dialed pipe early; it is named once its peer has said who it is
 	}
 	var id []byte
-	if rid := p.Options().ConnectRoutingID; p.Dialed() && len(rid) > 0 {
+	if rid := t.connectIDs[p.Options()]; p.Dialed() && len(rid) > 0 {
 		id = rid // ZMQ_CONNECT_ROUTING_ID names the peer, whatever it announces
 	} else if peer := p.Peer(); peer != nil && len(peer.Identity) > 0 {
 		id = peer.Identity
@@ -92,12 +105,12 @@ func (t *router) attach(p *reactor.Pipe) {
 		if !t.o.RouterHandover {
 			// libzmq ignores a peer with a duplicate routing id: it stays connected, but nothing
 			// is routed to it and what it sends is dropped.
-			p.UserData = &routerPeer{anonymous: true}
+			setPeerState(p, &routerPeer{anonymous: true})
 			return
 		}
 		// Handover: the newcomer takes the id. An accepted old connection is closed, as libzmq
 		// terminates its pipe; a dialed one (it would reconnect for ever) is renamed instead.
-		oldPeer := old.UserData.(*routerPeer)
+		oldPeer := peerState(old).(*routerPeer)
 		delete(t.ids, string(id))
 		if old.Dialed() {
 			oldPeer.id = t.generateID()
@@ -107,7 +120,7 @@ func (t *router) attach(p *reactor.Pipe) {
 			old.Close(0)
 		}
 	}
-	p.UserData = &routerPeer{id: id}
+	setPeerState(p, &routerPeer{id: id})
 	t.ids[string(id)] = p
 }
 
@@ -115,7 +128,8 @@ func (t *router) detach(p *reactor.Pipe, final bool) {
 	if !final {
 		return
 	}
-	if rp, ok := p.UserData.(*routerPeer); ok && !rp.anonymous && t.ids[string(rp.id)] == p {
+	t.forgetConnect(p)
+	if rp, ok := peerState(p).(*routerPeer); ok && !rp.anonymous && t.ids[string(rp.id)] == p {
 		delete(t.ids, string(rp.id))
 	}
 }
@@ -128,7 +142,7 @@ func (t *router) recv() (*pool.Msg, error) {
 		if m == nil {
 			return nil, nil
 		}
-		rp, ok := p.UserData.(*routerPeer)
+		rp, ok := peerState(p).(*routerPeer)
 		if !ok || rp.anonymous {
 			m.Release()
 			continue

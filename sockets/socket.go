@@ -228,17 +228,19 @@ func (s *Socket) Connect(endpoint string) error {
 	}
 	ro := s.opts.pipeOptions(s.typ)
 	ro.Counters = &s.counters
+	var rid []byte // this Connect's ZMQ_CONNECT_ROUTING_ID; the next needs a new one
 	if s.typ == Router && len(s.opts.ConnectRoutingID) > 0 {
-		ro.ConnectRoutingID = s.opts.ConnectRoutingID // this Connect's; the next needs a new one
-		s.opts.ConnectRoutingID = nil
+		rid, s.opts.ConnectRoutingID = s.opts.ConnectRoutingID, nil
+		s.pat.(*router).connectIDs[ro] = rid
 	}
 	s.mu.Unlock()
 	d, err := s.r.Connect(endpoint, ro, (*owner)(s))
 	if err != nil {
-		if ro.ConnectRoutingID != nil { // not used: libzmq keeps it for the next Connect
+		if rid != nil { // not used: libzmq keeps it for the next Connect
 			s.mu.Lock()
+			delete(s.pat.(*router).connectIDs, ro)
 			if s.opts.ConnectRoutingID == nil {
-				s.opts.ConnectRoutingID = ro.ConnectRoutingID
+				s.opts.ConnectRoutingID = rid
 			}
 			s.mu.Unlock()
 		}
@@ -296,6 +298,9 @@ func (s *Socket) Disconnect(endpoint string) error {
 		<-d.Close(0)
 		s.mu.Lock()
 		s.dropPipe(d.Pipe())
+		if rt, ok := s.pat.(*router); ok {
+			rt.forgetConnect(d.Pipe()) // an IMMEDIATE pipe that never connected was not dropped
+		}
 		s.mu.Unlock()
 	}
 	return nil

@@ -15,7 +15,7 @@ type stream struct {
 	notices []*pool.Msg // connect and disconnect notifications, before any data
 }
 
-// streamPeer is what a STREAM keeps in a pipe's UserData.
+// streamPeer is what a STREAM keeps for a pipe (peerState).
 type streamPeer struct{ id []byte }
 
 func newStream(o *Options) *stream {
@@ -37,17 +37,17 @@ func (t *stream) attach(p *reactor.Pipe) {
 	if !p.Connected() {
 		return // a Connect offers its pipe early; it gets an id when the connection is up
 	}
-	if sp, ok := p.UserData.(*streamPeer); ok && t.ids[string(sp.id)] == p {
+	if sp, ok := peerState(p).(*streamPeer); ok && t.ids[string(sp.id)] == p {
 		return
 	}
 	id := t.generateID()
-	p.UserData = &streamPeer{id: id}
+	setPeerState(p, &streamPeer{id: id})
 	t.ids[string(id)] = p
 	t.notice(id)
 }
 
 func (t *stream) detach(p *reactor.Pipe, final bool) {
-	sp, ok := p.UserData.(*streamPeer)
+	sp, ok := peerState(p).(*streamPeer)
 	if !ok || t.ids[string(sp.id)] != p {
 		return
 	}
@@ -69,7 +69,7 @@ func (t *stream) recv() (*pool.Msg, error) {
 		if m == nil {
 			return nil, nil
 		}
-		sp, ok := p.UserData.(*streamPeer)
+		sp, ok := peerState(p).(*streamPeer)
 		if !ok {
 			m.Release()
 			continue

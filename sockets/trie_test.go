@@ -259,7 +259,7 @@ func FuzzPublisherInput(f *testing.F) {
 		pub := &publisher{o: &o, xpub: true}
 		pipes := newPipes()
 		for _, p := range pipes {
-			p.UserData = &pubPeer{live: true, topics: map[string]struct{}{}}
+			setPeerState(p, &pubPeer{live: true, topics: map[string]struct{}{}})
 		}
 		// Split data at 0xff bytes into messages; a message whose first byte is even goes to
 		// the data path (its frames split at 0xfe), an odd one is parsed as a command.

@@ -24,8 +24,8 @@ codec                -                         -                                
 pool                 -                         github.com/valyala/bytebufferpool  yes
 zmtp                 codec                     -                                  yes
 ws                   -                         github.com/gobwas/ws               no
-reactor              codec,pool,ws,zmtp,internal/background  github.com/panjf2000/gnet/v2  no
-sockets              codec,pool,reactor        -                                  no
+reactor              codec,pool,ws,zmtp,internal/background,internal/plumb  github.com/panjf2000/gnet/v2  no
+sockets              codec,pool,reactor,internal/plumb  -                         no
 examples             -                         -                                  yes
 examples/broker      pool,reactor,sockets      -                                  no
 examples/pubsub      pool,reactor,sockets      -                                  no
@@ -33,6 +33,7 @@ examples/quickstart  pool,reactor,sockets      -                                
 examples/reqrep      pool,reactor,sockets      -                                  no
 internal/archtest    -                         -                                  yes
 internal/background  -                         -                                  yes
+internal/plumb       -                         -                                  yes
 internal/leaktest    internal/background       go.uber.org/goleak                 yes
 internal/testpeer    -                         -                                  no
 internal/procpeer    internal/testpeer         -                                  no
