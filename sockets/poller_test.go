@@ -178,6 +178,14 @@ func TestPollerClose(t *testing.T) {
 	if _, err := s.Recv(testCtx(t)); !errors.Is(err, ErrClosed) {
 		t.Fatal(err)
 	}
+	// A closed socket counts as ready, so a Wait that ran before Close below would return it: swap
+	// it for one that never becomes ready, and the Wait can only end by the poller's Close.
+	if err := poller.Remove(s); err != nil {
+		t.Fatal(err)
+	}
+	if err := poller.Add(newSocket(t, r, Pull), PollIn); err != nil {
+		t.Fatal(err)
+	}
 	go func() {
 		_, err := poller.Wait(withTimeout(t, 20*time.Second))
 		done <- err
