@@ -2,9 +2,15 @@ package reactor
 
 import (
 	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/zloop/zloop/codec"
 )
 
 // pauseModes are the two ways a connection with a full reader stops reading: muted in the loop's
@@ -135,4 +141,169 @@ func testPauseAtRcvHWM(t *testing.T, cfg Config, tr string) {
 		t.Fatal(err)
 	}
 	checkPauses(t, r, cfg, true)
+}
+
+// With RCVHWM 1 a full queue still pauses the connection (the low-water mark is below the HWM), and
+// every message arrives.
+func TestPauseRcvHWMOne(t *testing.T) {
+	for _, mode := range pauseModes {
+		t.Run(mode.name, func(t *testing.T) {
+			r := newTestReactor(t, mode.cfg)
+			pullOpts := testOptions("PULL")
+			pullOpts.RcvHWM = 1
+			k := pair(t, r, "tcp", pullOpts, testOptions("PUSH"))
+			const n = 2000
+			for i := 0; i < n; i++ {
+				send(t, k.co, k.cp, []byte{byte(i)})
+			}
+			waitFor(t, "the reader's queue full", func() bool { return k.bp.InLen() == 1 })
+			for i := 0; i < n; i++ {
+				if m := recv(t, k.bo, k.bp); m[0][0] != byte(i) {
+					t.Fatalf("message %d: %q", i, m)
+				}
+			}
+			checkPauses(t, r, mode.cfg, false)
+		})
+	}
+}
+
+// A peer that sends more than the reader's HWM and closes at once: everything it sent before
+// closing is still delivered, in order, although the connection was paused (or detached from gnet,
+// for a bulk transfer) when the EOF came; only then does the pipe end. Over ipc the peer's close
+// raises EPOLLHUP, which epoll reports even for a muted descriptor and on which gnet closes
+// without reading: what the kernel still holds must not be lost with it.
+func TestEOFWhilePausedDeliversAll(t *testing.T) {
+	for _, mode := range pauseModes {
+		for _, tr := range []string{"tcp", "ipc"} {
+			for _, bulk := range []bool{false, true} {
+				name := fmt.Sprintf("%s/%s/bulk=%v", mode.name, tr, bulk)
+				t.Run(name, func(t *testing.T) { testEOFWhilePaused(t, mode.cfg, tr, bulk) })
+			}
+		}
+	}
+}
+
+func testEOFWhilePaused(t *testing.T, cfg Config, tr string, bulk bool) {
+	r := newTestReactor(t, cfg)
+	o := newOwner(t, "pull")
+	opts := testOptions("PULL")
+	opts.RcvHWM = 10
+	l := listen(t, r, bindAddr(tr), opts, o)
+	n, size := 20000, 8
+	if bulk {
+		n, size = 128, 64<<10
+	}
+	peer := rawDial(t, l.Endpoint(), "PUSH")
+	p := o.waitAttached(t)
+	var batch []byte
+	for i := 0; i < n; i++ {
+		batch = codec.AppendFrame(batch, 0, seqMsg(uint64(i), size))
+	}
+	wrote := make(chan error, 1)
+	go func() { // a bulk write blocks until the reader has taken most of it
+		_, err := peer.Conn.Write(batch)
+		_ = peer.Conn.Close()
+		wrote <- err
+	}()
+	// The reader starts once the connection paused, so that the EOF finds it paused (or, for a
+	// bulk transfer, detached) whatever the pace of the transport.
+	// Detaching counts as a pause only when it happens, once gnet holds pauseSoftLimit bytes.
+	countsPause := bulk || !cfg.PortablePause
+	waitFor(t, "the connection paused", func() bool {
+		return p.InLen() == 10 && (r.Stats().Pauses > 0 || !countsPause)
+	})
+	for i := 0; i < n; i++ {
+		m, err := recvWait(o, p)
+		if err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		err = checkSeq(m.Frame(0), uint64(i), size)
+		m.Release()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := <-wrote; err != nil {
+		t.Fatal(err)
+	}
+	if d := o.waitDetached(t); d.p != p || !d.final {
+		t.Fatal("the accepted pipe did not end with its connection")
+	}
+	if e := o.waitEvent(t, EventDisconnected); !errors.Is(e.Err, io.EOF) {
+		t.Fatalf("disconnected with %v, want EOF", e.Err)
+	}
+	if m := p.TryRecv(); m != nil {
+		t.Fatal("more messages than were sent")
+	}
+	checkPauses(t, r, cfg, bulk)
+}
+
+// A STREAM (raw) connection has the same HWM: chunks stop being read once RCVHWM of them wait, and
+// every byte still arrives, in order.
+func TestPauseRaw(t *testing.T) {
+	for _, mode := range pauseModes {
+		t.Run(mode.name, func(t *testing.T) {
+			r := newTestReactor(t, mode.cfg)
+			o := newOwner(t, "stream")
+			opts := &Options{Raw: true, RcvHWM: 1}
+			l := listen(t, r, "tcp://127.0.0.1:*", opts, o)
+			network, addr := netAddr(t, l.Endpoint())
+			nc, err := net.Dial(network, addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer nc.Close()
+			p := o.waitAttached(t)
+			data := make([]byte, 4<<20)
+			fillSeq(data, 7)
+			wrote := make(chan error, 1)
+			go func() { _, err := nc.Write(data); wrote <- err }()
+			var got []byte
+			for len(got) < len(data) {
+				m := recv(t, o, p)
+				if len(m) != 1 {
+					t.Fatalf("a raw message of %d frames", len(m))
+				}
+				got = append(got, m[0]...)
+			}
+			if err := <-wrote; err != nil {
+				t.Fatal(err)
+			}
+			if err := checkSeq(got, 7, len(data)); err != nil {
+				t.Fatal(err)
+			}
+			checkPauses(t, r, mode.cfg, true)
+		})
+	}
+}
+
+// A peer that does not read: the loop stops encoding once gnet holds sendBound bytes (the rest stays
+// in the pipe, where SNDHWM can bound it), and resumes as the kernel takes data again, so that
+// everything arrives in order once the peer reads.
+func TestSendBoundBlocks(t *testing.T) {
+	r := newTestReactor(t, Config{Loops: 1})
+	var sc Counters
+	o, p, peer := stalledPush(t, r, &sc, func(o *Options) { o.SndHWM = 0 })
+	const n, size = 1000, 1000 // 1 MB: four times sendBound
+	for i := 0; i < n; i++ {
+		send(t, o, p, seqMsg(uint64(i), size))
+	}
+	waitFor(t, "the loop blocked at sendBound with messages left in the pipe", func() bool {
+		return sc.Stats().Blocks > 0 && p.OutLen() > 0
+	})
+	if r.Stats().Blocks < sc.Stats().Blocks {
+		t.Fatal("the reactor counted fewer blocks than the pipe's counters")
+	}
+	for i := 0; i < n; i++ {
+		m, err := peer.Recv(waitLimit)
+		if err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		if err := checkSeq(m[0], uint64(i), size); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := p.OutLen(); n != 0 {
+		t.Fatalf("%d messages still queued after the peer read them all", n)
+	}
 }
