@@ -104,4 +104,3 @@ func testTransport(t *testing.T, tr string) {
 		}
 	}
 }
-
