@@ -50,6 +50,9 @@ func (c *conn) read() {
 		}
 		if c.pipe != nil {
 			c.room = c.pipe.inRoom()
+			if c.cur != nil {
+				c.room-- // the message being received took its place when it began
+			}
 			if c.room <= 0 && !c.sess.InMessage() {
 				// Full before we start: do not even Peek (gnet copies its buffers together for a
 				// Peek and only takes the copy back on a Discard of more than 0 bytes).

@@ -49,7 +49,11 @@ func newWSConn(c *conn, server bool, path, proto string) *wsConn {
 		_, _ = crand.Read(seed[:]) // never fails on Linux (getrandom)
 		w.maskRNG = rand.NewChaCha8(seed)
 	}
-	w.dec = ws.NewDecoder(server, c.opts.Session.MaxMsgSize)
+	limit := c.opts.Session.MaxMsgSize
+	if limit == 0 {
+		limit = -1 // no limit, as zmtp.Config has it; the decoder's 0 would allow only empty frames
+	}
+	w.dec = ws.NewDecoder(server, limit)
 	return w
 }
 

@@ -1,0 +1,270 @@
+package reactor
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// TrySend on an idle connection writes from the sender's goroutine; TrySendQueued (a fan-out's send)
+// always leaves the write to the loop. Both deliver everything in order.
+func TestTrySendQueuedLeavesWritesToLoop(t *testing.T) {
+	r := newTestReactor(t, Config{Loops: 1})
+	var sc Counters
+	k := pair(t, r, "tcp", testOptions("PULL"), pushOptions(&sc))
+	seq := uint64(0)
+	next := func(queued bool) {
+		t.Helper()
+		sentAt := time.Now()
+		m := newMsg(seqMsg(seq, 100))
+		sendFn := k.cp.TrySend
+		if queued {
+			sendFn = k.cp.TrySendQueued
+		}
+		if !sendFn(m) {
+			t.Fatal("refused")
+		}
+		if err := checkSeq(recv(t, k.bo, k.bp)[0], seq, 100); err != nil {
+			t.Fatal(err)
+		}
+		seq++
+		idleFor(t, sentAt, 100*time.Microsecond)
+	}
+	waitFor(t, "a direct write", func() bool {
+		before := sc.Stats().SenderWrites
+		next(false)
+		return sc.Stats().SenderWrites > before
+	})
+	before := sc.Stats().SenderWrites
+	for i := 0; i < 20; i++ {
+		next(true)
+	}
+	if d := sc.Stats().SenderWrites - before; d != 0 {
+		t.Fatalf("%d direct writes of queued sends", d)
+	}
+}
+
+// Two pipes that both send and neither reads: each connection is muted for its full reader while
+// gnet also holds output for it. The loop flushes that output itself, without turning reading back
+// on, so gnet never reads for a muted connection; once the two read, everything arrives in order.
+func TestMutedWhileSending(t *testing.T) {
+	const (
+		size  = 16 << 10
+		hwm   = 4
+		count = 100 // 1.6 MB each way: several times what the kernel and gnet hold
+	)
+	cfg := Config{Loops: 1}
+	r := newTestReactor(t, cfg)
+	opts := func() *Options {
+		o := testOptions("PAIR")
+		o.SndHWM, o.RcvHWM, o.SndBuf = hwm, hwm, 8192
+		return o
+	}
+	k := pair(t, r, "tcp", opts(), opts())
+	var sent [2]atomic.Int64
+	errs := make(chan error, 4)
+	sender := func(o *testOwner, p *Pipe, n *atomic.Int64) {
+		for i := 0; i < count; i++ {
+			if err := trySendWait(o, p, newMsg(seqMsg(uint64(i), size))); err != nil {
+				errs <- err
+				return
+			}
+			n.Add(1)
+		}
+		errs <- nil
+	}
+	go sender(k.bo, k.bp, &sent[0])
+	go sender(k.co, k.cp, &sent[1])
+	var total atomic.Int64
+	waitStalled(t, "both readers full and both senders held back", func() bool {
+		total.Store(sent[0].Load() + sent[1].Load())
+		return k.bp.InLen() == hwm && k.cp.InLen() == hwm
+	}, &total)
+	if st := r.Stats(); st.Pauses == 0 {
+		t.Fatal("no connection paused")
+	}
+	for _, reader := range []struct {
+		o *testOwner
+		p *Pipe
+	}{{k.co, k.cp}, {k.bo, k.bp}} {
+		for i := 0; i < count; i++ {
+			m, err := recvWait(reader.o, reader.p)
+			if err != nil {
+				t.Fatalf("message %d: %v", i, err)
+			}
+			err = checkSeq(m.Frame(0), uint64(i), size)
+			m.Release()
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	checkPauses(t, r, cfg, true)
+}
+
+// Monitoring events and operation errors print what they are about.
+func TestEventAndErrorStrings(t *testing.T) {
+	if s := EventHandshakeFailedProtocol.String(); s != "HANDSHAKE_FAILED_PROTOCOL" {
+		t.Fatalf("%q", s)
+	}
+	if s := EventType(0x10000).String(); s != "EVENT(0x10000)" {
+		t.Fatalf("%q", s)
+	}
+	e := Event{Type: EventDisconnected, Endpoint: "tcp://127.0.0.1:5555", Remote: "127.0.0.1:40000", Err: ErrClosed}
+	if s := e.String(); s != "DISCONNECTED tcp://127.0.0.1:5555 remote=127.0.0.1:40000 err=zmq: closed" {
+		t.Fatalf("%q", s)
+	}
+	if s := (Event{Type: EventListening, Endpoint: "ipc:///x"}).String(); s != "LISTENING ipc:///x" {
+		t.Fatalf("%q", s)
+	}
+}
+
+// Bind failures: an address in use (an *OpError naming the endpoint, and a BIND_FAILED event), a
+// malformed endpoint, a transport zloop lacks, a directory that does not exist. Connect refuses
+// what it cannot dial.
+func TestListenErrors(t *testing.T) {
+	r := newTestReactor(t, Config{Loops: 1})
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	o := newOwner(t, "pull")
+	ep := "tcp://" + taken.Addr().String()
+	_, err = r.Listen(ep, testOptions("PULL"), o)
+	var oe *OpError
+	if !errors.Is(err, ErrAddrInUse) || !errors.As(err, &oe) || oe.Op != "bind" || oe.Endpoint != ep {
+		t.Fatalf("bind to a taken port: %v", err)
+	}
+	if want := "bind " + ep + ": zmq: address in use"; err.Error() != want {
+		t.Fatalf("%q, want %q", err.Error(), want)
+	}
+	if e := o.waitEvent(t, EventBindFailed); !errors.Is(e.Err, ErrAddrInUse) || e.Endpoint != ep {
+		t.Fatalf("%v", e)
+	}
+
+	missing := "ipc://" + filepath.Join(t.TempDir(), "no", "such", "dir.sock")
+	if _, err := r.Listen(missing, testOptions("PULL"), o); err == nil || errors.Is(err, ErrAddrInUse) {
+		t.Fatalf("bind in a missing directory: %v", err)
+	}
+	o.waitEvent(t, EventBindFailed)
+
+	for _, c := range []struct {
+		ep   string
+		want error
+	}{
+		{"tcp://127.0.0.1", ErrBadEndpoint},
+		{"nope://x", ErrBadEndpoint},
+		{"pgm://eth0;239.192.1.1:5555", ErrTransport},
+	} {
+		if _, err := r.Listen(c.ep, testOptions("PULL"), o); !errors.Is(err, c.want) {
+			t.Errorf("Listen %s: %v, want %v", c.ep, err, c.want)
+		}
+		if _, err := r.Connect(c.ep, testOptions("PUSH"), o); !errors.Is(err, c.want) {
+			t.Errorf("Connect %s: %v, want %v", c.ep, err, c.want)
+		}
+	}
+	for _, ep := range []string{"tcp://*:5555", "tcp://127.0.0.1:0", "ipc://*"} {
+		if _, err := r.Connect(ep, testOptions("PUSH"), o); !errors.Is(err, ErrBadEndpoint) {
+			t.Errorf("Connect %s: %v", ep, err)
+		}
+	}
+}
+
+// A socket file left behind by a process that died is replaced by a new bind, as libzmq does; the
+// file goes away when the listener closes.
+func TestStaleIPCSocketReplaced(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "stale.sock")
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln.SetUnlinkOnClose(false)
+	ln.Close()
+	if _, err := os.Lstat(path); err != nil {
+		t.Fatalf("no stale file: %v", err)
+	}
+	r := newTestReactor(t, Config{Loops: 1})
+	bo := newOwner(t, "pull")
+	l := listen(t, r, "ipc://"+path, testOptions("PULL"), bo)
+	if l.Endpoint() != "ipc://"+path {
+		t.Fatalf("endpoint %q", l.Endpoint())
+	}
+	co := newOwner(t, "push")
+	connect(t, r, l.Endpoint(), testOptions("PUSH"), co)
+	bp := bo.waitAttached(t)
+	send(t, co, co.waitAttached(t), []byte("through"))
+	if m := recv(t, bo, bp); string(m[0]) != "through" {
+		t.Fatalf("got %q", m)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the socket file outlived its listener: %v", err)
+	}
+}
+
+// The default reactor is started once, and started again after it was shut down.
+func TestDefaultReactor(t *testing.T) {
+	a, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := Default(); err != nil || b != a {
+		t.Fatalf("a second default reactor: %v", err)
+	}
+	if err := ShutdownDefault(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !a.Terminated() {
+		t.Fatal("the default reactor was not shut down")
+	}
+	b, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b == a {
+		t.Fatal("a shut down default reactor was handed out again")
+	}
+	if err := CloseDefault(); err != nil {
+		t.Fatal(err)
+	}
+	if err := CloseDefault(); err != nil {
+		t.Fatalf("closing no default reactor: %v", err)
+	}
+}
+
+// Reactor.Stats sums the loops' counters: with a pipe on each of two loops it counts what both
+// pipes' own counters count.
+func TestReactorStatsSumLoops(t *testing.T) {
+	r := newTestReactor(t, Config{Loops: 2})
+	var a, b Counters
+	ka := pair(t, r, "tcp", testOptions("PULL"), pushOptions(&a))
+	kb := pair(t, r, "tcp", testOptions("PULL"), pushOptions(&b))
+	for i := 0; i < 100; i++ {
+		send(t, ka.co, ka.cp, []byte("a"))
+		send(t, kb.co, kb.cp, []byte("b"))
+	}
+	for i := 0; i < 100; i++ {
+		recv(t, ka.bo, ka.bp)
+		recv(t, kb.bo, kb.bp)
+	}
+	sa, sb, sr := a.Stats(), b.Stats(), r.Stats()
+	if sa.Writes == 0 || sb.Writes == 0 {
+		t.Fatal("a pipe's counters counted no write")
+	}
+	if sr.Writes < sa.Writes+sb.Writes || sr.BytesInline < sa.BytesInline+sb.BytesInline {
+		t.Fatalf("the reactor counts %+v, the pipes %+v and %+v", sr, sa, sb)
+	}
+}
