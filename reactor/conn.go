@@ -9,6 +9,7 @@ import (
 	"github.com/panjf2000/gnet/v2"
 	"github.com/zloop/zloop/codec"
 	"github.com/zloop/zloop/pool"
+	"github.com/zloop/zloop/ws"
 	"github.com/zloop/zloop/zmtp"
 )
 
@@ -400,5 +401,6 @@ func isProtocolError(err error) bool {
 	var ve *codec.VersionError
 	return errors.As(err, &pe) || errors.As(err, &ve) || errors.Is(err, zmtp.ErrIncompatible) ||
 		errors.Is(err, zmtp.ErrMechanismMismatch) || errors.Is(err, zmtp.ErrTooLarge) ||
-		errors.Is(err, zmtp.ErrTooManyFrames) || errors.Is(err, zmtp.ErrUnexpectedCommand)
+		errors.Is(err, zmtp.ErrTooManyFrames) || errors.Is(err, zmtp.ErrUnexpectedCommand) ||
+		errors.Is(err, ws.ErrProtocol) || errors.Is(err, ws.ErrHandshake) // as libzmq's ws engine
 }

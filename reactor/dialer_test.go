@@ -368,7 +368,7 @@ func TestWSUpgradeRejected(t *testing.T) {
 			if resp.StatusCode != c.status {
 				t.Fatalf("status %d, want %d", resp.StatusCode, c.status)
 			}
-			e := o.waitEvent(t, EventHandshakeFailedNoDetail)
+			e := o.waitEvent(t, EventHandshakeFailedProtocol) // as libzmq's ws engine reports it
 			if !errors.Is(e.Err, ws.ErrHandshake) {
 				t.Fatalf("%v: not a failed upgrade", e)
 			}

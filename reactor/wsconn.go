@@ -49,9 +49,18 @@ func newWSConn(c *conn, server bool, path, proto string) *wsConn {
 		_, _ = crand.Read(seed[:]) // never fails on Linux (getrandom)
 		w.maskRNG = rand.NewChaCha8(seed)
 	}
+	// The session checks each frame against its own limit (MAXMSGSIZE for messages, the command
+	// cap for commands) before taking a byte of it; the decoder's bound is only a backstop, so it
+	// must let through whichever of the two is larger.
 	limit := c.opts.Session.MaxMsgSize
-	if limit == 0 {
+	if limit <= 0 {
 		limit = -1 // no limit, as zmtp.Config has it; the decoder's 0 would allow only empty frames
+	} else {
+		cmd := int64(c.opts.Session.MaxCommandSize)
+		if cmd <= 0 {
+			cmd = zmtp.DefaultMaxCommandSize
+		}
+		limit = max(limit, cmd)
 	}
 	w.dec = ws.NewDecoder(server, limit)
 	return w

@@ -184,3 +184,35 @@ func TestWSClientMasksEachFrameAfresh(t *testing.T) {
 		t.Fatalf("%d distinct masking keys in 11 frames", len(keys))
 	}
 }
+
+// Over ws, MAXMSGSIZE bounds messages, not commands: a limit smaller than the peer's READY still
+// lets the handshake through (the command cap applies to commands, as over tcp), and a larger
+// message is refused from its header.
+func TestWSMaxMsgSizeBoundsMessagesOnly(t *testing.T) {
+	r := newReactor(t)
+	pull := newSocket(t, r, Pull, WithMaxMsgSize(4))
+	events := pull.Monitor(64)
+	ep, err := pull.Bind("ws://127.0.0.1:*/zmq")
+	if err != nil {
+		t.Fatal(err)
+	}
+	push := newSocket(t, r, Push, WithLinger(0))
+	if err := push.Connect(ep); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, events, func(e Event) bool { return e.Type == EventHandshakeSucceeded })
+	ctx := testCtx(t)
+	if err := push.Send(ctx, []byte("four")); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := pull.Recv(ctx); err != nil || string(m[0]) != "four" {
+		t.Fatalf("%q %v", m, err)
+	}
+	if err := push.Send(ctx, []byte("five!")); err != nil {
+		t.Fatal(err)
+	}
+	e := waitEvent(t, events, func(e Event) bool { return e.Type == EventDisconnected })
+	if e.Err == nil {
+		t.Fatalf("disconnect without a cause: %v", e)
+	}
+}
