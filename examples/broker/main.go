@@ -18,7 +18,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/zloop/zloop/reactor"
 	"github.com/zloop/zloop/sockets"
 )
 
@@ -26,7 +25,7 @@ func main() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	err := run(ctx, os.Stdout, 3, 6)
 	cancel()
-	if cerr := reactor.CloseDefault(); err == nil {
+	if cerr := sockets.Terminate(context.Background()); err == nil {
 		err = cerr
 	}
 	if err != nil {
@@ -105,7 +104,7 @@ func run(ctx context.Context, w io.Writer, workers, clients int) error {
 	for up := 0; up < workers; {
 		select {
 		case e := <-events:
-			if e.Type == reactor.EventHandshakeSucceeded {
+			if e.Type == sockets.EventHandshakeSucceeded {
 				up++
 			}
 		case <-ctx.Done():

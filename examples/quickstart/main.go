@@ -21,7 +21,6 @@ import (
 	"time"
 
 	"github.com/zloop/zloop/pool"
-	"github.com/zloop/zloop/reactor"
 	"github.com/zloop/zloop/sockets"
 )
 
@@ -49,8 +48,8 @@ func main() {
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	err := run(ctx, os.Stdout, cfg)
 	cancel()
-	// Like zmq_ctx_term: the default reactor's loops stop once every socket is closed.
-	if cerr := reactor.CloseDefault(); err == nil {
+	// Like zmq_ctx_term: what closed sockets queued is delivered, then the default reactor stops.
+	if cerr := sockets.Terminate(context.Background()); err == nil {
 		err = cerr
 	}
 	if err != nil {

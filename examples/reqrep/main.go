@@ -16,7 +16,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/zloop/zloop/reactor"
 	"github.com/zloop/zloop/sockets"
 )
 
@@ -24,7 +23,7 @@ func main() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	err := run(ctx, os.Stdout)
 	cancel()
-	if cerr := reactor.CloseDefault(); err == nil {
+	if cerr := sockets.Terminate(context.Background()); err == nil {
 		err = cerr
 	}
 	if err != nil {
