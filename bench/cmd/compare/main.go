@@ -26,6 +26,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -37,7 +38,7 @@ type options struct {
 	impls, pairs, latPairs    string
 	sizes, counts, lat, scale string
 	baselines, transport      string
-	runs                      int
+	runs, hwm                 int
 	timeout, grace, idleWait  time.Duration
 	idleMax                   float64
 	check, limit              bool
@@ -66,6 +67,7 @@ func run(argv []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.baselines, "baselines", "libzmq:libzmq,libzmq-c:libzmq-c", "pairs the ratio columns compare against")
 	fs.StringVar(&o.transport, "transport", "tcp", "tcp, ipc or ws, or several (tcp,ipc,ws), interleaved within each round")
 	fs.IntVar(&o.runs, "runs", 3, "interleaved repeats")
+	fs.IntVar(&o.hwm, "hwm", -1, "pass --hwm N to every tool (SNDHWM and RCVHWM; default: the libraries' own, 1000)")
 	fs.DurationVar(&o.timeout, "timeout", 150*time.Second, "--timeout of every tool")
 	fs.DurationVar(&o.grace, "grace", 5*time.Second, "kill a tool this long after its --timeout")
 	fs.DurationVar(&o.idleWait, "idle-wait", 0, "before each pair, wait up to this long for other processes' load to drop to -idle-max")
@@ -178,6 +180,9 @@ func compare(o *options, stdout, stderr io.Writer) (int, error) {
 		idleWait: o.idleWait, idleMax: o.idleMax}
 	if o.check {
 		r.thrArg = []string{"--check"}
+	}
+	if o.hwm >= 0 {
+		r.args = []string{"--hwm", strconv.Itoa(o.hwm)}
 	}
 	meta := machine()
 	started := time.Now()

@@ -194,7 +194,7 @@ func TestRunCommandLimitTransports(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	args := []string{"-bin", bin, "-out", out, "-name", "x", "-impls", "ok", "-pairs", "self",
 		"-sizes", "8", "-counts", "10", "-lat", "4:10", "-runs", "2", "-timeout", "10s",
-		"-baselines", "ok:ok", "-transport", "tcp,ipc,ws", "-limit"}
+		"-baselines", "ok:ok", "-transport", "tcp,ipc,ws", "-limit", "-hwm", "4", "-check"}
 	if code := run(args, &stdout, &stderr); code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, stdout.String(), stderr.String())
 	}
@@ -207,6 +207,12 @@ func TestRunCommandLimitTransports(t *testing.T) {
 		if strings.HasPrefix(line, "# tool=") {
 			f := strings.Fields(line)
 			order = append(order, strings.Join([]string{f[1], f[2], f[3], f[8]}, " "))
+		}
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 6 && f[1] == "tool=thr" && f[6] != "flags=--check,--hwm,4" || len(f) > 6 && f[1] == "tool=lat" && f[6] != "flags=--hwm,4" {
+			t.Fatalf("flags: %s", line)
 		}
 	}
 	var want []string
