@@ -37,7 +37,13 @@ func median(vs []float64) float64 {
 }
 
 // mb writes kB (1024 bytes, as /proc says) as MB (10^6 bytes, as the cases are given).
-func mb(kb float64) string { return strconv.FormatFloat(kb*1024/1e6, 'f', 0, 64) }
+func mb(kb float64) string {
+	v := kb * 1024 / 1e6
+	if v < 100 {
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	}
+	return strconv.FormatFloat(v, 'f', 0, 64)
+}
 
 // sizeName writes a case's message size: 200 MB, 20 MB, or bytes.
 func sizeName(n int) string {
