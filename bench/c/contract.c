@@ -189,6 +189,14 @@ void bench_add(struct bench_result *r, const char *key, const char *fmt, ...)
 	va_end(ap);
 }
 
+void bench_add_rate(struct bench_result *r, double msg_per_s)
+{
+	if (msg_per_s < 1000)
+		bench_add(r, "msg_per_s", "%.3f", msg_per_s);
+	else
+		bench_add(r, "msg_per_s", "%.0f", msg_per_s);
+}
+
 void bench_fail(struct bench_result *r, enum bench_status status, long done)
 {
 	r->status = status;

@@ -51,6 +51,10 @@ int bench_parse(const char *tool, int argc, char **argv, struct bench_args *args
 void bench_add(struct bench_result *r, const char *key, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* bench_add_rate appends msg_per_s as contract.addRate does: whole messages at 1000/s and
+ * above, three decimals below. */
+void bench_add_rate(struct bench_result *r, double msg_per_s);
+
 /* bench_emit prints the RESULT line for r once per process (later calls print nothing) and
  * returns the contract's exit code for r->status. */
 int bench_emit(const struct bench_args *args, const struct bench_result *r);

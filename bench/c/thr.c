@@ -77,7 +77,7 @@ static enum bench_status thr_recv(const struct bench_args *a, void *s, struct be
 	done = a->count;
 	zmq_msg_close(&msg);
 	double el = (double)(t1 - t0) / 1e9, mps = el > 0 ? (double)a->count / el : 0;
-	bench_add(r, "msg_per_s", "%.0f", mps);
+	bench_add_rate(r, mps);
 	bench_add(r, "mbit_per_s", "%.3f", mps * (double)a->size * 8 / 1e6);
 	bench_add(r, "elapsed_s", "%.6f", el);
 	bench_add(r, "cpu_s", "%.3f", (double)(c1 - c0) / 1e9);
@@ -133,7 +133,7 @@ static enum bench_status thr_send(const struct bench_args *a, void *s, void *mon
 	}
 	double el = (double)(t1 - t0) / 1e9;
 	bench_add(r, "elapsed_s", "%.6f", el);
-	bench_add(r, "msg_per_s", "%.0f", (double)a->count / el);
+	bench_add_rate(r, (double)a->count / el);
 	bench_add(r, "cpu_s", "%.3f", (double)(c1 - c0) / 1e9);
 	return BENCH_OK;
 drop:

@@ -10,6 +10,7 @@ endpoint() {
 	PAIR_SEQ=$((PAIR_SEQ + 1))
 	case $1 in
 	tcp) echo "tcp://127.0.0.1:$("$BIN"/freeport)" ;;
+	ws) echo "ws://127.0.0.1:$("$BIN"/freeport)/zmq" ;;
 	ipc) echo "ipc:///tmp/zloop-bench-$$-$PAIR_SEQ.sock" ;;
 	*) echo "unknown transport $1" >&2; return 1 ;;
 	esac
@@ -21,6 +22,7 @@ wait_listening() {
 	for i in $(seq 1 500); do
 		case $ep in
 		tcp://*) [ -n "$(ss -Hltn "sport = :${ep##*:}" 2>/dev/null)" ] && return 0 ;;
+		ws://*) local hp=${ep%/zmq}; [ -n "$(ss -Hltn "sport = :${hp##*:}" 2>/dev/null)" ] && return 0 ;;
 		ipc://*) [ -S "${ep#ipc://}" ] && return 0 ;;
 		*) return 0 ;;
 		esac

@@ -16,6 +16,14 @@ for pair in zloop:zloop libzmq:libzmq zloop:libzmq libzmq:zloop \
 	run_pair lat "$s" "$r" tcp 64 200 || fail=1
 	run_pair lat "$s" "$r" ipc 64 200 || fail=1
 done
+# Large messages (a few, so that it stays quick) across implementations and transports, and the
+# limit line (bin/loopback), so that neither rots.
+run_pair thr zloop zloop ws 1048576 20 --check || fail=1
+run_pair thr zloop libzmq-c tcp 4194304 8 --check --hwm 2 || fail=1
+run_pair thr libzmq-c zloop ipc 4194304 8 --check --hwm 2 || fail=1
+run_pair thr loopback loopback tcp 1048576 50 --check || fail=1
+run_pair thr loopback loopback ipc 1048576 50 --check || fail=1
+run_pair lat loopback loopback tcp 64 200 || fail=1
 # The runner itself: one round, two cross pairs, into a scratch directory (results/ is for real runs).
 out=$(mktemp -d)
 "$BIN"/compare -bin "$BIN" -out "$out" -name smoke -runs 1 -impls gozmq,libzmq-c \
@@ -26,11 +34,21 @@ for f in smoke.txt smoke.md smoke.svg; do
 done
 grep -c '^RESULT status=ok ' "$out/smoke.txt" | grep -qx 8 || { echo "## compare: not 8 ok RESULT lines" >&2; fail=1; }
 grep '^| ' "$out/smoke.md" | grep -v -- '---' | cut -c1-150
+# The large-message run in small: several transports and the limit line, one round.
+"$BIN"/compare -bin "$BIN" -out "$out" -name large -runs 1 -impls zloop -pairs self -limit -transport tcp,ipc,ws \
+	-sizes 1048576 -counts 20 -lat none -hwm 4 -check -timeout 15s >"$out/stdout" 2>"$out/stderr" || { fail=1; cat "$out/stderr" >&2; }
+grep -c '^RESULT status=ok ' "$out/large.txt" | grep -qx 12 || { echo "## compare -limit: not 12 ok RESULT lines" >&2; fail=1; }
+grep -q '% of limit' "$out/large.md" || { echo "## compare -limit: no limit column" >&2; fail=1; }
+# echorss in small: both echo servers, tcp and ws, one message and several at once.
+"$BIN"/echorss -bin "$BIN" -out "$out" -name echorss -impls zloop,libzmq-c -transports tcp,ws \
+	-cases 1x2000000,4x500000 -timeout 15s >"$out/stdout" 2>"$out/stderr" || { fail=1; cat "$out/stderr" >&2; }
+grep -c '^RESULT status=ok ' "$out/echorss.txt" | grep -qx 8 || { echo "## echorss: not 8 ok RESULT lines" >&2; fail=1; }
+grep '^| ' "$out/echorss.md" | grep -v -- '---'
 rm -rf "$out"
 # No tool may outlive its pair: look for processes still running one of our binaries.
 left=""
 for p in /proc/[0-9]*; do
-	case $(readlink "$p/exe" 2>/dev/null) in "$PWD/$BIN"/*/thr | "$PWD/$BIN"/*/lat) left="$left ${p#/proc/}" ;; esac
+	case $(readlink "$p/exe" 2>/dev/null) in "$PWD/$BIN"/*/thr | "$PWD/$BIN"/*/lat | "$PWD/$BIN"/*/echo) left="$left ${p#/proc/}" ;; esac
 done
 [ -z "$left" ] || { echo "## leftover tool processes:$left" >&2; fail=1; }
 echo "smoke: $(( $(date +%s) - start )) s, $([ $fail = 0 ] && echo PASS || echo FAIL)"

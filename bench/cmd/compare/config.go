@@ -176,3 +176,43 @@ func scaled(t test, p pair, scale map[string]float64) test {
 	}
 	return t
 }
+
+// parseTransports reads -transport: one or more of tcp, ipc and ws, comma-separated, duplicates
+// dropped, order kept.
+func parseTransports(spec string) ([]string, error) {
+	var out []string
+	for _, tr := range parseList(spec) {
+		if tr != "tcp" && tr != "ipc" && tr != "ws" {
+			return nil, fmt.Errorf("%w: transport %q is not tcp, ipc or ws", errConfig, tr)
+		}
+		if !slices.Contains(out, tr) {
+			out = append(out, tr)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%w: no -transport", errConfig)
+	}
+	return out, nil
+}
+
+// limitImpl is the implementation of the limit line (bin/loopback, internal/loopbench): the
+// contract's tools over one plain stream socket, no ZeroMQ.
+const limitImpl = "loopback"
+
+// limitPair is the limit line's pair; a section with it gets a "% of limit" column.
+var limitPair = pair{limitImpl, limitImpl}
+
+// withLimit returns thr pairs with the limit line first (for -limit), and impls with its
+// implementation, each once.
+func withLimit(pairs []pair, impls []string) ([]pair, []string) {
+	if !slices.Contains(impls, limitImpl) {
+		impls = append(impls, limitImpl)
+	}
+	out := []pair{limitPair}
+	for _, p := range pairs {
+		if p != limitPair {
+			out = append(out, p)
+		}
+	}
+	return out, impls
+}

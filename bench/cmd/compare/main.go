@@ -25,6 +25,8 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -36,10 +38,10 @@ type options struct {
 	impls, pairs, latPairs    string
 	sizes, counts, lat, scale string
 	baselines, transport      string
-	runs                      int
+	runs, hwm                 int
 	timeout, grace, idleWait  time.Duration
 	idleMax                   float64
-	check                     bool
+	check, limit              bool
 }
 
 func main() {
@@ -63,13 +65,16 @@ func run(argv []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.lat, "lat", "64:20000", "lat tests SIZE:COUNT, or none")
 	fs.StringVar(&o.scale, "scale", "", "IMPL=FACTOR,...: scale the counts of pairs with a slow impl")
 	fs.StringVar(&o.baselines, "baselines", "libzmq:libzmq,libzmq-c:libzmq-c", "pairs the ratio columns compare against")
-	fs.StringVar(&o.transport, "transport", "tcp", "tcp, ipc or ws")
+	fs.StringVar(&o.transport, "transport", "tcp", "tcp, ipc or ws, or several (tcp,ipc,ws), interleaved within each round")
 	fs.IntVar(&o.runs, "runs", 3, "interleaved repeats")
+	fs.IntVar(&o.hwm, "hwm", -1, "pass --hwm N to every tool (SNDHWM and RCVHWM; default: the libraries' own, 1000)")
 	fs.DurationVar(&o.timeout, "timeout", 150*time.Second, "--timeout of every tool")
 	fs.DurationVar(&o.grace, "grace", 5*time.Second, "kill a tool this long after its --timeout")
 	fs.DurationVar(&o.idleWait, "idle-wait", 0, "before each pair, wait up to this long for other processes' load to drop to -idle-max")
 	fs.Float64Var(&o.idleMax, "idle-max", 0.15, "the share of all CPUs others may use when a pair starts (with -idle-wait)")
 	fs.BoolVar(&o.check, "check", false, "pass --check to thr (sequence numbers; costs a little)")
+	fs.BoolVar(&o.limit, "limit", false, "add the limit line to the thr tests: loopback->loopback, the same "+
+		"messages over one plain TCP or unix socket (bin/loopback), and a '% of limit' column")
 	if err := fs.Parse(argv); err != nil {
 		return 2
 	}
@@ -126,6 +131,13 @@ func compare(o *options, stdout, stderr io.Writer) (int, error) {
 			return 0, err
 		}
 	}
+	if o.limit {
+		thrPairs, impls = withLimit(thrPairs, impls)
+	}
+	transports, err := parseTransports(o.transport)
+	if err != nil {
+		return 0, err
+	}
 	thr, err := parseThrTests(o.sizes, o.counts)
 	if err != nil {
 		return 0, err
@@ -164,33 +176,39 @@ func compare(o *options, stdout, stderr io.Writer) (int, error) {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	r := &runner{bin: o.bin, transport: o.transport, timeout: o.timeout, grace: o.grace, log: stderr,
+	r := &runner{bin: o.bin, timeout: o.timeout, grace: o.grace, log: stderr,
 		idleWait: o.idleWait, idleMax: o.idleMax}
 	if o.check {
 		r.thrArg = []string{"--check"}
+	}
+	if o.hwm >= 0 {
+		r.args = []string{"--hwm", strconv.Itoa(o.hwm)}
 	}
 	meta := machine()
 	started := time.Now()
 	fmt.Fprintf(raw, "# compare %s %s\n# %s\n", started.UTC().Format(time.RFC3339), meta, commandLine())
 	var recs []record
-	total := o.runs * (len(thr)*len(thrPairs) + len(lat)*len(latPairs))
+	total := o.runs * len(transports) * (len(thr)*len(thrPairs) + len(lat)*len(latPairs))
 	for round := 1; round <= o.runs; round++ {
 		for _, t := range append(append([]test(nil), thr...), lat...) {
 			pairs := thrPairs
 			if t.Tool == "lat" {
 				pairs = latPairs
 			}
-			for _, p := range pairs {
-				if ctx.Err() != nil {
-					break
+			for _, tr := range transports {
+				r.transport = tr
+				for _, p := range pairs {
+					if ctx.Err() != nil {
+						break
+					}
+					rec := r.runPair(ctx, scaled(t, p, scale), p, round)
+					recs = append(recs, rec)
+					fmt.Fprintln(raw, rec.header())
+					for _, res := range rec.Results {
+						fmt.Fprintln(raw, res.String())
+					}
+					fmt.Fprintf(stderr, "[%d/%d] round %d %s %s %s: %s\n", len(recs), total, round, rec.Test, tr, p, progress(&rec))
 				}
-				rec := r.runPair(ctx, scaled(t, p, scale), p, round)
-				recs = append(recs, rec)
-				fmt.Fprintln(raw, rec.header())
-				for _, res := range rec.Results {
-					fmt.Fprintln(raw, res.String())
-				}
-				fmt.Fprintf(stderr, "[%d/%d] round %d %s %s: %s\n", len(recs), total, round, rec.Test, p, progress(&rec))
 			}
 		}
 	}
@@ -220,9 +238,12 @@ func compare(o *options, stdout, stderr io.Writer) (int, error) {
 }
 
 // report writes the table (to stdout and base.md) and the chart (base.svg) of recs and returns 1
-// when some run was not ok.
+// when some run was not ok. Records of the limit line add its column to the baselines.
 func report(recs []record, baselines []pair, preamble []string, base string, stdout io.Writer) (int, error) {
 	secs := aggregate(recs)
+	if !slices.Contains(baselines, limitPair) && slices.ContainsFunc(recs, func(r record) bool { return r.Pair == limitPair }) {
+		baselines = append(baselines, limitPair)
+	}
 	md, err := os.Create(base + ".md")
 	if err != nil {
 		return 0, err

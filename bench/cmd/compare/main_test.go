@@ -26,7 +26,7 @@ func TestMain(m *testing.M) {
 }
 
 // fakeTool is a stand-in for bin/<impl>/<tool>, chosen by the name of the directory it was
-// started from: "ok" follows the contract (the bind side listens until the connect side has
+// started from: "ok" (and "loopback", the limit line, at twice the rate) follows the contract (the bind side listens until the connect side has
 // come and gone) and reports figures derived from SIZE, "fail" exits 1 at once, and "hang"
 // listens or connects, starts a child, records both pids in $COMPARE_FAKE_PIDS and never ends.
 func fakeTool() int {
@@ -46,9 +46,16 @@ func fakeTool() int {
 		fmt.Fprintln(os.Stderr, "fake: failing as asked")
 		return 1
 	}
-	addr := strings.TrimPrefix(a.Endpoint, "tcp://")
+	// tcp:// and ws:// on TCP, ipc:// on a unix socket, as the real tools.
+	netw, addr := "tcp", strings.TrimPrefix(a.Endpoint, "tcp://")
+	switch {
+	case strings.HasPrefix(a.Endpoint, "ws://"):
+		addr = strings.TrimSuffix(strings.TrimPrefix(a.Endpoint, "ws://"), "/zmq")
+	case strings.HasPrefix(a.Endpoint, "ipc://"):
+		netw, addr = "unix", strings.TrimPrefix(a.Endpoint, "ipc://")
+	}
 	if a.Bind {
-		l, err := net.Listen("tcp", addr)
+		l, err := net.Listen(netw, addr)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
@@ -64,7 +71,7 @@ func fakeTool() int {
 		_, _ = io.Copy(io.Discard, c) // until the connect side closes
 		c.Close()
 	} else {
-		c, err := net.Dial("tcp", addr)
+		c, err := net.Dial(netw, addr)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
@@ -76,6 +83,11 @@ func fakeTool() int {
 	}
 	switch a.Role {
 	case contract.RoleRecv:
+		if impl == limitImpl { // the limit line, twice as fast as the others
+			res.Add("msg_per_s", "%d", 2000*a.Size)
+			res.Add("mbit_per_s", "%d", 16*a.Size)
+			break
+		}
 		res.Add("msg_per_s", "%d", 1000*a.Size)
 		res.Add("mbit_per_s", "%d", 8*a.Size)
 	case contract.RoleReq:

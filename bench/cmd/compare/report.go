@@ -60,17 +60,23 @@ func (g *group) higherIsBetter() bool { return g.Test.Tool == contract.ToolThr }
 
 // section is one table: a tool and size, with a group per pair in order of first appearance.
 type section struct {
-	Tool   string
-	Size   int
-	Count  int // the largest count of its groups
-	Groups []*group
+	Tool string
+	Size int
+	// Transport is set when the records span several transports: a section per transport.
+	Transport string
+	Count     int // the largest count of its groups
+	Groups    []*group
 }
 
 func (s *section) title() string {
-	if s.Tool == contract.ToolLat {
-		return fmt.Sprintf("lat %s x %s round trips (REQ -> REP)", sizeName(s.Size), thousands(float64(s.Count)))
+	over := ""
+	if s.Transport != "" {
+		over = " over " + s.Transport
 	}
-	return fmt.Sprintf("thr %s x %s messages (PUSH -> PULL)", sizeName(s.Size), thousands(float64(s.Count)))
+	if s.Tool == contract.ToolLat {
+		return fmt.Sprintf("lat %s x %s round trips (REQ -> REP)%s", sizeName(s.Size), thousands(float64(s.Count)), over)
+	}
+	return fmt.Sprintf("thr %s x %s messages (PUSH -> PULL)%s", sizeName(s.Size), thousands(float64(s.Count)), over)
 }
 
 func (s *section) find(p pair) *group {
@@ -121,16 +127,21 @@ func aggregate(recs []record) []*section {
 		cpu, allocs, steady [2][]float64
 	}
 	raw := map[*group]*vals{}
+	multi := slices.ContainsFunc(recs, func(r record) bool { return r.Transport != recs[0].Transport })
 	for i := range recs {
 		r := &recs[i]
+		tr := ""
+		if multi {
+			tr = r.Transport
+		}
 		var sec *section
 		for _, s := range secs {
-			if s.Tool == r.Test.Tool && s.Size == r.Test.Size {
+			if s.Tool == r.Test.Tool && s.Size == r.Test.Size && s.Transport == tr {
 				sec = s
 			}
 		}
 		if sec == nil {
-			sec = &section{Tool: r.Test.Tool, Size: r.Test.Size}
+			sec = &section{Tool: r.Test.Tool, Size: r.Test.Size, Transport: tr}
 			secs = append(secs, sec)
 		}
 		sec.Count = max(sec.Count, r.Test.Count)
@@ -194,7 +205,11 @@ func renderMarkdown(w io.Writer, secs []*section, baselines []pair, preamble []s
 			align = []string{"---", "---:", "---:", "---:", "---:", "---:"}
 		}
 		for _, base := range baselines {
-			head = append(head, "x "+base.String())
+			if base == limitPair {
+				head = append(head, "% of limit")
+			} else {
+				head = append(head, "x "+base.String())
+			}
 			align = append(align, "---:")
 		}
 		client, server := "send", "recv"
@@ -215,10 +230,13 @@ func renderMarkdown(w io.Writer, secs []*section, baselines []pair, preamble []s
 			if s.Tool == contract.ToolLat {
 				cells = append(cells, num(g.Main, g.Main.Median, 1), span(g.Main, 1), num(g.P99, g.P99.Median, 1), span(g.P99, 1))
 			} else {
-				cells = append(cells, num(g.Main, g.Main.Median, 0), span(g.Main, 0), num(g.Mbit, g.Mbit.Median, 0))
+				d := rateDigits(g.Main)
+				cells = append(cells, num(g.Main, g.Main.Median, d), span(g.Main, d), num(g.Mbit, g.Mbit.Median, 0))
 			}
 			for _, base := range baselines {
-				if r, ok := s.ratio(g, base); ok {
+				if r, ok := s.ratio(g, base); ok && base == limitPair {
+					cells = append(cells, fmt.Sprintf("%.0f%%", 100*r))
+				} else if ok {
 					cells = append(cells, fmt.Sprintf("%.2f", r))
 				} else {
 					cells = append(cells, "-")
@@ -231,6 +249,15 @@ func renderMarkdown(w io.Writer, secs []*section, baselines []pair, preamble []s
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// rateDigits is the decimals a msg/s column needs: none in the thousands, two for the few large
+// messages a second of MiB sizes.
+func rateDigits(st stat) int {
+	if st.N > 0 && st.Min < 100 {
+		return 2
+	}
+	return 0
 }
 
 func row(b *strings.Builder, cells []string) {

@@ -318,6 +318,14 @@ func TestFormatting(t *testing.T) {
 			t.Errorf("short(%v) = %q, want %q", v, got, want)
 		}
 	}
+	// A few large messages a second keep two decimals; rates in the thousands none.
+	for _, vs := range [][]float64{{4, 5.5}, {120, 99.5}, {1500, 100}} {
+		st := summarise(vs)
+		want := map[float64]string{4: "4.75", 120: "109.75", 1500: "800"}[vs[0]]
+		if got := num(st, st.Median, rateDigits(st)); got != want {
+			t.Errorf("rate cell of %v = %q, want %q", vs, got, want)
+		}
+	}
 }
 
 // The raw file round-trips: header and RESULT lines read back to the same records.

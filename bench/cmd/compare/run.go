@@ -178,6 +178,7 @@ type runner struct {
 	// own watchdogs should have ended them before.
 	grace  time.Duration
 	thrArg []string // extra flags for thr (for example --check)
+	args   []string // extra flags for every tool (for example --hwm 4)
 	// idleWait > 0: before each pair, wait up to that long for the machine's load from other
 	// processes to drop to idleMax (a share of all CPUs), and record it.
 	idleWait time.Duration
@@ -339,10 +340,12 @@ func (r *runner) runPair(ctx context.Context, t test, p pair, round int) record 
 	}
 	crole, srole := rec.roles()
 	extra := []string{"--timeout", strconv.FormatFloat(r.timeout.Seconds(), 'f', -1, 64)}
+	flags := r.args
 	if t.Tool == contract.ToolThr {
-		extra = append(extra, r.thrArg...)
-		rec.Flags = strings.Join(r.thrArg, " ")
+		flags = append(append([]string(nil), r.thrArg...), r.args...)
 	}
+	extra = append(extra, flags...)
+	rec.Flags = strings.Join(flags, " ")
 	args := func(role, mode, ep string) []string {
 		return append([]string{role, mode, ep, strconv.Itoa(t.Size), strconv.Itoa(t.Count)}, extra...)
 	}

@@ -186,6 +186,74 @@ func TestRunCommand(t *testing.T) {
 	}
 }
 
+// Several transports interleave within each round, the limit line runs first in each, and the
+// table has a section per transport with a "% of limit" column.
+func TestRunCommandLimitTransports(t *testing.T) {
+	bin := fakeBin(t, "ok", "loopback")
+	out := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	args := []string{"-bin", bin, "-out", out, "-name", "x", "-impls", "ok", "-pairs", "self",
+		"-sizes", "8", "-counts", "10", "-lat", "4:10", "-runs", "2", "-timeout", "10s",
+		"-baselines", "ok:ok", "-transport", "tcp,ipc,ws", "-limit", "-hwm", "4", "-check"}
+	if code := run(args, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout.String(), stderr.String())
+	}
+	raw, err := os.ReadFile(filepath.Join(out, "x.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	for _, line := range strings.Split(string(raw), "\n") {
+		if strings.HasPrefix(line, "# tool=") {
+			f := strings.Fields(line)
+			order = append(order, strings.Join([]string{f[1], f[2], f[3], f[8]}, " "))
+		}
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 6 && f[1] == "tool=thr" && f[6] != "flags=--check,--hwm,4" || len(f) > 6 && f[1] == "tool=lat" && f[6] != "flags=--hwm,4" {
+			t.Fatalf("flags: %s", line)
+		}
+	}
+	var want []string
+	for _, round := range []string{"round=1", "round=2"} {
+		for _, tr := range []string{"tcp", "ipc", "ws"} {
+			for _, p := range []string{"loopback->loopback", "ok->ok"} {
+				want = append(want, "tool=thr pair="+p+" transport="+tr+" "+round)
+			}
+		}
+		for _, tr := range []string{"tcp", "ipc", "ws"} { // lat does not run the limit line
+			want = append(want, "tool=lat pair=ok->ok transport="+tr+" "+round)
+		}
+	}
+	if strings.Join(order, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("run order:\n%s\nwant:\n%s", strings.Join(order, "\n"), strings.Join(want, "\n"))
+	}
+	md, err := os.ReadFile(filepath.Join(out, "x.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{
+		"### thr 8 B x 10 messages (PUSH -> PULL) over ipc",
+		"### lat 4 B x 10 round trips (REQ -> REP) over ws",
+		"| sender -> receiver | ok | msg/s median | min - max | Mb/s | x ok->ok | % of limit |",
+		"| loopback -> loopback | 2/2 | 16,000 | 16,000 - 16,000 | 128 | 2.00 | 100% |",
+		"| ok -> ok | 2/2 | 8,000 | 8,000 - 8,000 | 64 | 1.00 | 50% |",
+	} {
+		if !strings.Contains(string(md), s) {
+			t.Fatalf("no %q in the table:\n%s", s, md)
+		}
+	}
+	// -from finds the limit line in the raw file and keeps its column.
+	stdout.Reset()
+	if code := run([]string{"-from", filepath.Join(out, "x.txt"), "-out", t.TempDir(), "-name", "y", "-baselines", "ok:ok"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("-from: exit %d\n%s", code, stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "| ok -> ok | 2/2 | 8,000 | 8,000 - 8,000 | 64 | 1.00 | 50% |") {
+		t.Fatalf("-from table:\n%s", stdout.String())
+	}
+}
+
 func TestRunCommandErrors(t *testing.T) {
 	bin := fakeBin(t, "ok")
 	for _, args := range [][]string{
@@ -194,6 +262,9 @@ func TestRunCommandErrors(t *testing.T) {
 		{"-bin", bin, "-impls", "ok", "-pairs", "self", "-sizes", "1,2", "-counts", "1,2,3"},
 		{"-bin", bin, "-impls", "ok", "-pairs", "self", "-runs", "0"},
 		{"-bin", bin, "-impls", "ok", "-pairs", "self", "-lat", "64"},
+		{"-bin", bin, "-impls", "ok", "-pairs", "self", "-transport", "tcp,udp"},
+		{"-bin", bin, "-impls", "ok", "-pairs", "self", "-transport", ","},
+		{"-bin", bin, "-impls", "ok", "-pairs", "self", "-limit"}, // no bin/loopback
 		{"-bin", bin, "-no-such-flag"},
 		{"-bin", bin, "extra"},
 	} {

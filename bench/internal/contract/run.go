@@ -230,6 +230,16 @@ func (s *steady) add(r *Result) {
 	}
 }
 
+// addRate appends msg_per_s: whole messages at 1000/s and above, three decimals below, where
+// large messages (a few per second at 64 MiB) would otherwise lose their precision.
+func addRate(r *Result, mps float64) {
+	if mps < 1000 {
+		r.Add("msg_per_s", "%.3f", mps)
+		return
+	}
+	r.Add("msg_per_s", "%.0f", mps)
+}
+
 // addCosts appends the Go heap figures and CPU seconds between before and after, per message for
 // n messages (per round trip for lat).
 func addCosts(r *Result, before, after sample, n int) {
@@ -333,7 +343,7 @@ func thrSend(ctx context.Context, a *Args, s Socket, r *Result) (int, error) {
 	after := takeSample()
 	el := after.t.Sub(before.t).Seconds()
 	r.Add("elapsed_s", "%.6f", el)
-	r.Add("msg_per_s", "%.0f", float64(a.Count)/el)
+	addRate(r, float64(a.Count)/el)
 	addCosts(r, before, after, a.Count)
 	st.add(r)
 	return a.Count, nil
@@ -368,7 +378,7 @@ func thrRecv(ctx context.Context, a *Args, s Socket, r *Result) (int, error) {
 	if el > 0 {
 		mps = float64(a.Count) / el
 	}
-	r.Add("msg_per_s", "%.0f", mps)
+	addRate(r, mps)
 	r.Add("mbit_per_s", "%.3f", mps*float64(a.Size)*8/1e6)
 	r.Add("elapsed_s", "%.6f", el)
 	addCosts(r, before, after, a.Count-1)

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -150,7 +151,9 @@ func TestRunThr(t *testing.T) {
 		}
 		mps := figure(t, recv, "msg_per_s")
 		el := figure(t, recv, "elapsed_s")
-		if mps <= 0 || el <= 0 || mps*el < 2999 || mps*el > 3001 {
+		// Both figures are rounded as printed (elapsed_s to the microsecond, which a fast fake
+		// net's sub-millisecond loop feels): allow for that rounding, and one message more.
+		if tol := 1 + mps*0.5e-6 + el*0.5; mps <= 0 || el <= 0 || math.Abs(mps*el-3000) > tol {
 			t.Fatalf("msg_per_s %v x elapsed_s %v != count: %s", mps, el, recv.String())
 		}
 		if mb := figure(t, recv, "mbit_per_s"); mb < mps*64*8/1e6*0.999 || mb > mps*64*8/1e6*1.001 {
@@ -389,5 +392,19 @@ func TestPeerCount(t *testing.T) {
 	p.Disconnected()
 	if !p.Gone() {
 		t.Fatal("not gone after both left")
+	}
+}
+
+// A few 64 MiB messages a second must keep their precision: msg_per_s x elapsed_s is COUNT.
+func TestAddRate(t *testing.T) {
+	for _, tc := range []struct {
+		mps  float64
+		want string
+	}{{4.0961234, "4.096"}, {999.9994, "999.999"}, {1000.4, "1000"}, {2168294.4, "2168294"}} {
+		var r Result
+		addRate(&r, tc.mps)
+		if got, _ := r.Get("msg_per_s"); got != tc.want {
+			t.Errorf("addRate(%v) = %s, want %s", tc.mps, got, tc.want)
+		}
 	}
 }

@@ -1,0 +1,10 @@
+// Command thr is the bench contract's thr tool over a plain stream socket, the limit line (see
+// bench/internal/loopbench).
+package main
+
+import (
+	"github.com/zloop/zloop/bench/internal/contract"
+	"github.com/zloop/zloop/bench/internal/loopbench"
+)
+
+func main() { contract.Main(contract.ToolThr, new(loopbench.Impl)) }

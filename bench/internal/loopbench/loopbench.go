@@ -1,0 +1,177 @@
+// Package loopbench is the bench's limit line: the contract's thr and lat (impl=loopback) over one
+// plain stream socket, no ZeroMQ at all. A message is SIZE bytes written with one Write and read
+// with io.ReadFull into one buffer, so thr loopback->loopback is the single-stream byte rate of
+// this machine's loopback (tcp:// and ws:// on TCP, ipc:// on a unix socket), expressed in
+// messages of SIZE, with the contract's clocks, and measured in the same run as the libraries.
+// Over ws:// it is plain TCP too: the rate a ws transport could at best reach on that stream.
+package loopbench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/zloop/zloop/bench/internal/contract"
+)
+
+// ErrEndpoint is returned for an endpoint of another transport than tcp, ipc and ws.
+var ErrEndpoint = errors.New("loopback: endpoint is not tcp://, ipc:// or ws://")
+
+// Impl is the loopback implementation. Its zero value is ready; one Impl serves one run.
+type Impl struct{}
+
+// Name implements contract.Impl.
+func (*Impl) Name() string { return "loopback" }
+
+// Shutdown implements contract.Impl; the socket's Close released everything.
+func (*Impl) Shutdown() error { return nil }
+
+// dialRetry is how often the connect side tries again while the bind side is not listening yet
+// (ZeroMQ's connect retries too, so a pair may start in either order).
+const dialRetry = 10 * time.Millisecond
+
+// network maps a ZeroMQ endpoint to a net network and address.
+func network(endpoint string) (netw, addr string, err error) {
+	scheme, rest, _ := strings.Cut(endpoint, "://")
+	switch scheme {
+	case "tcp":
+		return "tcp", rest, nil
+	case "ws":
+		host, _, _ := strings.Cut(rest, "/")
+		return "tcp", host, nil
+	case "ipc":
+		return "unix", rest, nil
+	}
+	return "", "", fmt.Errorf("%w: %q", ErrEndpoint, endpoint)
+}
+
+// Open implements contract.Impl: bind listens (the first operation accepts one peer), connect
+// dials until the bind side listens or ctx ends.
+func (*Impl) Open(ctx context.Context, _ contract.Kind, a *contract.Args) (contract.Socket, error) {
+	netw, addr, err := network(a.Endpoint)
+	if err != nil {
+		return nil, err
+	}
+	s := &socket{buf: make([]byte, a.Size)}
+	if a.Bind {
+		if s.ln, err = net.Listen(netw, addr); err != nil {
+			return nil, err
+		}
+		return s, nil
+	}
+	var d net.Dialer
+	tick := time.NewTicker(dialRetry)
+	defer tick.Stop()
+	for {
+		c, err := d.DialContext(ctx, netw, addr)
+		if err == nil {
+			if d, ok := ctx.Deadline(); ok {
+				_ = c.SetDeadline(d)
+			}
+			s.c = c
+			return s, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w (last: %v)", ctx.Err(), err)
+		case <-tick.C:
+		}
+	}
+}
+
+// socket is one end of the stream. Only the goroutine running the contract's loop calls it.
+type socket struct {
+	ln  net.Listener // bind side, until it accepted its peer
+	c   net.Conn
+	buf []byte // one message, reused: Recv's result
+}
+
+// conn returns the connection, accepting it first on the bind side, with ctx's deadline set.
+func (s *socket) conn(ctx context.Context) (net.Conn, error) {
+	if s.c == nil {
+		stop := context.AfterFunc(ctx, func() { _ = s.ln.Close() })
+		c, err := s.ln.Accept()
+		stop()
+		if err != nil {
+			return nil, deadline(ctx, err)
+		}
+		_ = s.ln.Close()
+		s.ln = nil
+		s.c = c
+		if d, ok := ctx.Deadline(); ok {
+			_ = c.SetDeadline(d)
+		}
+	}
+	return s.c, nil
+}
+
+// deadline turns a failure caused by ctx (a closed listener, a passed conn deadline) into ctx's
+// error, so that the contract reports a timeout.
+func deadline(ctx context.Context, err error) error {
+	if ctx.Err() != nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		return fmt.Errorf("%w: %v", context.DeadlineExceeded, err)
+	}
+	return err
+}
+
+func (s *socket) Send(ctx context.Context, payload []byte) error {
+	c, err := s.conn(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = c.Write(payload)
+	return deadline(ctx, err)
+}
+
+func (s *socket) Recv(ctx context.Context) ([]byte, error) {
+	c, err := s.conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := io.ReadFull(c, s.buf); err != nil {
+		return nil, deadline(ctx, err)
+	}
+	return s.buf, nil
+}
+
+func (s *socket) Echo(ctx context.Context) (int, error) {
+	b, err := s.Recv(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return len(b), s.Send(ctx, b)
+}
+
+// WaitPeerGone waits for the end of the stream: the receiver never writes, and closes once it has
+// read COUNT messages.
+func (s *socket) WaitPeerGone(ctx context.Context) error {
+	c, err := s.conn(ctx)
+	if err != nil {
+		return err
+	}
+	var one [1]byte
+	if _, err := c.Read(one[:]); err == nil {
+		return fmt.Errorf("loopback: the peer sent data while it should only read")
+	} else if !errors.Is(err, io.EOF) {
+		return deadline(ctx, err)
+	}
+	return nil
+}
+
+// Close closes the stream; the kernel delivers what it holds either way, and without flush there
+// is nothing of the library's to drop.
+func (s *socket) Close(bool) error {
+	var err error
+	if s.ln != nil {
+		err = s.ln.Close()
+	}
+	if s.c != nil {
+		err = errors.Join(err, s.c.Close())
+	}
+	return err
+}

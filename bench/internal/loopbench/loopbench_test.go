@@ -1,0 +1,100 @@
+package loopbench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/zloop/zloop/bench/internal/contract"
+	"github.com/zloop/zloop/internal/leaktest"
+)
+
+func TestMain(m *testing.M) { leaktest.Main(m, nil) }
+
+func endpoints(t *testing.T) map[string]string {
+	t.Helper()
+	tcp, err := contract.FreeTCP()
+	if err != nil {
+		t.Fatal(err)
+	}
+	port, err := contract.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return map[string]string{
+		"tcp": tcp,
+		"ipc": "ipc://" + filepath.Join(t.TempDir(), "x.sock"),
+		"ws":  fmt.Sprintf("ws://127.0.0.1:%d/zmq", port),
+	}
+}
+
+func pair(t *testing.T, tool, server, client string) (contract.Result, contract.Result) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	sr, cr, err := contract.RunPair(ctx, tool, server, new(Impl), client, new(Impl))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sr, cr
+}
+
+// Every message arrives whole and in order (--check), over each transport.
+func TestThr(t *testing.T) {
+	for tr, ep := range endpoints(t) {
+		t.Run(tr, func(t *testing.T) {
+			recv, _ := pair(t, contract.ToolThr, "recv bind "+ep+" 100000 300 --check", "send connect "+ep+" 100000 300 --check")
+			if v, ok := recv.Get("msg_per_s"); !ok || v == "0" || v == "0.000" {
+				t.Fatalf("no rate: %s", recv.String())
+			}
+		})
+	}
+}
+
+func TestLat(t *testing.T) {
+	for tr, ep := range endpoints(t) {
+		t.Run(tr, func(t *testing.T) {
+			_, req := pair(t, contract.ToolLat, "rep bind "+ep+" 64 300", "req connect "+ep+" 64 300")
+			if v, ok := req.Get("samples"); !ok || v != "285" { // 300 - min(1000, 300/20)
+				t.Fatalf("samples=%q: %s", v, req.String())
+			}
+		})
+	}
+}
+
+// Both sides report a timeout, not a hang, when no peer ever comes.
+func TestTimeout(t *testing.T) {
+	ep := "ipc://" + filepath.Join(t.TempDir(), "x.sock")
+	for _, args := range []string{"recv bind " + ep + " 8 10", "send connect " + ep + " 8 10"} {
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		a, err := contract.Parse(contract.ToolThr, strings.Fields(args))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, _ := contract.Run(ctx, &a, new(Impl))
+		cancel()
+		if r.Status != contract.StatusTimeout {
+			t.Fatalf("%s: %s", args, r.String())
+		}
+	}
+}
+
+func TestNetwork(t *testing.T) {
+	for ep, want := range map[string]string{
+		"tcp://127.0.0.1:5555":    "tcp 127.0.0.1:5555",
+		"ws://127.0.0.1:5556/zmq": "tcp 127.0.0.1:5556",
+		"ipc:///tmp/x.sock":       "unix /tmp/x.sock",
+	} {
+		n, a, err := network(ep)
+		if err != nil || n+" "+a != want {
+			t.Errorf("%s: %s %s %v, want %s", ep, n, a, err, want)
+		}
+	}
+	if _, _, err := network("inproc://x"); !errors.Is(err, ErrEndpoint) {
+		t.Errorf("inproc: %v", err)
+	}
+}
