@@ -96,8 +96,8 @@ func TestNoReconnect(t *testing.T) {
 
 	k := pair(t, r, "tcp", testOptions("PULL"), opts)
 	k.bp.Close(0)
-	if dt := k.co.waitDetached(t); dt.final {
-		t.Fatal("a dialed pipe ended for good with its connection")
+	if dt := k.co.waitDetached(t); !dt.final {
+		t.Fatal("a dialed pipe that will not reconnect did not end with its connection")
 	}
 	waitClosed(t, "the dialer's goroutine", k.d.done)
 }
@@ -328,8 +328,8 @@ func TestHeartbeatTimeout(t *testing.T) {
 	if e := o.waitEvent(t, EventDisconnected); !errors.Is(e.Err, zmtp.ErrHeartbeatTimeout) {
 		t.Fatalf("disconnected with %v", e.Err)
 	}
-	if d := o.waitDetached(t); d.final {
-		t.Fatal("the dialed pipe ended for good")
+	if d := o.waitDetached(t); !d.final {
+		t.Fatal("the dialed pipe, which will not reconnect, did not end with its connection")
 	}
 }
 

@@ -428,7 +428,9 @@ func (p *Pipe) detachConn(c *conn) {
 	p.conn = nil
 	p.scheduled = false
 	p.inPaused = false
-	final := !p.dial || (p.closed && !p.lingering)
+	// A dialed pipe ends with its connection when it is closed (unless it lingers) or will not
+	// reconnect (RECONNECT_IVL < 0: its dialer stops).
+	final := !p.dial || (p.closed && !p.lingering) || (p.opts.ReconnectIvl < 0 && !p.lingering)
 	if final {
 		p.closed = true
 	}

@@ -535,3 +535,27 @@ func TestImmediate(t *testing.T) {
 		t.Fatalf("send without IMMEDIATE: %v", err)
 	}
 }
+
+// With reconnection off (RECONNECT_IVL -1), a connection that ends takes its pipe with it, as
+// libzmq's session terminates: a PUSH then has no peer and does not queue for one that will never
+// come back.
+func TestNoReconnectEndsThePipe(t *testing.T) {
+	r := newReactor(t)
+	pull := newSocket(t, r, Pull)
+	ep, err := pull.Bind("tcp://127.0.0.1:*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	push := newSocket(t, r, Push, WithReconnectIvl(-1, 0), WithSndTimeout(0), WithLinger(0))
+	events := push.Monitor(16)
+	if err := push.Connect(ep); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, events, func(e reactor.Event) bool { return e.Type == reactor.EventHandshakeSucceeded })
+	_ = pull.Close()
+	waitEvent(t, events, func(e reactor.Event) bool { return e.Type == reactor.EventDisconnected })
+	waitFor(t, "the pipe to go", func() bool { return pipeCount(push) == 0 })
+	if err := push.Send(testCtx(t), []byte("x")); !errors.Is(err, ErrWouldBlock) {
+		t.Fatalf("send with no peer left: %v", err)
+	}
+}
