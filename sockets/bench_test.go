@@ -25,7 +25,10 @@ func BenchmarkPushPullIPC(b *testing.B) {
 }
 
 func benchPushPull(b *testing.B, ep string, size int) {
-	r := newReactor(b)
+	benchPushPullOn(b, newReactor(b), ep, size)
+}
+
+func benchPushPullOn(b *testing.B, r *reactor.Reactor, ep string, size int) {
 	ctx := context.Background()
 	pull := newSocket(b, r, Pull)
 	bound, err := pull.Bind(ep)
