@@ -3,6 +3,7 @@ package pool
 import (
 	"math/bits"
 	"sync"
+	"sync/atomic"
 )
 
 // Body storage comes in size classes, each with a pool of its own, so that a 1 MiB body is recycled
@@ -17,10 +18,14 @@ import (
 //     collector when released: pooling it would pin that much memory for the next message that may
 //     never come.
 //
-// Retention is bounded the way sync.Pool bounds it: a class keeps at most what was released and not
-// taken again since the garbage collector's last two cycles (the runtime forces a cycle at least
-// every two minutes), so memory held for bursts returns to the runtime once they are over, and in a
-// steady stream the same buffers go round without an allocation.
+// Retention is bounded twice. Each class keeps its most recently released buffers in a free list of
+// its own, all classes together about keptTotal bytes at most: a steady stream takes back what it
+// gave, whatever the garbage collector does and whichever goroutines release and take, without an
+// allocation. When the free lists are full, a release makes room by dropping buffers of the class
+// least recently taken from (sizes an application no longer uses do not hold the room for ever),
+// and what still does not fit goes to the class's sync.Pool, which keeps it only until the garbage
+// collector's second cycle (the runtime forces one at least every two minutes), so memory held for
+// a burst returns to the runtime once the burst is over.
 const (
 	minClassShift = 6  // 64 bytes
 	smallShift    = 18 // smallMax
@@ -32,13 +37,26 @@ const (
 
 	nSmall   = smallShift - minClassShift + 1        // 64 B .. 256 KiB
 	nClasses = nSmall + 4*(maxClassShift-smallShift) // and four per doubling up to 64 MiB
+
+	// keptTotal bounds the bytes the free lists of all classes keep together.
+	keptTotal = 64 << 20
 )
 
-// buf carries a body through a class pool (sync.Pool wants pointers; a slice would allocate).
+// buf carries a body through a class's sync.Pool (which wants pointers; a slice would allocate).
 type buf struct{ b []byte }
 
+// class is one size's storage: a bounded free list, and a sync.Pool for what does not fit in it.
+type class struct {
+	mu   sync.Mutex
+	free [][]byte      // most recently released last
+	used atomic.Uint64 // the takes clock at the class's last newBody
+	over sync.Pool     // *buf
+}
+
 var (
-	classes [nClasses]sync.Pool // *buf, each b of exactly its class's capacity
+	classes [nClasses]class
+	kept    atomic.Int64  // bytes in all free lists
+	takes   atomic.Uint64 // newBody calls of any class: the clock that says which class is stale
 	holders = sync.Pool{New: func() any { return new(buf) }}
 )
 
@@ -67,7 +85,19 @@ func newBody(n int) []byte {
 	if c < 0 {
 		return make([]byte, 0, size)
 	}
-	if h, _ := classes[c].Get().(*buf); h != nil {
+	k := &classes[c]
+	k.used.Store(takes.Add(1))
+	k.mu.Lock()
+	if n := len(k.free); n > 0 {
+		b := k.free[n-1]
+		k.free[n-1] = nil
+		k.free = k.free[:n-1]
+		k.mu.Unlock()
+		kept.Add(-int64(size))
+		return b
+	}
+	k.mu.Unlock()
+	if h, _ := k.over.Get().(*buf); h != nil {
 		b := h.b
 		h.b = nil
 		holders.Put(h)
@@ -90,7 +120,52 @@ func freeBody(b []byte) {
 	if c < 0 || size != cap(b) {
 		return
 	}
+	k := &classes[c]
+	for kept.Load()+int64(size) > keptTotal && evictStalerThan(c, k.used.Load()) {
+	}
+	if kept.Add(int64(size)) <= keptTotal {
+		k.mu.Lock()
+		k.free = append(k.free, b[:0])
+		k.mu.Unlock()
+		return
+	}
+	kept.Add(-int64(size))
 	h := holders.Get().(*buf)
 	h.b = b[:0]
-	classes[c].Put(h)
+	k.over.Put(h)
+}
+
+// evictStalerThan drops a free buffer of the class least recently taken from, if that is another
+// class than c and staler than used, and reports whether it did (or should look again).
+func evictStalerThan(c int, used uint64) bool {
+	victim, vused := -1, used
+	for j := range classes {
+		k := &classes[j]
+		u := k.used.Load()
+		if j == c || u >= vused {
+			continue
+		}
+		k.mu.Lock()
+		n := len(k.free)
+		k.mu.Unlock()
+		if n > 0 {
+			victim, vused = j, u
+		}
+	}
+	if victim < 0 {
+		return false
+	}
+	k := &classes[victim]
+	k.mu.Lock()
+	n := len(k.free)
+	if n == 0 {
+		k.mu.Unlock()
+		return true // taken meanwhile: look again
+	}
+	b := k.free[n-1]
+	k.free[n-1] = nil
+	k.free = k.free[:n-1]
+	k.mu.Unlock()
+	kept.Add(-int64(cap(b)))
+	return true
 }

@@ -176,3 +176,40 @@ func TestZeroAllocsLarge(t *testing.T) {
 		t.Fatal("a Msg kept a body above the largest class")
 	}
 }
+
+// Free lists filled with a size nobody takes any more do not keep the room from the size in use:
+// releasing the new size drops the stale buffers, and its steady state allocates nothing.
+func TestStaleClassEvicted(t *testing.T) {
+	if Checking() {
+		t.Skip("checking on (race build or SetDebug): released bodies are not recycled")
+	}
+	var stale [][]byte
+	for i := 0; i < keptTotal/(3<<20)+2; i++ {
+		stale = append(stale, newBody(3<<20))
+	}
+	for _, b := range stale {
+		freeBody(b)
+	}
+	const inFlight = 40 // 40 MiB: within the budget, not beside the stale 3 MiB bodies
+	bodies := make([][]byte, inFlight)
+	cycle := func() {
+		for i := range bodies {
+			bodies[i] = newBody(1 << 20)
+		}
+		for i := range bodies {
+			freeBody(bodies[i])
+			bodies[i] = nil
+		}
+	}
+	cycle()
+	if a := testing.AllocsPerRun(20, cycle); a != 0 {
+		t.Fatalf("%v allocations per cycle of %d bodies, want 0", a, inFlight)
+	}
+	c, _ := classOf(3 << 20)
+	classes[c].mu.Lock()
+	n := len(classes[c].free)
+	classes[c].mu.Unlock()
+	if n*(3<<20)+inFlight<<20 > keptTotal {
+		t.Fatalf("%d stale 3 MiB bodies kept beside %d MiB in use", n, inFlight)
+	}
+}
