@@ -53,6 +53,7 @@ type conn struct {
 	failErr      error     // why the connection is being closed by us
 	cur          *pool.Msg // message being received
 	curMore      bool
+	curLeft      int // bytes of the current frame's body still to come
 	room         int // messages the pipe's inbound queue still takes
 	batch        []*pool.Msg
 	writing      bool      // the loop holds dw.mu for a write of its own
@@ -364,6 +365,7 @@ func (c *conn) finish(err error) {
 	if c.cur != nil {
 		c.cur.Release()
 		c.cur = nil
+		c.curLeft = 0
 	}
 	for i, m := range c.batch {
 		m.Release()

@@ -42,6 +42,8 @@ type Stats struct {
 	// SenderWrites counts the writes of Writes made by a sending goroutine on an idle connection
 	// (direct.go); SenderShort those the kernel did not take whole, whose rest the loop wrote.
 	SenderWrites, SenderShort uint64
+	// DirectReads counts reads of a large frame's body straight from the socket into its message.
+	DirectReads uint64
 }
 
 // Counters are write-path counters updated by the loops: every loop has its own (summed by
@@ -52,7 +54,7 @@ type Counters struct {
 	// lines of whatever surrounds them (a socket's mutex, a loop's fields).
 	_                                                            [64]byte
 	writes, inline, queued, pauses, detaches, blocks, mutedReads atomic.Uint64
-	senderWrites, senderShort                                    atomic.Uint64
+	senderWrites, senderShort, directReads                       atomic.Uint64
 	_                                                            [64]byte
 }
 
@@ -60,7 +62,8 @@ type Counters struct {
 func (c *Counters) Stats() Stats {
 	return Stats{Writes: c.writes.Load(), BytesInline: c.inline.Load(), BytesQueued: c.queued.Load(),
 		Pauses: c.pauses.Load(), Detaches: c.detaches.Load(), MutedReads: c.mutedReads.Load(),
-		SenderWrites: c.senderWrites.Load(), SenderShort: c.senderShort.Load(), Blocks: c.blocks.Load()}
+		SenderWrites: c.senderWrites.Load(), SenderShort: c.senderShort.Load(), Blocks: c.blocks.Load(),
+		DirectReads: c.directReads.Load()}
 }
 
 // loop is zloop's state for one gnet event loop. Everything but the counters and tickTask's timer

@@ -144,6 +144,7 @@ func (r *Reactor) Stats() Stats {
 		s.SenderWrites += ls.SenderWrites
 		s.SenderShort += ls.SenderShort
 		s.Blocks += ls.Blocks
+		s.DirectReads += ls.DirectReads
 	}
 	return s
 }
