@@ -38,6 +38,7 @@ const (
 	taskReadable                 // tell an inproc pipe's owner it became readable
 	taskWritable                 // tell an inproc pipe's owner it has room again
 	taskDetached                 // tell an inproc pipe's owner the pair is closed
+	taskOutput                   // the connection's socket is writable: its held body goes on
 )
 
 type task struct {
@@ -126,6 +127,8 @@ func (w *waker) run(gc gnet.Conn) {
 			t.p.owner.PipeWritable(t.p)
 		case taskDetached:
 			t.p.owner.PipeDetached(t.p, true)
+		case taskOutput:
+			t.c.writable()
 		}
 		tasks[i] = task{}
 	}
