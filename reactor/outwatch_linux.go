@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"unsafe"
 )
@@ -25,8 +26,10 @@ type outWatcher struct {
 	f    *os.File // ep in Go's poller
 	done chan struct{}
 
-	mu    sync.Mutex
-	conns map[int32]*conn // by descriptor: registered and not yet forgotten
+	mu      sync.Mutex
+	conns   map[int32]*conn // by descriptor: registered and not yet forgotten
+	closing bool            // close was called: run's end is expected
+	broken  atomic.Bool     // run ended without close: arm refuses, and the loops poll instead
 }
 
 // outWatch returns the reactor's output watcher, starting it at the first call; nil when it
@@ -69,6 +72,19 @@ func newOutWatcher() (*outWatcher, error) {
 // run waits in Go's poller for the set to have events and posts them, until close.
 func (w *outWatcher) run(rc syscall.RawConn) {
 	defer close(w.done)
+	defer func() {
+		// Ended without close (an epoll or poller error nobody expects): every waiting connection
+		// is woken once, finds arm refusing, and falls back to the loop's poll.
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		if w.closing {
+			return
+		}
+		w.broken.Store(true)
+		for _, c := range w.conns {
+			c.loop.w.post(c, taskOutput)
+		}
+	}()
 	var events [64]syscall.EpollEvent
 	// Read returns only when the file is closed: the function says "not yet" whenever the set is
 	// empty, and Go's poller calls it again once it is readable.
@@ -84,9 +100,7 @@ func (w *outWatcher) run(rc syscall.RawConn) {
 			w.mu.Lock()
 			for _, ev := range events[:n] {
 				if c := w.conns[ev.Fd]; c != nil {
-					// Posted under mu, so that forget cannot have let the loop finish c first: a
-					// task for a finished connection is harmless anyway (writable checks).
-					c.loop.w.post(c, taskOutput)
+					c.loop.w.post(c, taskOutput) // harmless if c ends meanwhile: writable checks
 				}
 			}
 			w.mu.Unlock()
@@ -100,13 +114,16 @@ func (w *outWatcher) arm(c *conn) bool {
 	fd := c.gc.Fd()
 	ev := syscall.EpollEvent{Events: syscall.EPOLLOUT | syscall.EPOLLONESHOT, Fd: int32(fd)}
 	if c.watched {
-		if syscall.EpollCtl(w.ep, syscall.EPOLL_CTL_MOD, fd, &ev) == nil {
+		if !w.broken.Load() && syscall.EpollCtl(w.ep, syscall.EPOLL_CTL_MOD, fd, &ev) == nil {
 			return true
 		}
 		w.forget(c)
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.broken.Load() {
+		return false
+	}
 	if err := syscall.EpollCtl(w.ep, syscall.EPOLL_CTL_ADD, fd, &ev); err != nil {
 		return false
 	}
@@ -132,6 +149,9 @@ func (w *outWatcher) forget(c *conn) {
 
 // close stops the watcher once no connection is left to use it (Reactor.stop).
 func (w *outWatcher) close() {
+	w.mu.Lock()
+	w.closing = true
+	w.mu.Unlock()
 	_ = w.f.Close()
 	<-w.done
 }
