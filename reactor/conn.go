@@ -65,6 +65,7 @@ type conn struct {
 	// loop-owned: a large body the kernel took only part of (conn_write.go), and the output
 	// watcher's registration of the socket (outwatch_linux.go)
 	part        partial
+	afterPart   []byte // what the loop wrote while a body was held: it follows the body
 	partWritten uint64 // bytes of held bodies written, for the poll's progress
 	watched     bool
 	watchedFD   int
@@ -279,7 +280,7 @@ func (c *conn) checkLinger(now time.Time) {
 	if c.closed() {
 		return
 	}
-	flushed := c.pipe == nil || (c.pipe.OutLen() == 0 && len(c.dw.pend) == 0 && !c.pending() &&
+	flushed := c.pipe == nil || (c.pipe.OutLen() == 0 && len(c.dw.pend) == 0 && !c.pending() && len(c.afterPart) == 0 &&
 		(c.gc == nil || c.gc.OutboundBuffered() == 0))
 	switch {
 	case flushed:
@@ -299,7 +300,7 @@ func (c *conn) expire() {
 	if c.pipe != nil {
 		msgs = c.pipe.OutLen()
 	}
-	c.closeNow(lingerExpired(msgs, len(c.dw.pend)+c.outbound()+c.partBytes()))
+	c.closeNow(lingerExpired(msgs, len(c.dw.pend)+c.outbound()+c.partBytes()+len(c.afterPart)))
 }
 
 // scheduleExpire runs expire on c's loop. Any goroutine.

@@ -42,7 +42,11 @@ func (c *conn) dropPart() {
 		c.part.m.Release()
 	}
 	c.part = partial{}
+	c.afterPart = c.afterPart[:0]
 }
+
+// maxAfterPart bounds the buffer kept for what waits behind a held body (a few commands).
+const maxAfterPart = 4 << 10
 
 // partBytes is what is left to write of the partly written message.
 func (c *conn) partBytes() int {
@@ -310,12 +314,25 @@ func (c *conn) continuePart() bool {
 			c.waitPart()
 			return false
 		}
-		// The frame is out: m's frames after it follow, and may hold c again.
+		// The frame is out: what the loop wrote meanwhile follows (at a frame boundary, where a
+		// command may go), then m's frames after it, which may hold c again.
 		m, j := c.part.m, c.part.frame
 		if c.part.copy != nil {
 			c.part.copy.Release()
 		}
 		c.part = partial{}
+		if len(c.afterPart) > 0 {
+			c.write(c.afterPart)
+			if cap(c.afterPart) > maxAfterPart {
+				c.afterPart = nil
+			} else {
+				c.afterPart = c.afterPart[:0]
+			}
+			if c.closed() {
+				m.Release()
+				return false
+			}
+		}
 		buf, held := c.encodeFrames(m, j+1, c.loop.scratch[:0])
 		if !held {
 			m.Release()
@@ -354,9 +371,14 @@ func (c *conn) write(b []byte) { c.writev(b, nil) }
 
 // writev is write of hdr followed by body (nil: none), in one system call, body straight from the
 // message. Every write of the loop goes through here: under the write lock, after what a direct
-// write left.
+// write left. While a large body is held, what the loop writes (the session's PINGs and PONGs, a
+// ws pong) waits behind it, in c.afterPart, and goes out as soon as the body is written.
 func (c *conn) writev(hdr, body []byte) {
 	if c.closed() || c.gc == nil {
+		return
+	}
+	if c.pending() {
+		c.afterPart = append(append(c.afterPart, hdr...), body...)
 		return
 	}
 	locked := c.lockWrites()

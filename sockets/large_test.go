@@ -90,13 +90,15 @@ func pushPull(t *testing.T, r *reactor.Reactor, ep string, pushBinds bool, po, l
 
 // Large messages mixed with small ones reach a slow reader whole and in order over every stream
 // transport: the kernel refuses parts of the large bodies, which the sender then writes from the
-// message as the socket drains, and nothing overtakes them.
+// message as the socket drains, and nothing overtakes them, not even the heartbeats both sides
+// send every millisecond (and answer) while a body is held.
 func TestLargeInOrder(t *testing.T) {
 	for _, tr := range largeTransports {
 		t.Run(tr.name, func(t *testing.T) {
 			r := newReactorWith(t, reactor.Config{Loops: 2})
 			ctx := testCtx(t)
-			push, pull := pushPull(t, r, tr.ep, tr.bound, []Option{WithSndHWM(4)}, []Option{WithRcvHWM(2)})
+			hb := WithHeartbeat(time.Millisecond, time.Minute, time.Minute)
+			push, pull := pushPull(t, r, tr.ep, tr.bound, []Option{WithSndHWM(4), hb}, []Option{WithRcvHWM(2), hb})
 			const n = 40
 			errs := make(chan error, 1)
 			go func() {
