@@ -65,8 +65,8 @@ type conn struct {
 	// loop-owned: a large body the kernel took only part of (conn_write.go), and the output
 	// watcher's registration of the socket (outwatch_linux.go)
 	part        partial
-	afterPart   []byte // what the loop wrote while a body was held: it follows the body
-	partWritten uint64 // bytes of held bodies written, for the poll's progress
+	afterPart   []byte        // what the loop wrote while a body was held: it follows the body
+	partWritten atomic.Uint64 // bytes of held bodies written, for the poll's progress (the watcher writes too)
 	watched     bool
 	watchedFD   int
 }
@@ -322,6 +322,7 @@ func (c *conn) closeNow(err error) {
 // onClose runs in OnClose. A detach is not an end: the session and pipe stay.
 func (c *conn) onClose(err error) {
 	c.stopDirect() // gnet closes or gives up the descriptor next
+	c.dropHeld()
 	c.loop.ow.forget(c)
 	if c.in == inDetaching {
 		c.in = inDetached

@@ -22,12 +22,16 @@ import (
 // first, and the body goes on only once gnet's buffer is empty. Small bytes are copied, large bodies
 // are referenced: the design's "queue a pooled copy only when it would block", made precise.
 
-// partial is a large frame the kernel took only part of.
+// partial is a large frame the kernel took only part of. What is left of its body is in body while
+// gnet's buffer still holds bytes that go before it; once that is empty, the rest moves to
+// c.dw.held, under the write lock, where the output watcher writes it the moment the socket has
+// room (outwatch_linux.go) and the loop when it is woken: the loop comes in only when the frame is
+// out, to go on with the message.
 type partial struct {
 	m     *pool.Msg    // the message, owned by the connection from then on: released when written, or at finish
 	frame int          // the frame being written; m's frames after it follow
-	body  []byte       // what is left to write of it: a view of m's frame, or of masked
-	copy  *pool.Buffer // a ws client's masked copy of the frame (body is in it); nil otherwise
+	body  []byte       // what is left of it while gnet's buffer is not empty: a view of m's frame, or of copy
+	copy  *pool.Buffer // a ws client's masked copy of the frame; nil otherwise
 }
 
 // pending reports whether c holds a partly written frame.
@@ -43,17 +47,32 @@ func (c *conn) dropPart() {
 	}
 	c.part = partial{}
 	c.afterPart = c.afterPart[:0]
+	c.dropHeld()
+}
+
+// dropHeld withdraws the held body from the output watcher (on the loop): before the message is
+// released, and before gnet closes the descriptor.
+func (c *conn) dropHeld() {
+	locked := c.lockWrites()
+	c.dw.held = nil
+	if locked {
+		c.unlockWrites()
+	}
 }
 
 // maxAfterPart bounds the buffer kept for what waits behind a held body (a few commands).
 const maxAfterPart = 4 << 10
 
-// partBytes is what is left to write of the partly written message.
+// partBytes is what is left to write of the partly written message (on the loop).
 func (c *conn) partBytes() int {
 	if !c.pending() {
 		return 0
 	}
-	n := len(c.part.body)
+	locked := c.lockWrites()
+	n := len(c.part.body) + len(c.dw.held)
+	if locked {
+		c.unlockWrites()
+	}
 	for j := c.part.frame + 1; j < c.part.m.Len(); j++ {
 		n += len(c.part.m.Frame(j))
 	}
@@ -244,6 +263,9 @@ func (c *conn) writeLarge(m *pool.Msg, j int, hdr, body []byte, masked *pool.Buf
 		return false
 	}
 	c.part = partial{m: m, frame: j, body: body[n:], copy: masked}
+	if c.gc.OutboundBuffered() == 0 {
+		c.dw.held, c.dw.heldFD, c.part.body = c.part.body, c.gc.Fd(), nil // nothing before it is left
+	}
 	c.loop.heldBodies.Add(1)
 	c.sc.heldBodies.Add(1)
 	return true
@@ -293,24 +315,21 @@ func (c *conn) continuePart() bool {
 			}
 			return false
 		}
-		n, err := writeFD(c.gc.Fd(), c.part.body)
-		c.loop.writes.Add(1)
-		c.sc.writes.Add(1)
-		if err != nil && !wouldBlock(err) {
-			c.writeFailed("write", err)
+		if len(c.part.body) > 0 {
+			// gnet's buffer is empty: the rest is the watcher's to write too.
+			c.dw.held, c.dw.heldFD, c.part.body = c.part.body, c.gc.Fd(), nil
 		}
-		n = max(n, 0)
-		c.loop.inline.Add(uint64(n))
-		c.sc.inline.Add(uint64(n))
-		c.partWritten += uint64(n)
+		if len(c.dw.held) > 0 {
+			_ = c.writeHeld(true)
+		}
+		left := len(c.dw.held)
 		if locked {
 			c.unlockWrites()
 		}
 		if c.closed() {
 			return false
 		}
-		c.part.body = c.part.body[n:]
-		if len(c.part.body) > 0 {
+		if left > 0 {
 			c.waitPart()
 			return false
 		}
@@ -342,6 +361,29 @@ func (c *conn) continuePart() bool {
 		}
 	}
 	return !c.closed()
+}
+
+// writeHeld writes what it can of the held body; the write lock is held, by the loop (onLoop) or by
+// the output watcher. An error other than EAGAIN closes the connection on the loop, as gnet's write
+// would; the watcher leaves it to the loop, whose next write meets it again.
+func (c *conn) writeHeld(onLoop bool) (err error) {
+	w := &c.dw
+	n, err := writeFD(w.heldFD, w.held)
+	c.loop.writes.Add(1)
+	c.sc.writes.Add(1)
+	if n > 0 {
+		w.held = w.held[n:]
+		c.loop.inline.Add(uint64(n))
+		c.sc.inline.Add(uint64(n))
+		c.partWritten.Add(uint64(n))
+	}
+	if err != nil && !wouldBlock(err) {
+		if onLoop {
+			c.writeFailed("write", err)
+		}
+		return err
+	}
+	return nil
 }
 
 // writable runs when the output watcher found c's socket writable: the held body goes on, and

@@ -189,13 +189,13 @@ func (l *loop) tick() {
 		if c.pending() {
 			// A held body: written here where there is no output watcher (or it failed), and in
 			// any case for a connection polled anyway (lingering, muted).
-			before := c.partWritten
+			before := c.partWritten.Load()
 			c.continuePart()
 			if c.closed() {
 				delete(l.blocked, c)
 				continue
 			}
-			if c.partWritten != before {
+			if c.partWritten.Load() != before {
 				progressed = true
 			}
 		}

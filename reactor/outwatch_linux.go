@@ -86,6 +86,7 @@ func (w *outWatcher) run(rc syscall.RawConn) {
 		}
 	}()
 	var events [64]syscall.EpollEvent
+	var ready [64]*conn
 	// Read returns only when the file is closed: the function says "not yet" whenever the set is
 	// empty, and Go's poller calls it again once it is readable.
 	_ = rc.Read(func(uintptr) bool {
@@ -98,14 +99,40 @@ func (w *outWatcher) run(rc syscall.RawConn) {
 				return false
 			}
 			w.mu.Lock()
+			k := 0
 			for _, ev := range events[:n] {
 				if c := w.conns[ev.Fd]; c != nil {
-					c.loop.w.post(c, taskOutput) // harmless if c ends meanwhile: writable checks
+					ready[k] = c
+					k++
 				}
 			}
 			w.mu.Unlock()
+			for i, c := range ready[:k] {
+				w.output(c)
+				ready[i] = nil
+			}
 		}
 	})
+}
+
+// output runs when c's socket has room. It writes the held body itself, as gnet flushes its own
+// buffer at EPOLLOUT, and waits for the next EPOLLOUT while some is left; the loop is woken only
+// when the body is out (or the write failed, or the loop holds the write lock): it goes on with
+// the message. A connection ending meanwhile has withdrawn held under the write lock before its
+// descriptor closes, so nothing here touches a descriptor that may have been reused.
+func (w *outWatcher) output(c *conn) {
+	d := &c.dw
+	if d.mu.TryLock() {
+		if len(d.held) > 0 && c.writeHeld(false) == nil && len(d.held) > 0 {
+			ev := syscall.EpollEvent{Events: syscall.EPOLLOUT | syscall.EPOLLONESHOT, Fd: int32(d.heldFD)}
+			if syscall.EpollCtl(w.ep, syscall.EPOLL_CTL_MOD, d.heldFD, &ev) == nil {
+				d.mu.Unlock()
+				return
+			}
+		}
+		d.mu.Unlock()
+	}
+	c.loop.w.post(c, taskOutput) // harmless if c ends meanwhile: writable checks
 }
 
 // arm asks for one taskOutput when c's socket is writable (on c's loop). It reports false when the
