@@ -76,12 +76,17 @@ func (w *outWatcher) run(rc syscall.RawConn) {
 		// Ended without close (an epoll or poller error nobody expects): every waiting connection
 		// is woken once, finds arm refusing, and falls back to the loop's poll.
 		w.mu.Lock()
-		defer w.mu.Unlock()
 		if w.closing {
+			w.mu.Unlock()
 			return
 		}
 		w.broken.Store(true)
+		waiting := make([]*conn, 0, len(w.conns))
 		for _, c := range w.conns {
+			waiting = append(waiting, c)
+		}
+		w.mu.Unlock()
+		for _, c := range waiting {
 			c.loop.w.post(c, taskOutput)
 		}
 	}()
