@@ -15,9 +15,9 @@ import (
 //
 // A large body is never copied into gnet's buffer. It goes out with writev (batch, header, body)
 // straight from the message, and when the kernel takes only part of it, the message itself stays
-// with the connection (c.part) and the loop writes the rest of the body from it as the socket
-// drains: the output watcher (outwatch_linux.go) posts a taskOutput when the socket is writable.
-// Nothing else is written meanwhile, so the wire keeps its order: whatever went before the body (a
+// with the connection (c.part) and the rest of the body is written from it as the socket drains:
+// by the output watcher (outwatch_linux.go) at the socket's EPOLLOUT, which wakes the loop once the
+// frame is out. Nothing else is written meanwhile, so the wire keeps its order: whatever went before the body (a
 // direct write's rest, gnet's buffer, the batch and the header) is in the kernel or in gnet's buffer
 // first, and the body goes on only once gnet's buffer is empty. Small bytes are copied, large bodies
 // are referenced: the design's "queue a pooled copy only when it would block", made precise.
