@@ -4,8 +4,6 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
-
-	"github.com/valyala/bytebufferpool"
 )
 
 const (
@@ -29,11 +27,6 @@ const (
 )
 
 var (
-	// Separate byte pools because message bodies and scratch copies have unrelated size
-	// distributions and bytebufferpool calibrates per pool.
-	msgBytes     bytebufferpool.Pool
-	scratchBytes bytebufferpool.Pool
-
 	msgs    = sync.Pool{New: func() any { return new(Msg) }}
 	buffers = sync.Pool{New: func() any { return new(Buffer) }}
 	bodies  = sync.Pool{New: func() any { return new(sharedBody) }}
@@ -56,23 +49,23 @@ func poison(b []byte) {
 }
 
 // maxKeptBytes is the largest body buffer a released Msg keeps for its next use; larger ones go
-// back to the byte pool, which drops the outliers.
-const maxKeptBytes = 256 << 10
+// back to their size class (class.go).
+const maxKeptBytes = smallMax
 
 // Msg is a multipart ZeroMQ message whose frame bodies live, concatenated, in one pooled
 // buffer. Obtain one with NewMsg; the zero value is not usable.
 type Msg struct {
-	bb    *bytebufferpool.ByteBuffer
-	sb    *sharedBody // non-nil while bb is shared with other Msgs (Share): then nobody writes to it
-	off   int         // start of frame 0 in bb.B: room for envelope frames, or where popped frames were
-	ends  []int       // end offset of each frame in bb.B; capacity kept across reuse
+	b     []byte      // the frames' bodies, from a size class (class.go); nil: no storage yet
+	sb    *sharedBody // non-nil while b is shared with other Msgs (Share): then nobody writes to it
+	off   int         // start of frame 0 in b: room for envelope frames, or where popped frames were
+	ends  []int       // end offset of each frame in b; capacity kept across reuse
 	state atomic.Uint32
 	cmd   bool // a ZMTP command: one frame holding name length, name and data
 }
 
 // sharedBody counts the Msgs that share one body buffer; the last to be released recycles it.
 type sharedBody struct {
-	bb   *bytebufferpool.ByteBuffer
+	b    []byte
 	refs atomic.Int32
 }
 
@@ -85,17 +78,15 @@ func (m *Msg) Share() *Msg {
 	m.live("Share")
 	if m.sb == nil {
 		sb := bodies.Get().(*sharedBody)
-		sb.bb = m.bb
+		sb.b = m.b
 		sb.refs.Store(1)
 		m.sb = sb
 	}
 	m.sb.refs.Add(1)
 	c := msgs.Get().(*Msg)
 	c.state.Store(stateLive)
-	if c.bb != nil {
-		msgBytes.Put(c.bb) // a buffer kept from its last use: c reads m's instead
-	}
-	c.bb, c.sb, c.off, c.cmd = m.bb, m.sb, m.off, m.cmd
+	freeBody(c.b) // a buffer kept from its last use: c reads m's instead
+	c.b, c.sb, c.off, c.cmd = m.b, m.sb, m.off, m.cmd
 	c.ends = append(c.ends[:0], m.ends...)
 	return c
 }
@@ -109,13 +100,12 @@ func (m *Msg) own() {
 	}
 	m.sb = nil
 	if sb.refs.Load() == 1 { // the others are gone: the buffer is m's alone now
-		sb.bb = nil
+		sb.b = nil
 		bodies.Put(sb)
 		return
 	}
-	nb := msgBytes.Get()
-	nb.B = append(nb.B[:0], m.bb.B...)
-	m.bb = nb
+	nb := newBody(len(m.b))
+	m.b = append(nb, m.b...)
 	sb.release()
 }
 
@@ -124,14 +114,26 @@ func (sb *sharedBody) release() {
 	if sb.refs.Add(-1) != 0 {
 		return
 	}
-	bb := sb.bb
-	sb.bb = nil
+	b := sb.b
+	sb.b = nil
 	bodies.Put(sb)
-	if Checking() {
-		poison(bb.B)
+	freeBody(b) // poisons it instead while checking
+}
+
+// grow makes room for a body of total bytes, keeping what m holds: storage of exactly total bytes'
+// class (exactly total above the largest class), or, when amortize is set, at least twice the
+// current length, so that a body built by many appends is copied O(1) times per byte. The old
+// storage goes back to its class. m is not shared.
+func (m *Msg) grow(total int, amortize bool) {
+	if total <= cap(m.b) {
 		return
 	}
-	msgBytes.Put(bb)
+	if amortize {
+		total = max(total, 2*len(m.b))
+	}
+	nb := append(newBody(total), m.b...)
+	freeBody(m.b)
+	m.b = nb
 }
 
 // NewMsg returns an empty message from the pool, owned by the caller, who must Release
@@ -139,9 +141,6 @@ func (sb *sharedBody) release() {
 func NewMsg() *Msg {
 	m := msgs.Get().(*Msg)
 	m.state.Store(stateLive)
-	if m.bb == nil {
-		m.bb = msgBytes.Get()
-	}
 	m.cmd = false
 	return m
 }
@@ -185,8 +184,9 @@ func (m *Msg) misuse(op string) {
 func (m *Msg) AppendFrame(p []byte) {
 	m.live("AppendFrame")
 	m.own()
-	m.bb.B = append(m.bb.B, p...)
-	m.ends = append(m.ends, len(m.bb.B))
+	m.grow(len(m.b)+len(p), true)
+	m.b = append(m.b, p...)
+	m.ends = append(m.ends, len(m.b))
 }
 
 // AppendFrames copies each of frames as a new frame, in order.
@@ -197,11 +197,11 @@ func (m *Msg) AppendFrames(frames ...[]byte) {
 	for _, f := range frames {
 		n += len(f)
 	}
-	m.bb.B = slices.Grow(m.bb.B, n)
+	m.grow(len(m.b)+n, true)
 	m.ends = slices.Grow(m.ends, len(frames))
 	for _, f := range frames {
-		m.bb.B = append(m.bb.B, f...)
-		m.ends = append(m.ends, len(m.bb.B))
+		m.b = append(m.b, f...)
+		m.ends = append(m.ends, len(m.b))
 	}
 }
 
@@ -215,22 +215,63 @@ func (m *Msg) AddFrame(sizeHint int) {
 		sizeHint = maxReserve
 	}
 	if sizeHint > 0 {
-		m.bb.B = slices.Grow(m.bb.B, sizeHint)
+		m.grow(len(m.b)+sizeHint, true)
 	}
-	m.ends = append(m.ends, len(m.bb.B))
+	m.ends = append(m.ends, len(m.b))
+}
+
+// ReserveFrame starts a new, empty last frame with room for exactly size bytes, which Extend then
+// fills without moving the body: the storage is allocated (or taken from its size class) once, at
+// its final size. The caller vouches for size: a size read from a peer must have been checked
+// against a limit first (AddFrame caps what it reserves instead). The body is copied only when the
+// frames before are at least as large as this one, and then into twice their size, so that a
+// message of many large frames is still copied O(1) times per byte.
+func (m *Msg) ReserveFrame(size int) {
+	m.live("ReserveFrame")
+	m.own()
+	if size > 0 {
+		m.grow(len(m.b)+size, size < len(m.b))
+	}
+	m.ends = append(m.ends, len(m.b))
+}
+
+// Grow makes room for n more bytes after the last frame, so that the next n bytes of Extend do not
+// move the body. It allocates exactly what is missing (rounded up to its size class), not more:
+// the caller decides how a body of unknown final size grows.
+func (m *Msg) Grow(n int) {
+	m.live("Grow")
+	m.own()
+	if n > 0 {
+		m.grow(len(m.b)+n, false)
+	}
+}
+
+// Spare returns the room after the last frame (see ReserveFrame and Grow), for reading the frame's
+// next bytes straight into it, as from a socket. Passing a filled prefix of it to Extend takes the
+// bytes in place, without a copy. It is valid until the next mutation of m.
+func (m *Msg) Spare() []byte {
+	m.live("Spare")
+	m.own()
+	return m.b[len(m.b):cap(m.b)]
 }
 
 // Extend appends p to the last frame, for a frame that arrives in pieces. On a message
-// without frames it starts one. p may be reused by the caller at once.
+// without frames it starts one. p may be reused by the caller at once. When p is a prefix of
+// Spare (the bytes were read into the message itself), Extend copies nothing.
 func (m *Msg) Extend(p []byte) {
 	m.live("Extend")
 	m.own()
-	m.bb.B = append(m.bb.B, p...)
+	if n := len(m.b); len(p) > 0 && cap(m.b)-n >= len(p) && &m.b[:n+1][n] == &p[0] {
+		m.b = m.b[:n+len(p)]
+	} else {
+		m.grow(n+len(p), true)
+		m.b = append(m.b, p...)
+	}
 	if len(m.ends) == 0 {
-		m.ends = append(m.ends, len(m.bb.B))
+		m.ends = append(m.ends, len(m.b))
 		return
 	}
-	m.ends[len(m.ends)-1] = len(m.bb.B)
+	m.ends[len(m.ends)-1] = len(m.b)
 }
 
 // Len returns the number of frames.
@@ -242,7 +283,7 @@ func (m *Msg) Len() int {
 // Size returns the total number of body bytes over all frames.
 func (m *Msg) Size() int {
 	m.live("Size")
-	return len(m.bb.B) - m.off
+	return len(m.b) - m.off
 }
 
 // Frame returns a view of frame i, 0 <= i < Len() (other values panic like a slice index).
@@ -255,7 +296,7 @@ func (m *Msg) Frame(i int) []byte {
 		start = m.ends[i-1]
 	}
 	end := m.ends[i]
-	return m.bb.B[start:end:end]
+	return m.b[start:end:end]
 }
 
 // Frames appends a view of every frame to dst and returns the extended slice. The views
@@ -264,7 +305,7 @@ func (m *Msg) Frames(dst [][]byte) [][]byte {
 	m.live("Frames")
 	start := m.off
 	for _, end := range m.ends {
-		dst = append(dst, m.bb.B[start:end:end])
+		dst = append(dst, m.b[start:end:end])
 		start = end
 	}
 	return dst
@@ -274,7 +315,7 @@ func (m *Msg) Frames(dst [][]byte) [][]byte {
 // valid after Release; this is the convenient, allocating API.
 func (m *Msg) Copy() [][]byte {
 	m.live("Copy")
-	body := slices.Clone(m.bb.B[m.off:])
+	body := slices.Clone(m.b[m.off:])
 	if body == nil {
 		body = []byte{}
 	}
@@ -301,7 +342,9 @@ func (m *Msg) ReserveFront(n int) {
 		return
 	}
 	m.own()
-	m.bb.B = slices.Grow(m.bb.B[:0], n)[:n]
+	m.b = m.b[:0]
+	m.grow(n, false)
+	m.b = m.b[:n]
 	m.off = n
 }
 
@@ -311,7 +354,7 @@ func (m *Msg) ReserveFront(n int) {
 // taken back without writing anything (so even on a shared body), but not a view of m's frames.
 func (m *Msg) PushFront(p []byte) {
 	m.live("PushFront")
-	if n := len(p); n == 0 || (m.off >= n && &p[0] == &m.bb.B[m.off-n]) {
+	if n := len(p); n == 0 || (m.off >= n && &p[0] == &m.b[m.off-n]) {
 		// An empty frame, or the frame just in front of the others: only the offsets change.
 		m.off -= n
 		m.ends = slices.Insert(m.ends, 0, m.off+n)
@@ -322,15 +365,16 @@ func (m *Msg) PushFront(p []byte) {
 		m.moveFrames(len(p) - m.off + headroomExtra)
 	}
 	m.off -= len(p)
-	copy(m.bb.B[m.off:], p)
+	copy(m.b[m.off:], p)
 	m.ends = slices.Insert(m.ends, 0, m.off+len(p))
 }
 
 // moveFrames shifts every frame shift bytes further into the buffer.
 func (m *Msg) moveFrames(shift int) {
-	n := len(m.bb.B)
-	m.bb.B = slices.Grow(m.bb.B, shift)[:n+shift]
-	copy(m.bb.B[m.off+shift:], m.bb.B[m.off:n])
+	n := len(m.b)
+	m.grow(n+shift, true)
+	m.b = m.b[:n+shift]
+	copy(m.b[m.off+shift:], m.b[m.off:n])
 	m.off += shift
 	for i := range m.ends {
 		m.ends[i] += shift
@@ -347,7 +391,7 @@ func (m *Msg) PopFront() []byte {
 	start, end := m.off, m.ends[0]
 	m.ends = slices.Delete(m.ends, 0, 1)
 	m.off = end
-	return m.bb.B[start:end:end]
+	return m.b[start:end:end]
 }
 
 // Reset drops all frames but keeps the storage, invalidating earlier views.
@@ -355,10 +399,10 @@ func (m *Msg) Reset() {
 	m.live("Reset")
 	if m.sb != nil {
 		sb := m.sb
-		m.sb, m.bb = nil, msgBytes.Get()
+		m.sb, m.b = nil, nil
 		sb.release()
 	}
-	m.bb.B = m.bb.B[:0]
+	m.b = m.b[:0]
 	m.off = 0
 	m.ends = m.ends[:0]
 	m.cmd = false
@@ -373,7 +417,7 @@ func (m *Msg) Release() {
 	}
 	if sb := m.sb; sb != nil {
 		// A shared body: the last of its holders recycles (or poisons) it.
-		m.sb, m.bb = nil, nil
+		m.sb, m.b = nil, nil
 		sb.release()
 		if Checking() {
 			m.ends = nil
@@ -384,21 +428,21 @@ func (m *Msg) Release() {
 		msgs.Put(m)
 		return
 	}
-	bb := m.bb
 	if Checking() {
-		m.bb = nil
-		poison(bb.B)
+		b := m.b
+		m.b = nil
+		poison(b)
 		m.ends = nil
 		return
 	}
 	m.off = 0
 	m.ends = keptEnds(m.ends)
-	if cap(bb.B) <= maxKeptBytes {
+	if cap(m.b) <= maxKeptBytes {
 		// A small buffer stays with its Msg: one pool operation per message instead of two.
-		bb.B = bb.B[:0]
+		m.b = m.b[:0]
 	} else {
-		m.bb = nil
-		msgBytes.Put(bb) // with its length intact: bytebufferpool calibrates on it
+		freeBody(m.b) // back to its size class, or to the garbage collector
+		m.b = nil
 	}
 	msgs.Put(m)
 }
@@ -419,7 +463,7 @@ type Buffer struct {
 	// GetBuffer provided, not anything B was later pointed at.
 	B []byte
 
-	bb    *bytebufferpool.ByteBuffer
+	store []byte // what GetBuffer took from its size class
 	state atomic.Uint32
 }
 
@@ -429,10 +473,8 @@ func GetBuffer(n int) *Buffer {
 	n = max(n, 0)
 	b := buffers.Get().(*Buffer)
 	b.state.Store(stateLive)
-	bb := scratchBytes.Get()
-	bb.B = slices.Grow(bb.B[:0], n)[:n]
-	b.bb = bb
-	b.B = bb.B
+	b.store = newBody(n)
+	b.B = b.store[:n]
 	return b
 }
 
@@ -447,12 +489,11 @@ func (b *Buffer) Release() {
 		}
 		panic(&MisuseError{Type: "Buffer", Op: "Release", Err: err})
 	}
-	bb := b.bb
-	b.bb, b.B = nil, nil
+	store := b.store
+	b.store, b.B = nil, nil
+	freeBody(store) // poisons it instead while checking
 	if Checking() {
-		poison(bb.B)
 		return
 	}
-	scratchBytes.Put(bb)
 	buffers.Put(b)
 }

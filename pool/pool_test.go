@@ -137,7 +137,7 @@ func TestAddFrameReserveIsCapped(t *testing.T) {
 	m := NewMsg()
 	defer m.Release()
 	m.AddFrame(1 << 30)
-	if c := cap(m.bb.B); c < maxReserve || c > 4*maxReserve {
+	if c := cap(m.b); c < maxReserve || c > 4*maxReserve {
 		t.Fatalf("cap after AddFrame(1 GiB) = %d, want within [%d, %d]", c, maxReserve, 4*maxReserve)
 	}
 	m.AddFrame(-5) // a negative hint reserves nothing and still adds a frame

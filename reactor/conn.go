@@ -54,6 +54,7 @@ type conn struct {
 	failErr      error     // why the connection is being closed by us
 	cur          *pool.Msg // message being received
 	curMore      bool
+	curLeft      int // bytes of the current frame's body still to come
 	room         int // messages the pipe's inbound queue still takes
 	batch        []*pool.Msg
 	writing      bool      // the loop holds dw.mu for a write of its own
@@ -61,6 +62,14 @@ type conn struct {
 	timerIdx     int       // index in the loop's timer heap, -1 when not in it
 
 	dw directWriter // senders' direct writes (direct.go)
+
+	// loop-owned: a large body the kernel took only part of (conn_write.go), and the output
+	// watcher's registration of the socket (outwatch_linux.go)
+	part        partial
+	afterPart   []byte        // what the loop wrote while a body was held: it follows the body
+	partWritten atomic.Uint64 // bytes of held bodies written, for the poll's progress (the watcher writes too)
+	watched     bool
+	watchedFD   int
 }
 
 // A connection's state is two small machines, both loop-owned.
@@ -263,7 +272,7 @@ func (c *conn) lingerClose(end time.Time) {
 	c.life, c.lingerEnd = lifeLingering, end
 	c.drain()
 	c.checkLinger(time.Now())
-	if !c.closed() && !c.blocked {
+	if !c.closed() {
 		c.loop.poll(c) // until flushed, or the linger ends
 	}
 }
@@ -272,7 +281,8 @@ func (c *conn) checkLinger(now time.Time) {
 	if c.closed() {
 		return
 	}
-	flushed := c.pipe == nil || (c.pipe.OutLen() == 0 && len(c.dw.pend) == 0 && (c.gc == nil || c.gc.OutboundBuffered() == 0))
+	flushed := c.pipe == nil || (c.pipe.OutLen() == 0 && len(c.dw.pend) == 0 && !c.pending() && len(c.afterPart) == 0 &&
+		(c.gc == nil || c.gc.OutboundBuffered() == 0))
 	switch {
 	case flushed:
 		c.closeNow(ErrClosed)
@@ -291,7 +301,7 @@ func (c *conn) expire() {
 	if c.pipe != nil {
 		msgs = c.pipe.OutLen()
 	}
-	c.closeNow(lingerExpired(msgs, len(c.dw.pend)+c.outbound()))
+	c.closeNow(lingerExpired(msgs, len(c.dw.pend)+c.outbound()+c.partBytes()+len(c.afterPart)))
 }
 
 // scheduleExpire runs expire on c's loop. Any goroutine.
@@ -313,6 +323,8 @@ func (c *conn) closeNow(err error) {
 // onClose runs in OnClose. A detach is not an end: the session and pipe stay.
 func (c *conn) onClose(err error) {
 	c.stopDirect() // gnet closes or gives up the descriptor next
+	c.dropHeld()
+	c.loop.ow.forget(c)
 	if c.in == inDetaching {
 		c.in = inDetached
 		c.gc = nil
@@ -356,6 +368,7 @@ func (c *conn) finish(err error) {
 		return
 	}
 	c.stopDirect()
+	c.dropPart()
 	wasReady := c.ready()
 	c.life = lifeClosed
 	c.gc = nil
@@ -365,6 +378,7 @@ func (c *conn) finish(err error) {
 	if c.cur != nil {
 		c.cur.Release()
 		c.cur = nil
+		c.curLeft = 0
 	}
 	for i, m := range c.batch {
 		m.Release()

@@ -50,7 +50,7 @@ func (c *conn) pauseInput() {
 	if !detachable {
 		return
 	}
-	if c.gc.OutboundBuffered() > 0 || c.gc.InboundBuffered() < pauseSoftLimit {
+	if c.gc.OutboundBuffered() > 0 || c.pending() || c.gc.InboundBuffered() < pauseSoftLimit {
 		return
 	}
 	fd, err := c.gc.Dup()

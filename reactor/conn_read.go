@@ -1,6 +1,8 @@
 package reactor
 
 import (
+	"os"
+
 	"github.com/panjf2000/gnet/v2"
 	"github.com/zloop/zloop/codec"
 	"github.com/zloop/zloop/pool"
@@ -8,6 +10,33 @@ import (
 
 // Reading: what gnet delivers is parsed by the framer and handed to the pipe in batches; a full
 // pipe stops the parse (and the input, conn_pause.go).
+//
+// A large frame is received into its final buffer. Once the session has parsed its header and
+// checked its size against MAXMSGSIZE, Frame reserves the body at its final size (pool's
+// ReserveFrame: one allocation, or none from the size classes), and the bytes go straight into it:
+// what gnet already read is copied out of gnet's buffer once, and the rest is read from the socket
+// into the body itself (readBody), so the bulk of a large frame is never copied at all.
+//
+// How much a frame's announced size may reserve, since the size comes from the peer: with
+// MAXMSGSIZE set, the session has checked it, and the frame is reserved whole, as libzmq does. With
+// no limit (the default), up to trustedFrame is reserved whole; a larger frame starts with
+// trustedFrame and grows only as its bytes actually arrive, each time to at most four times what
+// arrived (growFrame). So a peer that announces 2^60 bytes and sends a few costs trustedFrame at
+// most, one that sends a huge frame costs a few times what it sent, and an honest 200 MB frame is
+// allocated three times (16 MiB, 64 MiB, then its size) and copied 80 MB on the way: about 1.5 times
+// its size at the peak. Setting MAXMSGSIZE makes every frame within it exact.
+
+const (
+	// trustedFrame is the most an unchecked frame size reserves up front (see above).
+	trustedFrame = 16 << 20
+	// directMin: a frame with at least this much of its body still to come is read from the socket
+	// into the message; a smaller rest comes with gnet's next read (64 KiB) anyway.
+	directMin = 32 << 10
+	// directBudget bounds what one readiness event reads straight into a body, so that a connection
+	// streaming a huge frame leaves its loop's other connections their turn (gnet reads 64 KiB per
+	// event).
+	directBudget = 2 << 20
+)
 
 // traffic runs in OnTraffic (also after gnet's Wake).
 func (c *conn) traffic() gnet.Action {
@@ -86,6 +115,12 @@ func (c *conn) read() {
 		} else if n > 0 && c.gc != nil {
 			_, _ = c.gc.Discard(n)
 		}
+		if err == nil && c.curLeft >= directMin {
+			err = c.readBody()
+			if c.closed() {
+				return
+			}
+		}
 		stop := c.settle()
 		if err != nil {
 			c.fail(err)
@@ -122,6 +157,7 @@ func (c *conn) settle() (stop bool) {
 }
 
 // Frame starts a message frame; at a message boundary it refuses when the inbound queue is full.
+// The session has checked size against MAXMSGSIZE.
 func (c *conn) Frame(size int, more, first bool) bool {
 	if first {
 		if c.room <= 0 {
@@ -132,18 +168,85 @@ func (c *conn) Frame(size int, more, first bool) bool {
 		c.cur = pool.NewMsg()
 		c.cur.ReserveFront(c.opts.headroom)
 	}
-	c.cur.AddFrame(size)
+	reserve := size
+	if size > trustedFrame && c.opts.Session.MaxMsgSize <= 0 {
+		reserve = trustedFrame // no limit vouches for the size: grow as the bytes come (growFrame)
+	}
+	c.cur.ReserveFrame(reserve)
 	c.curMore = more
+	c.curLeft = size
 	return true
 }
 
-// FrameData streams a frame's body into the message being received.
+// FrameData streams a frame's body into the message being received: p is copied out of gnet's
+// buffer, or was read into the message by readBody and is taken in place.
 func (c *conn) FrameData(p []byte, last bool) {
-	c.cur.Extend(p)
+	if len(p) > 0 {
+		if len(c.cur.Spare()) < len(p) {
+			c.growFrame(len(p))
+		}
+		c.cur.Extend(p)
+		c.curLeft -= len(p)
+	}
 	if last && !c.curMore {
 		c.batch = append(c.batch, c.cur)
 		c.cur = nil
 	}
+}
+
+// growFrame makes room for at least n more bytes of a frame that was not reserved whole: up to
+// three times what arrived of it so far, never past its announced size (see trustedFrame).
+func (c *conn) growFrame(n int) {
+	got := len(c.cur.Frame(c.cur.Len() - 1))
+	c.cur.Grow(min(max(n, 3*got), c.curLeft))
+}
+
+// readBody reads the rest of a large frame's body from the socket straight into the message and
+// hands it to the framer, which takes it in place. It stops at the end of the frame (what follows is
+// a header: gnet reads it), when the kernel has no more (level-triggered epoll reports the rest),
+// or at directBudget. It requires that gnet hold none of the connection's bytes, so that the
+// descriptor's next bytes are the body's: everything gnet had is parsed by now. An error of the
+// descriptor fails the connection as gnet's read would; at EOF gnet's next read finds it. A byte
+// stream under the framer (tls://) must turn this off: the socket's bytes would not be the body's.
+func (c *conn) readBody() error {
+	if !directReads || c.gc == nil || c.cur == nil || c.in != inGnet || c.carry.len() > 0 ||
+		c.failErr != nil || c.gc.InboundBuffered() > 0 {
+		return nil
+	}
+	fd := c.gc.Fd()
+	for budget := directBudget; budget > 0 && c.curLeft > 0 && c.cur != nil; {
+		sp := c.cur.Spare()
+		if len(sp) == 0 {
+			return nil // grown as bytes arrive (FrameData), never ahead of them
+		}
+		want := min(len(sp), c.curLeft, budget)
+		n, err := readFD(fd, sp[:want])
+		if err != nil {
+			if !wouldBlock(err) {
+				c.fail(os.NewSyscallError("read", err))
+			}
+			return nil
+		}
+		if n <= 0 {
+			return nil // EOF: gnet's next read closes the connection
+		}
+		budget -= n
+		c.loop.directReads.Add(1)
+		c.sc.directReads.Add(1)
+		k, err := c.framer.parse(sp[:n])
+		if err != nil || c.closed() {
+			return err
+		}
+		if k < n {
+			// Never so (a body's bytes are taken whole), but the stream must stay intact.
+			c.carry.add(c.loop, sp[k:n])
+			return nil
+		}
+		if n < want {
+			return nil // the kernel had no more: wait for the next readiness
+		}
+	}
+	return nil
 }
 
 // Command passes SUBSCRIBE, CANCEL and unknown commands up to the socket.

@@ -29,6 +29,12 @@ type directWriter struct {
 	fd   int         // the socket while ok
 	buf  []byte      // the encoded message of a direct write (under mu)
 	pend []byte      // what the kernel did not take of a direct write; the loop writes it first (under mu)
+
+	// held is the rest of a large body the connection holds (conn.part) once everything before it
+	// is in the kernel: the loop or the output watcher writes it to heldFD, whichever holds mu.
+	// Cleared before the message is released and before gnet closes the descriptor.
+	held   []byte
+	heldFD int
 }
 
 // tryDirect writes m from the calling goroutine and reports whether it did (then m may be released:
@@ -121,7 +127,7 @@ func (c *conn) flushPending() {
 // allowDirect lets senders write directly once the loop has nothing of its own to write (on the loop).
 func (c *conn) allowDirect() {
 	if !directWrites || c.dw.ok.Load() || !c.ready() || c.closed() || c.gc == nil || c.opts.raw ||
-		c.lingering() || c.in == inDetaching || c.failErr != nil || c.gc.OutboundBuffered() > 0 {
+		c.lingering() || c.in == inDetaching || c.failErr != nil || c.gc.OutboundBuffered() > 0 || c.pending() {
 		return
 	}
 	if !c.lockWrites() {

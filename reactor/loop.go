@@ -42,6 +42,11 @@ type Stats struct {
 	// SenderWrites counts the writes of Writes made by a sending goroutine on an idle connection
 	// (direct.go); SenderShort those the kernel did not take whole, whose rest the loop wrote.
 	SenderWrites, SenderShort uint64
+	// DirectReads counts reads of a large frame's body straight from the socket into its message.
+	DirectReads uint64
+	// HeldBodies counts large bodies the kernel took only part of, whose rest was written from the
+	// message as the socket drained (conn.part) instead of being copied into gnet's buffer.
+	HeldBodies uint64
 }
 
 // Counters are write-path counters updated by the loops: every loop has its own (summed by
@@ -52,7 +57,7 @@ type Counters struct {
 	// lines of whatever surrounds them (a socket's mutex, a loop's fields).
 	_                                                            [64]byte
 	writes, inline, queued, pauses, detaches, blocks, mutedReads atomic.Uint64
-	senderWrites, senderShort                                    atomic.Uint64
+	senderWrites, senderShort, directReads, heldBodies           atomic.Uint64
 	_                                                            [64]byte
 }
 
@@ -60,7 +65,8 @@ type Counters struct {
 func (c *Counters) Stats() Stats {
 	return Stats{Writes: c.writes.Load(), BytesInline: c.inline.Load(), BytesQueued: c.queued.Load(),
 		Pauses: c.pauses.Load(), Detaches: c.detaches.Load(), MutedReads: c.mutedReads.Load(),
-		SenderWrites: c.senderWrites.Load(), SenderShort: c.senderShort.Load(), Blocks: c.blocks.Load()}
+		SenderWrites: c.senderWrites.Load(), SenderShort: c.senderShort.Load(), Blocks: c.blocks.Load(),
+		DirectReads: c.directReads.Load(), HeldBodies: c.heldBodies.Load()}
 }
 
 // loop is zloop's state for one gnet event loop. Everything but the counters and tickTask's timer
@@ -71,7 +77,6 @@ type loop struct {
 	scratch []byte    // the out batch: valid until the next encode on this loop
 	spare   []byte    // a carry buffer kept between pauses (see carry)
 	wsBuf   []byte    // WebSocket upgrade answers and control frames
-	big     []byte    // a large frame whose body cannot be written from the message (ws client)
 	iov     [2][]byte // header and body of a large frame for writev, without a slice allocated per write
 
 	blocked map[*conn]struct{} // waiting for gnet's outbound buffer to drain (or lingering)
@@ -83,6 +88,9 @@ type loop struct {
 	pollIvl time.Duration
 
 	muteFD int // epoll set or kqueue for muting (mute_*.go); unprobed until needed, -1 if none
+
+	ow      *outWatcher // the reactor's output watcher (outwatch_linux.go), once asked for
+	owAsked bool
 
 	Counters // the loop's share of Reactor.Stats
 }
@@ -114,6 +122,15 @@ func (l *loop) arm(at time.Time) {
 }
 
 const unprobed = -2
+
+// outWatch returns the reactor's output watcher, or nil where there is none.
+func (l *loop) outWatch() *outWatcher {
+	if !l.owAsked {
+		l.owAsked = true
+		l.ow = l.r.outWatch()
+	}
+	return l.ow
+}
 
 // muter returns the loop's epoll or kqueue descriptor for muting, or -1 to detach instead. It probes
 // on first use, when gnet has certainly registered the waker.
@@ -169,16 +186,32 @@ func (l *loop) tick() {
 			delete(l.blocked, c)
 			continue
 		}
+		if c.pending() {
+			// A held body: written here where there is no output watcher (or it failed), and in
+			// any case for a connection polled anyway (lingering, muted).
+			before := c.partWritten.Load()
+			c.continuePart()
+			if c.closed() {
+				delete(l.blocked, c)
+				continue
+			}
+			if c.partWritten.Load() != before {
+				progressed = true
+			}
+		}
 		ob := c.outbound()
 		if ob < c.lastOutbound {
 			progressed = true
 		}
 		c.lastOutbound = ob
-		if ob < sendBound {
+		switch {
+		case !c.pending() && ob < sendBound:
 			// Top up as soon as there is room, so the kernel never runs dry while we wait.
 			delete(l.blocked, c)
 			c.blocked = false
 			c.drain()
+		case c.pending() && c.watched:
+			delete(l.blocked, c) // the output watcher wakes it
 		}
 		if c.lingering() {
 			c.checkLinger(now)

@@ -67,6 +67,10 @@ type Reactor struct {
 	terminated    bool // Shutdown began: no new sockets, endpoints or pipes
 	closed        bool // Shutdown is stopping the loops: no new connections either
 	portable      bool // Config.portablePause
+	// owatch tells loops when a socket has room for a held body (outwatch_linux.go); started at
+	// the first one, stopped once every connection is gone.
+	owatch       *outWatcher
+	owatchFailed bool
 
 	termOnce, stopOnce sync.Once
 	stopErr            error
@@ -146,6 +150,8 @@ func (r *Reactor) Stats() Stats {
 		s.SenderWrites += ls.SenderWrites
 		s.SenderShort += ls.SenderShort
 		s.Blocks += ls.Blocks
+		s.DirectReads += ls.DirectReads
+		s.HeldBodies += ls.HeldBodies
 	}
 	return s
 }
@@ -311,6 +317,12 @@ func (r *Reactor) stop() {
 	}
 	for _, c := range cs {
 		<-c.done
+	}
+	r.mu.Lock()
+	ow := r.owatch
+	r.mu.Unlock()
+	if ow != nil {
+		ow.close()
 	}
 	r.wg.Wait() // re-enrolls that were in flight
 	r.stopErr = r.cli.Stop()

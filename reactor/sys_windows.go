@@ -12,7 +12,10 @@ import (
 const (
 	directWrites = false
 	detachable   = false
+	directReads  = false
 )
+
+func wouldBlock(error) bool { return false }
 
 // Neither is reached (see the constants above); they exist so that the shared code builds.
 func readFD(int, []byte) (int, error)  { return 0, syscall.EWINDOWS }

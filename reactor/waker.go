@@ -17,10 +17,16 @@ type waker struct {
 	gfd int     // the read end as gnet registered it (set in OnOpen)
 
 	mu      sync.Mutex
-	tasks   []task
-	spare   []task
-	pending bool // a byte is on its way: later posts need not write another
-	closed  bool // fd is closed (the reactor stopped): never write to a descriptor that may be reused
+	tasks   []task // posted, under mu
+	running []task // the tasks run takes: loop-owned, swapped with tasks under mu
+	pending bool   // a byte is on its way: later posts need not write another
+	closed  bool   // the reactor stopped: no more tasks
+
+	// fdMu keeps close from closing fd (and the kernel from reusing its number) while a post
+	// writes to it; the byte is written outside mu, so that the loop it wakes does not find mu
+	// still taken by the poster.
+	fdMu     sync.Mutex
+	fdClosed bool
 }
 
 type taskKind uint8
@@ -32,6 +38,7 @@ const (
 	taskReadable                 // tell an inproc pipe's owner it became readable
 	taskWritable                 // tell an inproc pipe's owner it has room again
 	taskDetached                 // tell an inproc pipe's owner the pair is closed
+	taskOutput                   // the connection's socket is writable: its held body goes on
 )
 
 type task struct {
@@ -60,18 +67,25 @@ func (w *waker) post(c *conn, kind taskKind) { w.postTask(task{c: c, kind: kind}
 
 func (w *waker) postTask(t task) {
 	w.mu.Lock()
-	defer w.mu.Unlock()
 	if w.closed {
+		w.mu.Unlock()
 		return
 	}
 	w.tasks = append(w.tasks, t)
-	if !w.pending {
-		w.pending = true
-		// Written under mu so that close cannot close (and the kernel reuse) the descriptor in
-		// between; only the first post of a burst writes. EAGAIN means the pair is full of
-		// wake-ups the loop has yet to read: it will run.
+	wake := !w.pending
+	w.pending = true
+	w.mu.Unlock()
+	if !wake {
+		return // only the first post of a burst writes
+	}
+	// The loop may run the task before the byte arrives (woken for another reason): the byte
+	// then wakes it for nothing, which is harmless; it is never missing while a task waits.
+	// EAGAIN means the pair is full of wake-ups the loop has yet to read: it will run.
+	w.fdMu.Lock()
+	if !w.fdClosed {
 		w.fd.wake()
 	}
+	w.fdMu.Unlock()
 }
 
 // close closes the write end once no post can write to it any more. Called by Reactor.Shutdown after
@@ -80,7 +94,10 @@ func (w *waker) close() {
 	w.mu.Lock()
 	w.closed = true
 	w.mu.Unlock()
+	w.fdMu.Lock()
+	w.fdClosed = true
 	w.fd.close()
+	w.fdMu.Unlock()
 }
 
 // run executes the posted tasks, on the loop, from OnTraffic of the waker's connection.
@@ -88,11 +105,12 @@ func (w *waker) run(gc gnet.Conn) {
 	if n := gc.InboundBuffered(); n > 0 {
 		_, _ = gc.Discard(n)
 	}
+	// One lock per wake-up: the posted tasks and the loop's emptied list trade places.
 	w.mu.Lock()
-	tasks := w.tasks
-	w.tasks, w.spare = w.spare[:0], nil
+	w.tasks, w.running = w.running[:0], w.tasks
 	w.pending = false
 	w.mu.Unlock()
+	tasks := w.running
 	for i, t := range tasks {
 		switch t.kind {
 		case taskDrain:
@@ -109,12 +127,9 @@ func (w *waker) run(gc gnet.Conn) {
 			t.p.owner.PipeWritable(t.p)
 		case taskDetached:
 			t.p.owner.PipeDetached(t.p, true)
+		case taskOutput:
+			t.c.writable()
 		}
 		tasks[i] = task{}
 	}
-	w.mu.Lock()
-	if w.spare == nil {
-		w.spare = tasks[:0]
-	}
-	w.mu.Unlock()
 }

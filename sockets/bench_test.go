@@ -114,4 +114,10 @@ func reportStats(b *testing.B, r *reactor.Reactor, before reactor.Stats) {
 	b.ReportMetric(float64(st.Writes-before.Writes)/n, "writes/msg")
 	b.ReportMetric(float64(st.Pauses-before.Pauses), "pauses")
 	b.ReportMetric(float64(st.Blocks-before.Blocks), "blocks")
+	if held := st.HeldBodies - before.HeldBodies; held > 0 {
+		b.ReportMetric(float64(held)/n, "held/msg")
+	}
+	if dr := st.DirectReads - before.DirectReads; dr > 0 {
+		b.ReportMetric(float64(dr)/n, "directreads/msg")
+	}
 }

@@ -21,7 +21,7 @@ const module = "github.com/zloop/zloop"
 const layers = `
 package              project imports           other modules                      I/O-free
 codec                -                         -                                  yes
-pool                 -                         github.com/valyala/bytebufferpool  yes
+pool                 -                         -                                  yes
 zmtp                 codec                     -                                  yes
 ws                   -                         github.com/gobwas/ws               no
 reactor              codec,pool,ws,zmtp,internal/background,internal/plumb  github.com/panjf2000/gnet/v2  no
