@@ -5,7 +5,6 @@ package reactor
 import (
 	"errors"
 	"fmt"
-	"reflect"
 	"syscall"
 
 	"github.com/panjf2000/gnet/v2"
@@ -31,27 +30,10 @@ import (
 // muterOf returns the kqueue descriptor of el's loop, or -1. probeFD is a descriptor gnet registered
 // on that loop for reading (the waker's).
 func muterOf(el gnet.EventLoop, probeFD int) int {
-	v := reflect.ValueOf(el)
-	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
-		return -1
-	}
-	p := v.Elem().FieldByName("poller")
-	if p.Kind() != reflect.Pointer || p.IsNil() || p.Elem().Kind() != reflect.Struct {
-		return -1
-	}
-	p = p.Elem()
 	// The kqueue poller's wake-up pipe (unused where EVFILT_USER exists, but declared): a sign that
-	// this is the poller we know and fd is its kqueue.
-	if _, ok := p.Type().FieldByName("pipe"); !ok {
-		return -1
-	}
-	fd := p.FieldByName("fd")
-	if fd.Kind() != reflect.Int {
-		return -1
-	}
-	kq := int(fd.Int())
-	// EV_ENABLE changes nothing on an enabled filter and fails with ENOENT where there is none: the
-	// waker must be registered in this kqueue.
+	// this is the poller we know and fd is its kqueue. EV_ENABLE changes nothing on an enabled
+	// filter and fails with ENOENT where there is none: the waker must be registered in this kqueue.
+	kq := pollerFD(el, "pipe")
 	if kq < 0 || kevent(kq, probeFD, syscall.EV_ENABLE) != nil {
 		return -1
 	}

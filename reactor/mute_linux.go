@@ -2,7 +2,6 @@ package reactor
 
 import (
 	"fmt"
-	"reflect"
 	"syscall"
 
 	"github.com/panjf2000/gnet/v2"
@@ -23,25 +22,9 @@ import (
 // muterOf returns the epoll descriptor of el's loop, or -1. probeFD is a descriptor gnet registered
 // on that loop for reading (the waker's).
 func muterOf(el gnet.EventLoop, probeFD int) int {
-	v := reflect.ValueOf(el)
-	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
-		return -1
-	}
-	p := v.Elem().FieldByName("poller")
-	if p.Kind() != reflect.Pointer || p.IsNil() || p.Elem().Kind() != reflect.Struct {
-		return -1
-	}
-	p = p.Elem()
 	// The default poller has an eventfd field; the poll_opt build puts a pointer in the event's data
 	// instead of the descriptor, and a MOD of ours would corrupt it.
-	if _, ok := p.Type().FieldByName("efd"); !ok {
-		return -1
-	}
-	fd := p.FieldByName("fd")
-	if fd.Kind() != reflect.Int {
-		return -1
-	}
-	ep := int(fd.Int())
+	ep := pollerFD(el, "efd")
 	if ep < 0 || setEvents(ep, probeFD, netpoll.ReadEvents) != nil {
 		return -1
 	}
