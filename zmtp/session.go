@@ -557,7 +557,7 @@ func (s *Session) frameStart(flags byte, size int, h Handler) (bool, error) {
 	}
 	if flags&codec.FlagCommand != 0 {
 		if size > s.maxCmd {
-			return false, &Error{Op: "command", Err: ErrTooLarge, Detail: "command frame of " + itoa(size) + " bytes"}
+			return false, &Error{Op: "command", Err: ErrTooLarge, Detail: "command frame of " + strconv.Itoa(size) + " bytes"}
 		}
 		s.hold(holdCommand, size)
 		return true, nil
@@ -655,7 +655,6 @@ func (s *Session) frameBody(p []byte, last bool, now time.Time, out []byte, h Ha
 	return out, errBodySize
 }
 
-func itoa(n int) string { return strconv.Itoa(n) }
 
 func (s *Session) endFrame() {
 	s.inFrame = false
