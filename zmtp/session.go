@@ -655,7 +655,6 @@ func (s *Session) frameBody(p []byte, last bool, now time.Time, out []byte, h Ha
 	return out, errBodySize
 }
 
-
 func (s *Session) endFrame() {
 	s.inFrame = false
 	if !s.frameMore {
