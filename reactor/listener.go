@@ -2,8 +2,10 @@ package reactor
 
 import (
 	"context"
+	"maps"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -202,10 +204,7 @@ func (l *Listener) Close() error {
 	}
 	l.closed = true
 	close(l.stop)
-	cs := make([]*conn, 0, len(l.conns))
-	for c := range l.conns {
-		cs = append(cs, c)
-	}
+	cs := slices.Collect(maps.Keys(l.conns))
 	pipes := l.inprocPipes
 	l.inprocPipes = nil
 	l.mu.Unlock()

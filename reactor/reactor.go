@@ -3,8 +3,10 @@ package reactor
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net"
 	"runtime"
+	"slices"
 	"sync"
 
 	"github.com/panjf2000/gnet/v2"
@@ -227,19 +229,13 @@ func (r *Reactor) Shutdown(ctx context.Context) error {
 func (r *Reactor) terminate() {
 	r.mu.Lock()
 	r.terminated = true
-	socks := make([]Terminator, 0, len(r.sockets))
-	for t := range r.sockets {
-		socks = append(socks, t)
-	}
+	socks := slices.Collect(maps.Keys(r.sockets))
 	r.mu.Unlock()
 	for _, t := range socks {
 		t.Terminate()
 	}
 	r.mu.Lock()
-	lns := make([]*Listener, 0, len(r.listeners))
-	for l := range r.listeners {
-		lns = append(lns, l)
-	}
+	lns := slices.Collect(maps.Keys(r.listeners))
 	ds := make([]*Dialer, 0, len(r.dialers))
 	for d := range r.dialers {
 		if _, lingering := r.lingerDialers[d]; !lingering {
@@ -276,14 +272,8 @@ func (r *Reactor) lingerWaits() []<-chan struct{} {
 // force ends all lingering at once: Shutdown's context ended.
 func (r *Reactor) force() {
 	r.mu.Lock()
-	ds := make([]*Dialer, 0, len(r.lingerDialers))
-	for d := range r.lingerDialers {
-		ds = append(ds, d)
-	}
-	cs := make([]*conn, 0, len(r.lingering))
-	for c := range r.lingering {
-		cs = append(cs, c)
-	}
+	ds := slices.Collect(maps.Keys(r.lingerDialers))
+	cs := slices.Collect(maps.Keys(r.lingering))
 	r.mu.Unlock()
 	for _, d := range ds {
 		d.cancel()
@@ -297,20 +287,14 @@ func (r *Reactor) force() {
 func (r *Reactor) stop() {
 	r.mu.Lock()
 	r.closed = true
-	ds := make([]*Dialer, 0, len(r.dialers))
-	for d := range r.dialers {
-		ds = append(ds, d)
-	}
+	ds := slices.Collect(maps.Keys(r.dialers))
 	r.mu.Unlock()
 	for _, d := range ds {
 		d.stop() // Connects made while Shutdown waited (by owners that are not sockets)
 	}
 	r.wg.Wait()
 	r.mu.Lock()
-	cs := make([]*conn, 0, len(r.conns))
-	for c := range r.conns {
-		cs = append(cs, c)
-	}
+	cs := slices.Collect(maps.Keys(r.conns))
 	r.mu.Unlock()
 	for _, c := range cs {
 		c.scheduleClose()
