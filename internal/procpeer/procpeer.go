@@ -94,7 +94,7 @@ type proc struct {
 	name   string // "zloop PUSH", for messages
 	cmd    *exec.Cmd
 	stdin  *os.File
-	stderr tailBuffer
+	stderr testpeer.TailBuffer
 
 	changed    chan struct{} // a token after each report line and at the end of output
 	readerDone chan struct{}
@@ -323,29 +323,4 @@ func requirePython(t *testing.T) {
 		}
 		t.Skipf("procpeer: %v", err)
 	}
-}
-
-// tailBuffer keeps the last bytes a peer wrote to stderr; exec's copying goroutine writes
-// while the test reads.
-type tailBuffer struct {
-	mu  sync.Mutex
-	buf []byte
-}
-
-const tailMax = 4 << 10
-
-func (b *tailBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.buf = append(b.buf, p...)
-	if len(b.buf) > tailMax {
-		b.buf = append(b.buf[:0], b.buf[len(b.buf)-tailMax:]...)
-	}
-	return len(p), nil
-}
-
-func (b *tailBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return string(b.buf)
 }

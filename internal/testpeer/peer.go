@@ -100,7 +100,7 @@ type Peer struct {
 	typ     string
 	cmd     *exec.Cmd
 	stdin   *os.File
-	stderr  tailBuffer
+	stderr  TailBuffer
 	version string
 
 	lines      chan []byte   // answer lines from readLoop
@@ -552,16 +552,16 @@ func (p *Peer) close() {
 	<-p.readerDone
 }
 
-// tailBuffer keeps the last bytes the peer wrote to stderr, for error messages; exec's
-// copying goroutine writes while test code reads.
-type tailBuffer struct {
+// TailBuffer keeps the last bytes a peer process wrote to stderr, for error messages (the zero
+// value is ready). exec's copying goroutine writes while test code reads: any goroutine.
+type TailBuffer struct {
 	mu  sync.Mutex
 	buf []byte
 }
 
 const tailMax = 8 << 10
 
-func (b *tailBuffer) Write(p []byte) (int, error) {
+func (b *TailBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.buf = append(b.buf, p...)
@@ -571,7 +571,7 @@ func (b *tailBuffer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func (b *tailBuffer) String() string {
+func (b *TailBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return string(b.buf)
