@@ -430,7 +430,7 @@ func (p *Pipe) detachConn(c *conn) {
 	p.inPaused = false
 	// A dialed pipe ends with its connection when it is closed (unless it lingers) or will not
 	// reconnect (RECONNECT_IVL < 0: its dialer stops).
-	final := !p.dial || (p.closed && !p.lingering) || (p.opts.ReconnectIvl < 0 && !p.lingering)
+	final := !p.dial || (!p.lingering && (p.closed || p.opts.ReconnectIvl < 0))
 	if final {
 		p.closed = true
 	}
