@@ -2,7 +2,6 @@ package zmtp
 
 import "github.com/zloop/zloop/codec"
 
-
 // PLAIN's command names (rfc 24).
 const (
 	cmdHello    = "HELLO"
@@ -19,8 +18,8 @@ const PropUserID = "User-Id"
 // with its own. Credentials travel in clear text; PLAIN only says who is connecting.
 type plainMechanism struct {
 	server   bool
-	username []byte // client
-	password []byte // client
+	username []byte           // client
+	password []byte           // client
 	auth     *authorizer      // server: asks ZAP about the client after its HELLO
 	props    []codec.Property // our metadata, for INITIATE (client) or READY (server)
 	metadata metadataFunc

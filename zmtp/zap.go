@@ -230,7 +230,7 @@ type authorizer struct {
 	pending *ZAPRequest // asked and not answered: the session consumes no input meanwhile
 	policy  zapPolicy
 	then    func(w *wire, out []byte) ([]byte, error) // the mechanism's next step once admitted
-	granted *ZAPReply                                  // the 200 reply, applied to the peer at READY
+	granted *ZAPReply                                 // the 200 reply, applied to the peer at READY
 }
 
 // asks reports whether a mechanism with policy p asks ZAP at all.
