@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/panjf2000/gnet/v2"
 )
@@ -73,6 +74,8 @@ type Reactor struct {
 	// the first one, stopped once every connection is gone.
 	owatch       *outWatcher
 	owatchFailed bool
+	// auth is the reactor's ZAP handler (SetAuthorizer), for sockets without their own.
+	auth atomic.Pointer[Authorizer]
 
 	termOnce, stopOnce sync.Once
 	stopErr            error
