@@ -11,7 +11,9 @@ import (
 	"github.com/zloop/zloop/zmtp"
 )
 
-func zmtpProp(name, value string) codec.Property { return codec.Property{Name: name, Value: []byte(value)} }
+func zmtpProp(name, value string) codec.Property {
+	return codec.Property{Name: name, Value: []byte(value)}
+}
 
 // testAuth is an Authorizer that keeps its calls for the test to answer, from the test's
 // goroutine: never on the loop.
