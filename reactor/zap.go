@@ -220,3 +220,21 @@ func (c *conn) buildMetadata(peer *zmtp.Peer) *pool.Metadata {
 
 // errAuthInput: the peer sent more than a command while its connection waited for ZAP.
 var errAuthInput = &zmtp.Error{Op: "handshake", Err: zmtp.ErrUnexpectedCommand, Detail: "input while ZAP decides"}
+
+// InprocBound returns the listener bound at the inproc:// endpoint and the socket type it was
+// bound with, or nil when the name is free: how a ZAP client finds the handler socket at
+// inproc://zeromq.zap.01, as libzmq's session_base_t::zap_connect does. A new listener at the same
+// name is another handler. Any goroutine.
+func (r *Reactor) InprocBound(endpoint string) (*Listener, string) {
+	name, err := inprocName(endpoint)
+	if err != nil {
+		return nil, ""
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ep := r.inproc[name]
+	if ep == nil {
+		return nil, ""
+	}
+	return ep.l, ep.opts.Session.SocketType
+}
