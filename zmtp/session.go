@@ -712,6 +712,14 @@ func (s *Session) greeted(g codec.Greeting, out []byte) ([]byte, error) {
 // literal "\x05ERROR" takes the E as a hex digit, which gives 0x5E, "RROR", then the reason.
 var libzmqBadError = []byte{0x5E, 'R', 'R', 'O', 'R'}
 
+// appendLibzmqPlainError appends the body of an ERROR as libzmq 4.3's PLAIN mechanism spells it,
+// the only spelling its PLAIN client takes for an ERROR (plain_common.hpp's error_prefix).
+func appendLibzmqPlainError(dst []byte, reason string) []byte {
+	dst = append(dst, libzmqBadError...)
+	dst = append(dst, byte(len(reason)))
+	return append(dst, reason...)
+}
+
 func (s *Session) command(body []byte, now time.Time, out []byte, h Handler) ([]byte, error) {
 	var c codec.Command
 	if s.state == stHandshake && bytes.HasPrefix(body, libzmqBadError) {

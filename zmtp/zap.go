@@ -290,7 +290,14 @@ func (a *authorizer) answer(w *wire, r *ZAPReply, out []byte) ([]byte, error) {
 		// rfc 26 and libzmq: a temporary failure drops the client without an ERROR.
 		return out, &AuthError{Status: r.StatusCode, Text: r.StatusText, UserID: r.UserID}
 	case ZAPDenied, ZAPInternalFail:
-		out = w.error(out, strconv.Itoa(r.StatusCode))
+		if p == zapPlain {
+			// libzmq's PLAIN client recognises only its own misspelt ERROR (see
+			// libzmqBadError); a correct one makes it report a protocol error instead of
+			// the refusal. zloop's clients read both.
+			out = w.frame(out, codec.FlagCommand, appendLibzmqPlainError(w.body[:0], strconv.Itoa(r.StatusCode)))
+		} else {
+			out = w.error(out, strconv.Itoa(r.StatusCode))
+		}
 		return out, &AuthError{Status: r.StatusCode, Text: r.StatusText, UserID: r.UserID}
 	}
 	return out, zapErr("status code " + strconv.Itoa(r.StatusCode))

@@ -208,14 +208,15 @@ func (p *Peer) readLoop(r *os.File) {
 }
 
 type response struct {
-	OK     bool       `json:"ok"`
-	Error  string     `json:"error"`
-	Detail string     `json:"detail"`
-	Ep     string     `json:"ep"`
-	Int    *int64     `json:"int"`
-	Bytes  []byte     `json:"bytes"`
-	Msgs   [][][]byte `json:"msgs"`
-	Zmq    string     `json:"zmq"`
+	OK     bool            `json:"ok"`
+	Error  string          `json:"error"`
+	Detail string          `json:"detail"`
+	Ep     string          `json:"ep"`
+	Int    *int64          `json:"int"`
+	Bytes  []byte          `json:"bytes"`
+	Msgs   [][][]byte      `json:"msgs"`
+	Zmq    string          `json:"zmq"`
+	Data   json.RawMessage `json:"data"` // an op's own result (zap.go)
 }
 
 // await reads the next answer. The caller holds mu, or is Start before p escapes.
