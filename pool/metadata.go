@@ -21,15 +21,16 @@ const (
 // Other per-connection facts join this struct as fields of their own, each answered by Get under
 // its property name (a TLS peer certificate, for instance, as libzmq has none to copy).
 type Metadata struct {
-	props []property // in the order given to NewMetadata; first of a name wins
+	props []property // in the order given to NewMetadata; one per name, regardless of case
 }
 
 type property struct{ name, value string }
 
 // NewMetadata builds a connection's metadata from name/value pairs (name, value, name, value,
-// ...); a trailing name without value is ignored. When a name appears twice the first wins, as in
-// libzmq's std::map insert: put what the connection's own side vouches for (Peer-Address, the ZAP
-// handler's User-Id and properties) before what the peer claims. Any goroutine.
+// ...); a trailing name without value is ignored. When a name appears twice (compared regardless of
+// case, as rfc 37 compares property names) the first wins, as in libzmq's std::map insert: put
+// what the connection's own side vouches for (Peer-Address, the ZAP handler's User-Id and
+// properties) before what the peer claims. Any goroutine.
 func NewMetadata(pairs ...string) *Metadata {
 	md := &Metadata{props: make([]property, 0, len(pairs)/2)}
 	for i := 0; i+1 < len(pairs); i += 2 {
@@ -51,7 +52,7 @@ func (md *Metadata) With(name, value string) *Metadata {
 
 func (md *Metadata) add(name, value string) {
 	for _, p := range md.props {
-		if p.name == name {
+		if strings.EqualFold(p.name, name) {
 			return
 		}
 	}
