@@ -63,6 +63,7 @@ type conn struct {
 	auth         *ZAPCall         // the ZAP call the session waits on (zap.go)
 	authReq      *zmtp.ZAPRequest // the session's last request passed on, so each goes once
 	peerAddr     string           // Peer-Address, found once (zap.go)
+	silenced     bool             // ZAP said 300: reported, waiting for the handshake timer (zap.go)
 	meta         *pool.Metadata   // the connection's metadata, built at Ready; every received message points at it
 
 	dw directWriter // senders' direct writes (direct.go)
@@ -406,8 +407,8 @@ func (c *conn) finish(err error) {
 	default:
 		ev.Type = EventHandshakeFailedNoDetail
 	}
-	if errors.Is(err, ErrClosed) && !wasReady {
-		ev.Type = EventDisconnected
+	if errors.Is(err, ErrClosed) && !wasReady || c.silenced {
+		ev.Type = EventDisconnected // a silenced connection's refusal was reported already
 	}
 	if c.pipe != nil {
 		c.pipe.detachConn(c)

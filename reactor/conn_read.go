@@ -118,7 +118,7 @@ func (c *conn) read() {
 		if err == nil && c.askAuth() {
 			continue // answered at once (no ZAP handler): parse what waited
 		}
-		if err == nil && c.auth != nil && len(in)-n > c.authInputMax() {
+		if err == nil && (c.auth != nil || c.sess.Silenced()) && len(in)-n > c.authInputMax() {
 			// Nothing is consumed while ZAP decides, and a client waiting for our answer has
 			// nothing more to say: libzmq fails a command there.
 			err = errAuthInput

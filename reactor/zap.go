@@ -133,6 +133,15 @@ func (c *conn) authAnswered(z *ZAPCall, read bool) {
 	if c.closed() {
 		return
 	}
+	if c.sess.Silenced() {
+		// A 300: refused now, closed when the handshake timer ends (as libzmq 4.3, which
+		// reports the refusal at once and the disconnection then).
+		c.silenced = true
+		c.owner.Event(Event{Type: EventHandshakeFailedAuth, Endpoint: c.ep, Remote: c.remote, Err: err,
+			Value: zmtp.AuthStatus(err)})
+		c.loop.watch(c)
+		return
+	}
 	if err != nil {
 		c.fail(err)
 		if read { // from the waker, not inside this connection's OnTraffic: close it here

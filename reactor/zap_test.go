@@ -56,6 +56,7 @@ func TestZAPCall(t *testing.T) {
 			server := testOptions("PULL")
 			server.Session.Plain, server.Session.PlainServer = true, true
 			server.Authorizer = auth
+			server.Session.HandshakeTimeout = 300 * time.Millisecond
 			client := func(user string) *Options {
 				o := testOptions("PUSH")
 				o.Session.Plain = true
@@ -112,10 +113,24 @@ func TestZAPCall(t *testing.T) {
 				t.Fatalf("server side: %v", e)
 			}
 
+			// 300: reported at once, no ERROR, the connection kept until HANDSHAKE_IVL, as libzmq.
+			temp := newOwner(t, "temp")
+			connect(t, r, l.Endpoint(), client("carol"), temp)
+			auth.wait(t, 3).Reply(&zmtp.ZAPReply{StatusCode: 300})
+			if e := bo.waitEvent(t, EventHandshakeFailedAuth); e.Value != 300 {
+				t.Fatalf("300, server side: %v", e)
+			}
+			if e := bo.waitEvent(t, EventDisconnected); !errors.Is(e.Err, zmtp.ErrHandshakeTimeout) {
+				t.Fatalf("300, the server's end of it: %v", e)
+			}
+			if e := temp.waitEvent(t, EventHandshakeFailedNoDetail); zmtp.AuthStatus(e.Err) != 0 {
+				t.Fatalf("300, client side: %v", e)
+			}
+
 			// A call whose connection is gone: its answer is dropped, the server stays well.
 			gone := newOwner(t, "gone")
 			d := connect(t, r, l.Endpoint(), client("bob"), gone)
-			z3 := auth.wait(t, 3)
+			z3 := auth.wait(t, 4)
 			d.Close(0)
 			waitFor(t, "the call is done", z3.Done)
 			z3.Reply(&zmtp.ZAPReply{StatusCode: 200})

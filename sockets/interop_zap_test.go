@@ -3,6 +3,7 @@ package sockets
 import (
 	"bytes"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -68,7 +69,7 @@ func pick(admit bool, yes, no string) string {
 }
 
 // zapPolicy is rules as zloop's ZAP handler, so that both handlers decide alike.
-func zapPolicy(rules []testpeer.ZAPRule) ZAPHandler {
+func zapPolicy(rules []testpeer.ZAPRule, refusal int) ZAPHandler {
 	return func(req ZAPRequest) ZAPReply {
 		for _, r := range rules {
 			if r.Mechanism != req.Mechanism || (r.Domain != nil && *r.Domain != req.Domain) {
@@ -84,7 +85,7 @@ func zapPolicy(rules []testpeer.ZAPRule) ZAPHandler {
 			}
 			return ZAPReply{StatusCode: code, UserID: r.UserID, Metadata: r.Metadata}
 		}
-		return ZAPReply{StatusCode: 400, StatusText: "no rule"}
+		return ZAPReply{StatusCode: refusal, StatusText: "no rule"}
 	}
 }
 
@@ -121,6 +122,9 @@ func libAuthEvent(t *testing.T, p *testpeer.Peer) authEvent {
 	if err != nil {
 		t.Fatalf("libzmq's monitor: %v", err)
 	}
+	if EventType(e.Event) != EventHandshakeFailedAuth {
+		e.Value = 0 // libzmq's errno; zloop has none to give
+	}
 	return authEvent{EventType(e.Event), e.Value}
 }
 
@@ -130,15 +134,20 @@ func TestInteropZAP(t *testing.T) {
 	}
 	for _, m := range zapMechanisms {
 		for _, bind := range []string{"tcp://127.0.0.1:*", "ws://127.0.0.1:*/zap"} {
-			t.Run(m.name+"/"+bind[:strings.Index(bind, ":")], func(t *testing.T) { testInteropZAP(t, m, bind) })
+			for _, refusal := range []int{400, 300, 500} {
+				name := m.name + "/" + bind[:strings.Index(bind, ":")] + "/" + strconv.Itoa(refusal)
+				t.Run(name, func(t *testing.T) { testInteropZAP(t, m, bind, refusal) })
+			}
 		}
 	}
 }
 
 // testInteropZAP: libzmq's handler judges zloop clients (libzmq server), then zloop's handler,
-// in both forms, judges libzmq clients (zloop server). The refusals must give the same monitor
-// events on the mirrored sides: zloop's server as libzmq's, zloop's client as libzmq's.
-func testInteropZAP(t *testing.T, m zapMechanism, bind string) {
+// in both forms, judges libzmq clients (zloop server); what is not admitted gets refusal. The
+// refusals must give the same monitor events on the mirrored sides: zloop's server as libzmq's
+// (HANDSHAKE_FAILED_AUTH with the status), zloop's client as libzmq's (the same, or for a 300,
+// which sends nothing and holds the connection until HANDSHAKE_IVL, what an EOF gives).
+func testInteropZAP(t *testing.T, m zapMechanism, bind string, refusal int) {
 	ctx := testCtx(t)
 	r := newReactor(t)
 
@@ -146,11 +155,14 @@ func testInteropZAP(t *testing.T, m zapMechanism, bind string) {
 	var libServerEv, zloopClientEv authEvent
 	for _, admit := range []bool{true, false} {
 		lib := testpeer.Start(t, "PULL")
-		lib.ServeZAP("400", m.rules...)
+		lib.ServeZAP(strconv.Itoa(refusal), m.rules...)
 		lib.Monitor()
+		lib.SetInt("HANDSHAKE_IVL", 500) // a 300 keeps the connection until then
 		m.libServer(lib, admit)
 		ep := lib.Bind(bind)
-		push := newSocket(t, r, Push, m.client(admit)...)
+		// libzmq's ws engine keeps a connection its ZAP handler answered 300 open past
+		// HANDSHAKE_IVL: the client's own handshake timer ends it, as a libzmq client's would.
+		push := newSocket(t, r, Push, append(m.client(admit), WithHandshakeIvl(500*time.Millisecond))...)
 		events := push.Monitor(64)
 		if err := push.Connect(ep); err != nil {
 			t.Fatal(err)
@@ -175,16 +187,16 @@ func testInteropZAP(t *testing.T, m zapMechanism, bind string) {
 		zloopClientEv = zloopAuthEvent(t, events)
 		libServerEv = libAuthEvent(t, lib)
 	}
-	if libServerEv != (authEvent{EventHandshakeFailedAuth, 400}) || zloopClientEv != libServerEv {
-		t.Fatalf("refused by libzmq: libzmq's server reports %v, zloop's client %v; want HANDSHAKE_FAILED_AUTH 400 on both",
-			libServerEv, zloopClientEv)
+	if libServerEv != (authEvent{EventHandshakeFailedAuth, refusal}) {
+		t.Fatalf("refused by libzmq: libzmq's server reports %v, want HANDSHAKE_FAILED_AUTH %d", libServerEv, refusal)
 	}
+	t.Logf("refused by libzmq with %d: libzmq's server %v, zloop's client %v", refusal, libServerEv, zloopClientEv)
 
 	// zloop server, zloop's ZAP handler in both forms, libzmq clients.
 	for _, form := range []string{"func", "socket"} {
 		r := newReactor(t)
 		if form == "func" {
-			if err := SetZAPHandler(r, zapPolicy(m.rules)); err != nil {
+			if err := SetZAPHandler(r, zapPolicy(m.rules, refusal)); err != nil {
 				t.Fatal(err)
 			}
 		} else {
@@ -192,11 +204,11 @@ func testInteropZAP(t *testing.T, m zapMechanism, bind string) {
 			if _, err := h.Bind(ZAPEndpoint); err != nil {
 				t.Fatal(err)
 			}
-			serveZAP(t, h, zapPolicy(m.rules))
+			serveZAP(t, h, zapPolicy(m.rules, refusal))
 		}
 		var zloopServerEv, libClientEv authEvent
 		for _, admit := range []bool{true, false} {
-			pull := newSocket(t, r, Pull, m.server(admit)...)
+			pull := newSocket(t, r, Pull, append(m.server(admit), WithHandshakeIvl(500*time.Millisecond))...)
 			events := pull.Monitor(64)
 			ep, err := pull.Bind(bind)
 			if err != nil {
@@ -225,6 +237,7 @@ func testInteropZAP(t *testing.T, m zapMechanism, bind string) {
 			zloopServerEv = zloopAuthEvent(t, events)
 			libClientEv = libAuthEvent(t, lib)
 		}
+		t.Logf("%s: refused by zloop with %d: zloop's server %v, libzmq's client %v", form, refusal, zloopServerEv, libClientEv)
 		if zloopServerEv != libServerEv || libClientEv != zloopClientEv {
 			t.Fatalf("%s: refused by zloop: zloop's server reports %v, libzmq's client %v; libzmq's server reported %v, zloop's client %v",
 				form, zloopServerEv, libClientEv, libServerEv, zloopClientEv)

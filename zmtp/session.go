@@ -420,7 +420,7 @@ func (s *Session) Read(in []byte, now time.Time, out []byte, h Handler) (n int, 
 func (s *Session) read(in []byte, now time.Time, out []byte, h Handler) (int, []byte, error) {
 	n := 0
 	for {
-		if s.auth.pending != nil {
+		if s.auth.waiting() {
 			return n, out, nil // waiting for ZAP: the rest stays with the caller (Authorized)
 		}
 		b := in[n:]
@@ -576,7 +576,7 @@ func (s *Session) FrameStart(flags byte, size int, now time.Time, h Handler) (ok
 }
 
 func (s *Session) frameStart(flags byte, size int, h Handler) (bool, error) {
-	if s.auth.pending != nil {
+	if s.auth.waiting() {
 		return false, nil // waiting for ZAP: offer the frame again after Authorized
 	}
 	if s.inFrame || s.holding != holdNone {
@@ -919,8 +919,10 @@ func (s *Session) AuthRequest() *ZAPRequest {
 // written (the mechanism's next command, or an ERROR with the status code) to out, and completes
 // the handshake (calling h.Ready) when that was the last step. reply nil means there is no ZAP
 // handler at all: NULL and CURVE admit the client unless ZAPEnforceDomain, PLAIN refuses it
-// (ErrNoZAPHandler, no ERROR), as libzmq does. A 300 reply fails with *AuthError and no ERROR,
-// 400 and 500 with ERROR and *AuthError; a reply with a Version other than "" or "1.0", a
+// (ErrNoZAPHandler, no ERROR), as libzmq does. 400 and 500 fail with ERROR and *AuthError. A 300
+// returns an *AuthError with Temporary set but does not fail the session: as libzmq 4.3 does, it
+// sends nothing, consumes no more input (Silenced) and lets the handshake timer end the connection
+// (report the refusal now, then wait for Tick's ErrHandshakeTimeout). a reply with a Version other than "" or "1.0", a
 // non-nil RequestID other than the request's, or another status code fails with *ZAPError. Then
 // offer the unconsumed input again (Read, or the frames FrameStart refused). An error fails the
 // session for good, as with Read.
@@ -944,8 +946,14 @@ func (s *Session) Authorized(reply *ZAPReply, now time.Time, out []byte, h Handl
 	if err == nil && s.auth.pending == nil && s.mech.done() {
 		err = s.becomeReady(now, h)
 	}
+	if s.auth.silenced {
+		return out, err
+	}
 	if err != nil {
 		return out, s.fail(err)
 	}
 	return out, nil
 }
+
+// Silenced reports that a ZAP 300 left the session waiting, silent, for its handshake timer.
+func (s *Session) Silenced() bool { return s.state != stFailed && s.auth.silenced }

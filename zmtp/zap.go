@@ -170,6 +170,8 @@ type AuthError struct {
 	Status int    // 300, 400 or 500
 	Text   string // the handler's status text
 	UserID string // what the handler called the client, if anything
+	// Temporary: a 300, which Session.Authorized reports without failing the session (see there).
+	Temporary bool
 }
 
 func (e *AuthError) Error() string {
@@ -228,10 +230,17 @@ type authorizer struct {
 	check func(*ZAPRequest) *ZAPReply
 
 	pending *ZAPRequest // asked and not answered: the session consumes no input meanwhile
-	policy  zapPolicy
-	then    func(w *wire, out []byte) ([]byte, error) // the mechanism's next step once admitted
-	granted *ZAPReply                                 // the 200 reply, applied to the peer at READY
+	// silenced: the handler answered 300. libzmq 4.3 sends nothing more and keeps the connection
+	// until the handshake timer ends it; so does the session, consuming no input.
+	silenced bool
+	policy   zapPolicy
+	then     func(w *wire, out []byte) ([]byte, error) // the mechanism's next step once admitted
+	granted  *ZAPReply                                 // the 200 reply, applied to the peer at READY
 }
+
+// waiting reports whether the session consumes no input: a request is pending, or a 300 silenced
+// the connection.
+func (a *authorizer) waiting() bool { return a.pending != nil || a.silenced }
 
 // asks reports whether a mechanism with policy p asks ZAP at all.
 func (a *authorizer) asks(p zapPolicy) bool {
@@ -287,8 +296,10 @@ func (a *authorizer) answer(w *wire, r *ZAPReply, out []byte) ([]byte, error) {
 		a.granted = r
 		return then(w, out)
 	case ZAPTempFailure:
-		// rfc 26 and libzmq: a temporary failure drops the client without an ERROR.
-		return out, &AuthError{Status: r.StatusCode, Text: r.StatusText, UserID: r.UserID}
+		// No ERROR (rfc 26, libzmq). libzmq then leaves the connection be until its handshake
+		// timer closes it, which keeps a retrying client from coming back at once.
+		a.silenced = true
+		return out, &AuthError{Status: r.StatusCode, Text: r.StatusText, UserID: r.UserID, Temporary: true}
 	case ZAPDenied, ZAPInternalFail:
 		if p == zapPlain {
 			// libzmq's PLAIN client recognises only its own misspelt ERROR (see

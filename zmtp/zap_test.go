@@ -98,9 +98,9 @@ func TestZAPPlainPendingSplit(t *testing.T) {
 	}
 }
 
-// Each status code as libzmq's zap_client applies it: 300 drops the client without an ERROR, 400
-// and 500 send ERROR with the code, and the failure carries the code (HANDSHAKE_FAILED_AUTH);
-// the client reads the code too.
+// Each status code as libzmq's zap_client applies it: 300 sends nothing and leaves the connection
+// silent until the handshake timer ends it, 400 and 500 send ERROR with the code, and the
+// refusal carries the code (HANDSHAKE_FAILED_AUTH); the client reads the code too.
 func TestZAPStatusCodes(t *testing.T) {
 	for _, code := range []int{300, 400, 500} {
 		client, server := zapPlainPair("")
@@ -112,8 +112,15 @@ func TestZAPStatusCodes(t *testing.T) {
 		}
 		wrote := server.takeOut()
 		if code == 300 {
-			if len(wrote) != 0 {
-				t.Fatalf("300 wrote %q", wrote)
+			if len(wrote) != 0 || !ae.Temporary || !server.s.Silenced() || server.s.Err() != nil {
+				t.Fatalf("300 wrote %q, temporary %v, silenced %v, session %v", wrote, ae.Temporary, server.s.Silenced(), server.s.Err())
+			}
+			junk := codec.AppendCommand(nil, "INITIATE", nil)
+			if n, _, err := server.s.Read(junk, t0, nil, server.h); n != 0 || err != nil {
+				t.Fatalf("silenced: consumed %d, %v", n, err)
+			}
+			if _, err := server.s.Tick(t0.Add(time.Second), nil); !errors.Is(err, zmtp.ErrHandshakeTimeout) || server.s.Silenced() {
+				t.Fatalf("silenced until the handshake timer: %v", err)
 			}
 			continue
 		}
