@@ -192,7 +192,7 @@ func (c *conn) opened(gc gnet.Conn) (out []byte) {
 	if c.ws != nil {
 		c.ws.start(time.Now())
 		if c.askAuth() && c.failErr != nil {
-			return nil // refused at once: closed by the caller's next look at failErr
+			return nil // refused at once: OnOpen closes it
 		}
 		c.loop.watch(c)
 		if c.carry.len() > 0 {

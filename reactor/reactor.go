@@ -400,7 +400,11 @@ func (h *events) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	if c.loop == nil {
 		c.loop = r.loopOf(gc)
 	}
-	return c.opened(gc), gnet.None
+	out := c.opened(gc)
+	if c.failErr != nil && !c.closed() {
+		return out, gnet.Close // refused at once (a ws client's NULL with an enforced domain and no ZAP handler)
+	}
+	return out, gnet.None
 }
 
 // OnTraffic implements gnet.EventHandler.

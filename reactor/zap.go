@@ -247,3 +247,21 @@ func (r *Reactor) InprocBound(endpoint string) (*Listener, string) {
 	}
 	return ep.l, ep.opts.Session.SocketType
 }
+
+// The rfc 27 types and codec, for package sockets, which reaches zmtp through the reactor alone.
+type (
+	// ZAPRequest is zmtp.ZAPRequest.
+	ZAPRequest = zmtp.ZAPRequest
+	// ZAPReply is zmtp.ZAPReply.
+	ZAPReply = zmtp.ZAPReply
+)
+
+// ParseZAPRequest is zmtp.ParseZAPRequest: a request's frames after the delimiter.
+func ParseZAPRequest(frames [][]byte) (ZAPRequest, error) { return zmtp.ParseZAPRequest(frames) }
+
+// ParseZAPReply is zmtp.ParseZAPReply: a reply's frames after the delimiter.
+func ParseZAPReply(frames [][]byte) (ZAPReply, error) { return zmtp.ParseZAPReply(frames) }
+
+// ZAPReplyError is a malformed ZAP reply (a *zmtp.ZAPError): ZAPCall.Fail with it fails the
+// handshake as a protocol error.
+func ZAPReplyError(detail string) error { return &zmtp.ZAPError{Detail: detail} }

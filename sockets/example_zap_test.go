@@ -6,7 +6,6 @@ import (
 
 	"github.com/zloop/zloop/reactor"
 	"github.com/zloop/zloop/sockets"
-	"github.com/zloop/zloop/zmtp"
 )
 
 // A ZAP handler as a Go function, for every socket of a reactor (libzmq's per-context handler):
@@ -66,9 +65,9 @@ func Example_zapHandlerSocket() {
 		if err != nil {
 			return
 		}
-		req, _ := zmtp.ParseZAPRequest(frames)
+		req, _ := sockets.ParseZAPRequest(frames)
 		fmt.Println("handler:", req.Mechanism, "client in domain", req.Domain, "from", req.Address)
-		reply := sockets.ZAPReply{Version: zmtp.ZAPVersion, RequestID: req.RequestID, StatusCode: sockets.ZAPDenied}
+		reply := sockets.ZAPReply{Version: sockets.ZAPVersion, RequestID: req.RequestID, StatusCode: sockets.ZAPDenied}
 		if req.Domain == "public" {
 			reply.StatusCode, reply.UserID = sockets.ZAPOK, "guest"
 		}

@@ -7,7 +7,6 @@ import (
 
 	"github.com/zloop/zloop/pool"
 	"github.com/zloop/zloop/reactor"
-	"github.com/zloop/zloop/zmtp"
 )
 
 // ZAP (rfc 27), the two ways libzmq users run it:
@@ -30,25 +29,30 @@ import (
 const ZAPEndpoint = "inproc://zeromq.zap.01"
 
 type (
-	// ZAPRequest is one rfc 27 request (see zmtp.ZAPRequest): domain, the client's address,
+	// ZAPRequest is one rfc 27 request (zmtp.ZAPRequest): domain, the client's address,
 	// the server socket's routing id, the mechanism and its credentials (PLAIN: username and
 	// password; CURVE: the client's public key).
-	ZAPRequest = zmtp.ZAPRequest
+	ZAPRequest = reactor.ZAPRequest
 	// ZAPReply is a handler's answer: StatusCode 200 admits the client with UserID (the User-Id of
 	// its messages) and Metadata; 300 drops it without an ERROR; 400 and 500 refuse it with ERROR.
-	ZAPReply = zmtp.ZAPReply
+	ZAPReply = reactor.ZAPReply
 	// ZAPHandler decides one request. It runs on a goroutine of its own, never on an event
 	// loop, so it may take its time (HANDSHAKE_IVL bounds the client's wait).
 	ZAPHandler func(req ZAPRequest) ZAPReply
 )
 
-// ZAP status codes.
+// ZAP status codes (rfc 27), and the protocol's version.
 const (
-	ZAPOK           = zmtp.ZAPOK
-	ZAPTempFailure  = zmtp.ZAPTempFailure
-	ZAPDenied       = zmtp.ZAPDenied
-	ZAPInternalFail = zmtp.ZAPInternalFail
+	ZAPOK           = 200
+	ZAPTempFailure  = 300
+	ZAPDenied       = 400
+	ZAPInternalFail = 500
+	ZAPVersion      = "1.0"
 )
+
+// ParseZAPRequest reads a request's frames as a handler socket receives them (after the
+// delimiter, which a REP strips). It fails for fewer than six frames or a version other than 1.0.
+func ParseZAPRequest(frames [][]byte) (ZAPRequest, error) { return reactor.ParseZAPRequest(frames) }
 
 // SetZAPHandler makes h the ZAP handler of every socket on reactor r (nil: the default reactor)
 // that has no handler of its own (WithZAPHandler), like a ZAP handler in a libzmq context; a nil h
@@ -108,7 +112,7 @@ func (f funcAuthorizer) Authorize(z *reactor.ZAPCall) {
 // plainHandler is WithPlainServer's check as a ZAP handler: the username is the User-Id.
 func plainHandler(auth func(username, password string) bool) ZAPHandler {
 	return func(req ZAPRequest) ZAPReply {
-		if req.Mechanism != zmtp.MechanismPlain || len(req.Credentials) != 2 ||
+		if req.Mechanism != "PLAIN" || len(req.Credentials) != 2 ||
 			!auth(string(req.Credentials[0]), string(req.Credentials[1])) {
 			return ZAPReply{StatusCode: ZAPDenied, StatusText: "Authentication failed"}
 		}
@@ -251,10 +255,10 @@ func (z *zapService) deliver(m *pool.Msg) {
 		return
 	}
 	if len(frames[0]) != 0 {
-		call.Fail(&zmtp.ZAPError{Detail: "no empty delimiter"})
+		call.Fail(reactor.ZAPReplyError("no empty delimiter"))
 		return
 	}
-	rep, err := zmtp.ParseZAPReply(frames[1:])
+	rep, err := reactor.ParseZAPReply(frames[1:])
 	if err != nil {
 		call.Fail(err)
 		return

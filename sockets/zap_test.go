@@ -407,3 +407,11 @@ func TestZeroAllocMetadata(t *testing.T) {
 		t.Errorf("%.0f allocations per %d messages with metadata", allocs, batch)
 	}
 }
+
+// The status codes and version sockets names are zmtp's.
+func TestZAPConstants(t *testing.T) {
+	if ZAPOK != zmtp.ZAPOK || ZAPTempFailure != zmtp.ZAPTempFailure || ZAPDenied != zmtp.ZAPDenied ||
+		ZAPInternalFail != zmtp.ZAPInternalFail || ZAPVersion != zmtp.ZAPVersion {
+		t.Fatal("sockets' ZAP constants differ from zmtp's")
+	}
+}

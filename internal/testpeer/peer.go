@@ -11,9 +11,10 @@
 // it, and t.Cleanup closes the peer (killing it when it does not exit) so no process
 // outlives its test. When the test binary dies, the peer sees end of input and exits.
 //
-// Methods other than Recv, RecvN, RecvCheck and RecvCheckPattern fail the test with
-// t.Fatalf on any peer error, so, like t.Fatalf, they must be called from the test's
-// goroutine. The Recv methods return errors and may be called from any goroutine.
+// Methods other than Recv, RecvN, RecvCheck, RecvCheckPattern, RecvMeta and WaitEvent fail
+// the test with t.Fatalf on any peer error, so, like t.Fatalf, they must be called from the
+// test's goroutine. Those return errors; the Recv methods but RecvMeta may be called from any
+// goroutine.
 // Commands on one Peer are serialised; Kill and Done may be used concurrently with them.
 package testpeer
 
