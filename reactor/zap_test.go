@@ -181,6 +181,18 @@ func TestZAPNoHandler(t *testing.T) {
 		t.Fatalf("PLAIN: %v", e)
 	}
 
+	// NULL is symmetric: a ws client with an enforced domain asks as it starts, and without a
+	// handler is refused before anything crosses.
+	wsServer := newOwner(t, "ws server")
+	wl := listen(t, r, bindAddr("ws"), testOptions("PULL"), wsServer)
+	strict := testOptions("PUSH")
+	strict.Session.ZAPDomain, strict.Session.ZAPEnforceDomain = "d", true
+	so := newOwner(t, "strict ws client")
+	connect(t, r, wl.Endpoint(), strict, so)
+	if e := so.waitEvent(t, EventHandshakeFailedNoDetail); !errors.Is(e.Err, zmtp.ErrNoZAPHandler) {
+		t.Fatalf("ws client, enforced: %v", e)
+	}
+
 	auth := &testAuth{}
 	r.SetAuthorizer(auth)
 	defer r.SetAuthorizer(nil)
