@@ -60,7 +60,8 @@ type Msg struct {
 	off   int         // start of frame 0 in b: room for envelope frames, or where popped frames were
 	ends  []int       // end offset of each frame in b; capacity kept across reuse
 	state atomic.Uint32
-	cmd   bool // a ZMTP command: one frame holding name length, name and data
+	cmd   bool      // a ZMTP command: one frame holding name length, name and data
+	md    *Metadata // the connection's properties (zmq_msg_gets); shared, immutable
 }
 
 // sharedBody counts the Msgs that share one body buffer; the last to be released recycles it.
@@ -86,7 +87,7 @@ func (m *Msg) Share() *Msg {
 	c := msgs.Get().(*Msg)
 	c.state.Store(stateLive)
 	freeBody(c.b) // a buffer kept from its last use: c reads m's instead
-	c.b, c.sb, c.off, c.cmd = m.b, m.sb, m.off, m.cmd
+	c.b, c.sb, c.off, c.cmd, c.md = m.b, m.sb, m.off, m.cmd, m.md
 	c.ends = append(c.ends[:0], m.ends...)
 	return c
 }
@@ -142,6 +143,7 @@ func NewMsg() *Msg {
 	m := msgs.Get().(*Msg)
 	m.state.Store(stateLive)
 	m.cmd = false
+	m.md = nil
 	return m
 }
 
@@ -415,6 +417,7 @@ func (m *Msg) Release() {
 	if !m.state.CompareAndSwap(stateLive, stateReleased) {
 		m.misuse("Release")
 	}
+	m.md = nil
 	if sb := m.sb; sb != nil {
 		// A shared body: the last of its holders recycles (or poisons) it.
 		m.sb, m.b = nil, nil

@@ -57,9 +57,14 @@ type conn struct {
 	curLeft      int // bytes of the current frame's body still to come
 	room         int // messages the pipe's inbound queue still takes
 	batch        []*pool.Msg
-	writing      bool      // the loop holds dw.mu for a write of its own
-	timerAt      time.Time // key in the loop's timer heap: at or before the session's next deadline
-	timerIdx     int       // index in the loop's timer heap, -1 when not in it
+	writing      bool             // the loop holds dw.mu for a write of its own
+	timerAt      time.Time        // key in the loop's timer heap: at or before the session's next deadline
+	timerIdx     int              // index in the loop's timer heap, -1 when not in it
+	auth         *ZAPCall         // the ZAP call the session waits on (zap.go)
+	authReq      *zmtp.ZAPRequest // the session's last request passed on, so each goes once
+	peerAddr     string           // Peer-Address, found once (zap.go)
+	silenced     bool             // ZAP said 300: reported, waiting for the handshake timer (zap.go)
+	meta         *pool.Metadata   // the connection's metadata, built at Ready; every received message points at it
 
 	dw directWriter // senders' direct writes (direct.go)
 
@@ -186,6 +191,9 @@ func (c *conn) opened(gc gnet.Conn) (out []byte) {
 	}
 	if c.ws != nil {
 		c.ws.start(time.Now())
+		if c.askAuth() && c.failErr != nil {
+			return nil // refused at once: OnOpen closes it
+		}
 		c.loop.watch(c)
 		if c.carry.len() > 0 {
 			// The server's READY may have come with its 101: the handshake can end right here,
@@ -211,6 +219,7 @@ func (c *conn) Ready(peer *zmtp.Peer) error {
 		p = newPipe(c.r, c.owner, c.opts, false)
 	}
 	c.pipe = p
+	c.meta = c.buildMetadata(peer)
 	if !p.attach(c, peer) {
 		return ErrClosed
 	}
@@ -369,6 +378,7 @@ func (c *conn) finish(err error) {
 	}
 	c.stopDirect()
 	c.dropPart()
+	c.dropAuth()
 	wasReady := c.ready()
 	c.life = lifeClosed
 	c.gc = nil
@@ -391,13 +401,14 @@ func (c *conn) finish(err error) {
 		ev.Type = EventDisconnected
 	case errors.Is(err, zmtp.ErrAuthentication):
 		ev.Type = EventHandshakeFailedAuth
+		ev.Value = zmtp.AuthStatus(err)
 	case isProtocolError(err):
 		ev.Type = EventHandshakeFailedProtocol
 	default:
 		ev.Type = EventHandshakeFailedNoDetail
 	}
-	if errors.Is(err, ErrClosed) && !wasReady {
-		ev.Type = EventDisconnected
+	if errors.Is(err, ErrClosed) && !wasReady || c.silenced {
+		ev.Type = EventDisconnected // a silenced connection's refusal was reported already
 	}
 	if c.pipe != nil {
 		c.pipe.detachConn(c)
@@ -414,7 +425,7 @@ func isProtocolError(err error) bool {
 	var pe *codec.ProtocolError
 	var ve *codec.VersionError
 	return errors.As(err, &pe) || errors.As(err, &ve) || errors.Is(err, zmtp.ErrIncompatible) ||
-		errors.Is(err, zmtp.ErrMechanismMismatch) || errors.Is(err, zmtp.ErrTooLarge) ||
+		errors.Is(err, zmtp.ErrMechanismMismatch) || errors.Is(err, zmtp.ErrTooLarge) || errors.Is(err, zmtp.ErrZAPReply) ||
 		errors.Is(err, zmtp.ErrTooManyFrames) || errors.Is(err, zmtp.ErrUnexpectedCommand) ||
 		errors.Is(err, ws.ErrProtocol) || errors.Is(err, ws.ErrHandshake) // as libzmq's ws engine
 }

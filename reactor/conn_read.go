@@ -115,6 +115,14 @@ func (c *conn) read() {
 		} else if n > 0 && c.gc != nil {
 			_, _ = c.gc.Discard(n)
 		}
+		if err == nil && c.askAuth() {
+			continue // answered at once (no ZAP handler): parse what waited
+		}
+		if err == nil && (c.auth != nil || c.sess.Silenced()) && len(in)-n > c.authInputMax() {
+			// Nothing is consumed while ZAP decides, and a client waiting for our answer has
+			// nothing more to say: libzmq fails a command there.
+			err = errAuthInput
+		}
 		if err == nil && c.curLeft >= directMin {
 			err = c.readBody()
 			if c.closed() {
@@ -167,6 +175,7 @@ func (c *conn) Frame(size int, more, first bool) bool {
 		c.room--
 		c.cur = pool.NewMsg()
 		c.cur.ReserveFront(c.opts.headroom)
+		c.cur.SetMetadata(c.meta)
 	}
 	reserve := size
 	if size > trustedFrame && c.opts.Session.MaxMsgSize <= 0 {

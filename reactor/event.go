@@ -1,6 +1,9 @@
 package reactor
 
-import "fmt"
+import (
+	"fmt"
+	"strconv"
+)
 
 // EventType is a socket monitoring event. The values are libzmq's ZMQ_EVENT_* bits, so a filter mask
 // written for libzmq means the same here.
@@ -47,12 +50,18 @@ type Event struct {
 	Endpoint string // the endpoint bound or connected
 	Remote   string // the peer's address, when there is a connection
 	Err      error  // the cause, for failures and disconnections
+	// Value is libzmq's event value where zloop has one: for HANDSHAKE_FAILED_AUTH the ZAP status
+	// code (300, 400 or 500), whichever side refused.
+	Value int
 }
 
 func (e Event) String() string {
 	s := e.Type.String() + " " + e.Endpoint
 	if e.Remote != "" {
 		s += " remote=" + e.Remote
+	}
+	if e.Value != 0 {
+		s += " value=" + strconv.Itoa(e.Value)
 	}
 	if e.Err != nil {
 		s += " err=" + e.Err.Error()

@@ -71,6 +71,7 @@ func (f rawFramer) parse(in []byte) (int, error) {
 	c.room--
 	m := pool.NewMsg()
 	m.ReserveFront(c.opts.headroom)
+	m.SetMetadata(c.meta)
 	m.AppendFrame(in)
 	c.batch = append(c.batch, m)
 	return len(in), nil

@@ -37,6 +37,9 @@ type Options struct {
 	IPv6 bool
 	// Immediate (ZMQ_IMMEDIATE): a dialed pipe is offered to the socket only while connected.
 	Immediate bool
+	// Authorizer answers the ZAP requests of this socket's connections; nil: the reactor's
+	// (Reactor.SetAuthorizer), or, without one either, no ZAP handler (see zmtp.Session.Authorized).
+	Authorizer Authorizer
 	// Counters, when set, count the write path of the pipes' connections besides the loops' own
 	// counters: a socket gives all its endpoints the same, for its Stats.
 	Counters *Counters

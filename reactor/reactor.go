@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/panjf2000/gnet/v2"
 )
@@ -73,6 +74,8 @@ type Reactor struct {
 	// the first one, stopped once every connection is gone.
 	owatch       *outWatcher
 	owatchFailed bool
+	// auth is the reactor's ZAP handler (SetAuthorizer), for sockets without their own.
+	auth atomic.Pointer[Authorizer]
 
 	termOnce, stopOnce sync.Once
 	stopErr            error
@@ -397,7 +400,11 @@ func (h *events) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	if c.loop == nil {
 		c.loop = r.loopOf(gc)
 	}
-	return c.opened(gc), gnet.None
+	out := c.opened(gc)
+	if c.failErr != nil && !c.closed() {
+		return out, gnet.Close // refused at once (a ws client's NULL with an enforced domain and no ZAP handler)
+	}
+	return out, gnet.None
 }
 
 // OnTraffic implements gnet.EventHandler.

@@ -39,11 +39,13 @@ const (
 	taskWritable                 // tell an inproc pipe's owner it has room again
 	taskDetached                 // tell an inproc pipe's owner the pair is closed
 	taskOutput                   // the connection's socket is writable: its held body goes on
+	taskAuth                     // the ZAP handler answered the connection's call (z)
 )
 
 type task struct {
 	c    *conn
 	p    *Pipe
+	z    *ZAPCall
 	kind taskKind
 }
 
@@ -129,6 +131,8 @@ func (w *waker) run(gc gnet.Conn) {
 			t.p.owner.PipeDetached(t.p, true)
 		case taskOutput:
 			t.c.writable()
+		case taskAuth:
+			t.c.authAnswered(t.z, true)
 		}
 		tasks[i] = task{}
 	}

@@ -27,7 +27,16 @@
 // Send copies its frames; Recv returns frames the caller owns. SendMsg hands a pool.Msg to the
 // socket (it belongs to the socket on success, still to the caller on error); RecvMsg hands one
 // to the caller, whose frames stay valid until Release. A released message must not be touched:
-// under the race detector, or with pool.SetDebug(true), a use after release panics.
+// under the race detector, or with pool.SetDebug(true), a use after release panics. A received
+// message answers zmq_msg_gets through its Gets method (User-Id, Peer-Address, Socket-Type,
+// Routing-Id, the peer's X- properties); SendMsg clears that, as libzmq does.
+//
+// # Authentication
+//
+// ZAP (rfc 27) decides who may connect, as with libzmq: a Go function for the reactor
+// (SetZAPHandler) or one socket (WithZAPHandler, WithPlainServer), or a REP or ROUTER socket bound at
+// ZAPEndpoint that serves the rfc 27 requests itself. ZAP_DOMAIN and ZAP_ENFORCE_DOMAIN are
+// WithZAPDomain and WithZAPEnforceDomain.
 //
 // # Closing
 //

@@ -62,11 +62,21 @@ type Options struct {
 	// ZWS2.0/PLAIN. For later endpoints, as libzmq's security options.
 	PlainServer                  bool
 	PlainUsername, PlainPassword string
-	// PlainAuth checks a PLAIN client on a server, in place of libzmq's ZAP handler: false refuses
-	// it (ERROR, then HANDSHAKE_FAILED_AUTH on the monitor). nil refuses every client, as libzmq
-	// does without a ZAP handler. The username is the peer's User-Id property. It runs on an event
-	// loop: keep it quick and never block. For later endpoints.
+	// PlainAuth checks a PLAIN client on a server: a ZAP handler of this socket's (ZAPHandler)
+	// that admits the client with its username as User-Id, or refuses it (ERROR "400", then
+	// HANDSHAKE_FAILED_AUTH with 400 on the monitor). nil leaves PLAIN to the reactor's ZAP
+	// handler (SetZAPHandler, or a handler socket at ZAPEndpoint); without one every client is
+	// refused, as libzmq does. Ignored when ZAPHandler is set. For later endpoints.
 	PlainAuth func(username, password string) bool
+	// ZAPDomain (ZMQ_ZAP_DOMAIN) goes into this socket's ZAP requests; with NULL it is what makes
+	// the socket ask ZAP at all. ZAPEnforceDomain (ZMQ_ZAP_ENFORCE_DOMAIN, default off as in libzmq
+	// 4.3): without a ZAP handler, refuse the clients a NULL or CURVE server with a domain would
+	// otherwise admit. For later endpoints.
+	ZAPDomain        string
+	ZAPEnforceDomain bool
+	// ZAPHandler answers this socket's ZAP requests instead of the reactor's handler (see
+	// SetZAPHandler). For later endpoints.
+	ZAPHandler ZAPHandler
 
 	// TCP and IP options, for tcp:// and ws:// endpoints (ipc:// and inproc:// ignore them but
 	// Backlog), each for later endpoints, applied to accepted and dialed connections alike.
@@ -281,7 +291,8 @@ func WithRouterMandatory(on bool) Option { return func(o *Options) { o.RouterMan
 // WithRouterHandover sets ZMQ_ROUTER_HANDOVER.
 func WithRouterHandover(on bool) Option { return func(o *Options) { o.RouterHandover = on } }
 
-// WithPlainServer sets ZMQ_PLAIN_SERVER, with auth in place of a ZAP handler (nil refuses all).
+// WithPlainServer sets ZMQ_PLAIN_SERVER, with auth as this socket's ZAP handler for PLAIN (nil:
+// the reactor's ZAP handler decides, and without one every client is refused, as in libzmq).
 func WithPlainServer(on bool, auth func(username, password string) bool) Option {
 	return func(o *Options) { o.PlainServer, o.PlainAuth = on, auth }
 }
@@ -290,6 +301,16 @@ func WithPlainServer(on bool, auth func(username, password string) bool) Option 
 func WithPlainClient(username, password string) Option {
 	return func(o *Options) { o.PlainUsername, o.PlainPassword = username, password }
 }
+
+// WithZAPDomain sets ZMQ_ZAP_DOMAIN.
+func WithZAPDomain(domain string) Option { return func(o *Options) { o.ZAPDomain = domain } }
+
+// WithZAPEnforceDomain sets ZMQ_ZAP_ENFORCE_DOMAIN.
+func WithZAPEnforceDomain(on bool) Option { return func(o *Options) { o.ZAPEnforceDomain = on } }
+
+// WithZAPHandler makes h this socket's ZAP handler, in place of the reactor's (nil: the
+// reactor's again).
+func WithZAPHandler(h ZAPHandler) Option { return func(o *Options) { o.ZAPHandler = h } }
 
 // WithConnectRoutingID sets ZMQ_CONNECT_ROUTING_ID for the next Connect (copied).
 func WithConnectRoutingID(id []byte) Option {
@@ -357,6 +378,8 @@ func (o *Options) validate() error {
 		return fmt.Errorf("%w: routing id longer than 255 bytes", ErrInvalid)
 	case len(o.PlainUsername) > 255 || len(o.PlainPassword) > 255:
 		return fmt.Errorf("%w: PLAIN username or password longer than 255 bytes", ErrInvalid)
+	case len(o.ZAPDomain) > 254:
+		return fmt.Errorf("%w: ZAP domain longer than 254 bytes", ErrInvalid)
 	case len(o.ConnectRoutingID) > 255 || (len(o.ConnectRoutingID) > 0 && o.ConnectRoutingID[0] == 0):
 		return fmt.Errorf("%w: a connect routing id has 1 to 255 bytes and does not start with 0", ErrInvalid)
 	case o.SndHWM < 0 || o.RcvHWM < 0:
@@ -432,9 +455,13 @@ func (o *Options) pipeOptions(t Type) *reactor.Options {
 	if o.plain() {
 		s.Plain, s.PlainServer = true, o.PlainServer
 		s.PlainUsername, s.PlainPassword = []byte(o.PlainUsername), []byte(o.PlainPassword)
-		if auth := o.PlainAuth; auth != nil {
-			s.Authenticate = func(u, p []byte) bool { return auth(string(u), string(p)) }
-		}
+	}
+	s.ZAPDomain, s.ZAPEnforceDomain = o.ZAPDomain, o.ZAPEnforceDomain
+	switch {
+	case o.ZAPHandler != nil:
+		ro.Authorizer = funcAuthorizer(o.ZAPHandler)
+	case o.PlainAuth != nil:
+		ro.Authorizer = funcAuthorizer(plainHandler(o.PlainAuth))
 	}
 	s.HandshakeTimeout = o.HandshakeIvl
 	if o.HandshakeIvl == 0 {

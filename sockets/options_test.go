@@ -118,7 +118,8 @@ func TestEveryOptionHasWith(t *testing.T) {
 		WithRouterHandover(true), WithConnectRoutingID([]byte("c")), WithProbeRouter(true),
 		WithXPubNoDrop(true), WithReqRelaxed(true), WithReqCorrelate(true), WithConflate(true),
 		WithXPubVerbose(true), WithXPubVerboser(true), WithXPubManual(true), WithInvertMatching(true),
-		WithStreamNotify(false), WithXPubWelcomeMsg([]byte("w")),
+		WithStreamNotify(false), WithXPubWelcomeMsg([]byte("w")), WithZAPDomain("d"), WithZAPEnforceDomain(true),
+		WithZAPHandler(func(ZAPRequest) ZAPReply { return ZAPReply{} }),
 	}
 	def, set := DefaultOptions(), DefaultOptions()
 	for _, o := range withs {

@@ -106,6 +106,7 @@ func NewOn(r *reactor.Reactor, t Type, opts ...Option) (*Socket, error) {
 	if err := s.opts.validate(); err != nil {
 		return nil, err
 	}
+	ensureZAP(r)
 	if err := r.Register(terminator{s}); err != nil {
 		return nil, err
 	}
@@ -424,6 +425,9 @@ func (s *Socket) SendMsg(ctx context.Context, m *pool.Msg) error {
 	if m.Len() == 0 {
 		return ErrEmptyMessage
 	}
+	// A message forwarded as it was received does not carry its old connection's properties
+	// to its next receiver: libzmq resets them on send.
+	m.SetMetadata(nil)
 	var dl deadline
 	defer dl.stop()
 	for {

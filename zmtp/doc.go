@@ -51,4 +51,13 @@
 // unexported mechanism interface (an I/O-free state machine fed one command at a time), so that
 // CURVE can be added without touching the framing. A peer announcing a mechanism other than ours
 // fails with ErrMechanismMismatch (NULL, PLAIN, CURVE) or ErrUnsupportedMechanism.
+//
+// # ZAP
+//
+// A server mechanism that needs a decision about its client (NULL with a ZAPDomain, PLAIN, CURVE)
+// asks ZAP (rfc 27) through one step shared by all of them: the session produces a ZAPRequest
+// (AuthRequest), consumes no input until the owner answers with Authorized, and then goes on, or
+// refuses the client, as libzmq's zap_client does (status 200, 300, 400, 500). Config.Authorize
+// can answer at once instead. The codec of the handler socket's frames is ParseZAPRequest,
+// ParseZAPReply and the AppendFrames methods.
 package zmtp

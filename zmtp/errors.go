@@ -36,8 +36,18 @@ var (
 	ErrMissingSocketType = errors.New("zmq: peer sent no Socket-Type")
 	// ErrPeer: the peer sent an ERROR command. Returned as *PeerError, which carries the reason.
 	ErrPeer = errors.New("zmq: peer sent ERROR")
-	// ErrAuthentication: a PLAIN server refused the client's credentials (Config.Authenticate).
+	// ErrAuthentication: the ZAP handler refused the client (*AuthError, on the server's side),
+	// or the server refused us (*PeerError with Refused, on the client's side).
 	ErrAuthentication = errors.New("zmq: authentication failed")
+	// ErrNoZAPHandler: a server mechanism needed a ZAP handler and there was none (PLAIN, or
+	// ZAP_ENFORCE_DOMAIN): libzmq closes such a connection without an ERROR and reports
+	// HANDSHAKE_FAILED_NO_DETAIL.
+	ErrNoZAPHandler = errors.New("zmq: no ZAP handler")
+	// ErrZAPReply: the ZAP handler's reply breaks rfc 27 (*ZAPError): the handshake it answers
+	// fails as a protocol error, as libzmq's ZMQ_PROTOCOL_ERROR_ZAP_* do.
+	ErrZAPReply = errors.New("zmq: bad ZAP reply")
+	// ErrUnexpectedReply: Session.Authorized without a pending request.
+	ErrUnexpectedReply = errors.New("zmq: ZAP reply without a request")
 	// ErrInvalidConfig: the Config cannot be used (an Identity longer than 255 bytes, a property
 	// name the wire cannot carry). Reported by every Read and Tick.
 	ErrInvalidConfig = errors.New("zmq: invalid session configuration")
@@ -71,8 +81,10 @@ func (e *Error) Unwrap() error { return e.Err }
 // PeerError reports an ERROR command received from the peer. errors.Is(err, ErrPeer) matches it.
 type PeerError struct {
 	Reason string
-	// Refused: the ERROR came from a PLAIN server during the handshake, which refuses this way
-	// (a ZAP status code such as "400" for libzmq); errors.Is then matches ErrAuthentication too.
+	// Refused: the ERROR came during the handshake from a PLAIN server, which refuses this way,
+	// or carries a ZAP status code ("300", "400", "500") from any server, which libzmq reports as
+	// an authentication failure; errors.Is then matches ErrAuthentication too. AuthStatus gives
+	// the status code.
 	Refused bool
 }
 

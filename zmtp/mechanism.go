@@ -13,12 +13,17 @@ const (
 // machine. The session runs the greetings and hands every command to the mechanism until done
 // reports true; ERROR commands are handled by the session because every mechanism treats them
 // alike. nullMechanism and plainMechanism (plain.go) implement it; CURVE will.
+//
+// A server mechanism that needs a decision on its client calls auth.ask (zap.go) with its
+// mechanism name, the credentials and its next step; the session then waits for the ZAP answer,
+// consuming no input, and runs the next step (or refuses the client) once it comes.
 type mechanism interface {
 	// name is the mechanism as announced in our greeting.
 	name() string
 	// start runs once, when the peer's greeting has fully arrived, and appends the commands we
-	// send first (NULL: READY; a PLAIN or CURVE client: HELLO), framed by w.
-	start(w *wire, out []byte) []byte
+	// send first (NULL: READY, or nothing while it asks ZAP; a PLAIN or CURVE client: HELLO),
+	// framed by w.
+	start(w *wire, out []byte) ([]byte, error)
 	// command handles one handshake command from the peer and appends any answer to out.
 	// c aliases the caller's input and is valid only during the call.
 	command(w *wire, c codec.Command, out []byte) ([]byte, error)
@@ -35,15 +40,20 @@ type metadataFunc func(data []byte, out []byte) ([]byte, error)
 type nullMechanism struct {
 	ready    []byte // the body of our READY, built once by NewSession
 	metadata metadataFunc
+	auth     *authorizer
 	sent     bool
 	received bool
 }
 
 func (m *nullMechanism) name() string { return MechanismNull }
 
-func (m *nullMechanism) start(w *wire, out []byte) []byte {
-	m.sent = true
-	return w.frame(out, codec.FlagCommand, m.ready)
+// start sends READY, after asking ZAP when the socket has a ZAP_DOMAIN (either side may: NULL is
+// symmetric, and libzmq asks wherever the domain is set).
+func (m *nullMechanism) start(w *wire, out []byte) ([]byte, error) {
+	return m.auth.ask(w, zapNull, MechanismNull, nil, out, func(w *wire, out []byte) ([]byte, error) {
+		m.sent = true
+		return w.frame(out, codec.FlagCommand, m.ready), nil
+	})
 }
 
 func (m *nullMechanism) command(_ *wire, c codec.Command, out []byte) ([]byte, error) {

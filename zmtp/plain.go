@@ -1,11 +1,6 @@
 package zmtp
 
-import (
-	"bytes"
-	"strings"
-
-	"github.com/zloop/zloop/codec"
-)
+import "github.com/zloop/zloop/codec"
 
 // PLAIN's command names (rfc 24).
 const (
@@ -14,42 +9,37 @@ const (
 	cmdInitiate = "INITIATE"
 )
 
-// PropUserID is the property a PLAIN server adds to its peer's metadata: the username the client
-// authenticated with (libzmq's ZAP User-Id for PLAIN).
+// PropUserID is the property a server adds to its peer's metadata when a ZAP handler admitted
+// it: the user id of the reply (for PLAIN with Config.Authenticate, the username).
 const PropUserID = "User-Id"
-
-// errorAuthentication is the reason a PLAIN server gives in its ERROR to a refused client.
-const errorAuthentication = "Authentication failed"
 
 // plainMechanism is rfc 24's PLAIN: the client sends HELLO with its username and password, the
 // server answers WELCOME (or ERROR), the client sends INITIATE with its metadata and the server READY
 // with its own. Credentials travel in clear text; PLAIN only says who is connecting.
 type plainMechanism struct {
 	server   bool
-	username []byte // client
-	password []byte // client
-	auth     func(username, password []byte) bool
+	username []byte           // client
+	password []byte           // client
+	auth     *authorizer      // server: asks ZAP about the client after its HELLO
 	props    []codec.Property // our metadata, for INITIATE (client) or READY (server)
 	metadata metadataFunc
-	peer     *Peer
 
-	step     int    // commands received so far
-	userID   []byte // server: the authenticated username
+	step     int // commands received so far
 	finished bool
 }
 
 func (m *plainMechanism) name() string { return MechanismPlain }
 
-func (m *plainMechanism) start(w *wire, out []byte) []byte {
+func (m *plainMechanism) start(w *wire, out []byte) ([]byte, error) {
 	if m.server {
-		return out // the client speaks first
+		return out, nil // the client speaks first
 	}
 	data := make([]byte, 0, 2+len(m.username)+len(m.password))
 	data = append(data, byte(len(m.username)))
 	data = append(data, m.username...)
 	data = append(data, byte(len(m.password)))
 	data = append(data, m.password...)
-	return w.command(out, cmdHello, data)
+	return w.command(out, cmdHello, data), nil
 }
 
 func (m *plainMechanism) command(w *wire, c codec.Command, out []byte) ([]byte, error) {
@@ -83,26 +73,17 @@ func (m *plainMechanism) serverCommand(w *wire, c codec.Command, out []byte) ([]
 		if !ok {
 			return out, &Error{Op: "handshake", Err: codec.ErrMalformed, Detail: "PLAIN HELLO"}
 		}
-		if m.auth == nil || !m.auth(user, pass) {
-			out = w.error(out, errorAuthentication)
-			return out, &Error{Op: "handshake", Err: ErrAuthentication, Detail: "user " + quote(string(user))}
-		}
-		m.userID = bytes.Clone(user)
-		m.step++
-		return w.command(out, cmdWelcome, nil), nil
+		m.step++ // from here on a second HELLO is out of order, whatever ZAP says
+		return m.auth.ask(w, zapPlain, MechanismPlain, [][]byte{user, pass}, out, func(w *wire, out []byte) ([]byte, error) {
+			return w.command(out, cmdWelcome, nil), nil
+		})
 	case m.step == 1 && c.Is(cmdInitiate):
+		// The User-Id the ZAP handler gave replaces whatever the client called User-Id itself
+		// (Session.becomeReady).
 		out, err := m.metadata(c.Data, out)
 		if err != nil {
 			return out, err
 		}
-		// Only the server's word counts: drop whatever the client called User-Id itself, in any
-		// case, since Peer.Property matches names case-insensitively. (metadata set the map.)
-		for k := range m.peer.Properties {
-			if strings.EqualFold(k, PropUserID) {
-				delete(m.peer.Properties, k)
-			}
-		}
-		m.peer.Properties[PropUserID] = m.userID
 		m.step++
 		m.finished = true
 		return w.metadata(out, codec.CmdReady, m.props...), nil

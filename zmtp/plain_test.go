@@ -52,7 +52,8 @@ func TestPlainHandshake(t *testing.T) {
 	}
 }
 
-// A refused client gets ERROR and fails with *PeerError; the server fails with ErrAuthentication.
+// A refused client gets ERROR "400", libzmq's ZAP status code, and fails with *PeerError; the
+// server fails with ErrAuthentication.
 func TestPlainRefused(t *testing.T) {
 	client, server := plainPair("mallory", "guess", func(u, p []byte) bool { return string(p) == "secret" })
 	client.out = client.s.Start(t0, nil)
@@ -62,7 +63,8 @@ func TestPlainRefused(t *testing.T) {
 		t.Fatalf("server: %v", server.err)
 	}
 	var pe *zmtp.PeerError
-	if !errors.As(client.err, &pe) || pe.Reason != "Authentication failed" {
+	if !errors.As(client.err, &pe) || pe.Reason != "400" || zmtp.AuthStatus(client.err) != 400 ||
+		zmtp.AuthStatus(server.err) != 400 {
 		t.Fatalf("client: %v", client.err)
 	}
 	if server.s.Ready() || client.s.Ready() {
@@ -114,7 +116,8 @@ func TestPlainServerViolations(t *testing.T) {
 		"READY":           codec.AppendReady(nil),
 		"HELLO twice":     append(hello([]byte{0, 0}), hello([]byte{0, 0})...),
 	} {
-		server := newConn(&zmtp.Config{SocketType: "PULL", Plain: true, PlainServer: true})
+		server := newConn(&zmtp.Config{SocketType: "PULL", Plain: true, PlainServer: true,
+			Authenticate: func(u, p []byte) bool { return true }})
 		server.out = server.s.Start(t0, nil)
 		err := server.push(t, t0, append(peerGreeting(3, 1, "PLAIN"), in...))
 		if err == nil {
@@ -123,14 +126,24 @@ func TestPlainServerViolations(t *testing.T) {
 	}
 }
 
-// Without an authenticator a PLAIN server refuses everyone, as libzmq does without a ZAP handler.
+// Without an authenticator a PLAIN server asks its owner; with no ZAP handler at all (a nil
+// answer) it refuses everyone, as libzmq does: closed without an ERROR, ErrNoZAPHandler.
 func TestPlainNoAuthenticatorRefuses(t *testing.T) {
 	client, server := plainPair("alice", "secret", nil)
 	client.out = client.s.Start(t0, nil)
 	server.out = server.s.Start(t0, nil)
 	link(t, t0, client, server)
-	if !errors.Is(server.err, zmtp.ErrAuthentication) || !errors.Is(client.err, zmtp.ErrAuthentication) {
-		t.Fatalf("server %v, client %v", server.err, client.err)
+	req := server.s.AuthRequest()
+	if req == nil || req.Mechanism != "PLAIN" || len(req.Credentials) != 2 || string(req.Credentials[0]) != "alice" ||
+		string(req.Credentials[1]) != "secret" {
+		t.Fatalf("request %+v", req)
+	}
+	out, err := server.s.Authorized(nil, t0, nil, server.h)
+	if !errors.Is(err, zmtp.ErrNoZAPHandler) || errors.Is(err, zmtp.ErrAuthentication) || len(out) != 0 {
+		t.Fatalf("no handler: %v, wrote %q", err, out)
+	}
+	if server.s.AuthRequest() != nil {
+		t.Fatal("a failed session still has a request")
 	}
 }
 

@@ -62,14 +62,26 @@ type Config struct {
 	// ZMTP 3.1 with our mechanism, and Start sends the mechanism's first command (READY for NULL).
 	NoGreeting bool
 	// Plain selects rfc 24's PLAIN mechanism instead of NULL. With PlainServer this side is the
-	// server and checks each client with Authenticate (nil refuses everyone, as libzmq does without
-	// a ZAP handler), adding the username to the peer's metadata as User-Id; otherwise it is the
-	// client and sends PlainUsername and PlainPassword (up to 255 bytes each). Credentials travel
-	// in clear text. Authenticate runs on the session's goroutine and must return quickly.
+	// server and asks ZAP about each client (see Authorize); otherwise it is the client and sends
+	// PlainUsername and PlainPassword (up to 255 bytes each). Credentials travel in clear text.
+	// Authenticate, when set (and Authorize is not), answers the PLAIN server's ZAP requests in
+	// Go: true admits the client with its username as User-Id, false refuses it (ERROR "400"). It
+	// runs on the session's goroutine and must return quickly.
 	Plain                        bool
 	PlainServer                  bool
 	PlainUsername, PlainPassword []byte
 	Authenticate                 func(username, password []byte) bool
+	// ZAPDomain (ZMQ_ZAP_DOMAIN) goes into every ZAP request; with NULL, a domain is what makes
+	// the session ask ZAP at all, as in libzmq. ZAPEnforceDomain (ZMQ_ZAP_ENFORCE_DOMAIN, off by
+	// default as in libzmq 4.3) makes a NULL or CURVE server with a domain refuse every client
+	// when there is no ZAP handler, instead of admitting it.
+	ZAPDomain        string
+	ZAPEnforceDomain bool
+	// Authorize answers the ZAP requests of a server mechanism (NULL with a ZAPDomain, PLAIN,
+	// CURVE) on the session's goroutine, at once. nil, or a nil reply, leaves the request to the
+	// owner: Read stops consuming input, AuthRequest returns the request, and Authorized resumes
+	// the handshake with the answer. It must return quickly.
+	Authorize func(req *ZAPRequest) *ZAPReply
 	// NoHandshake (with NoGreeting) is ZWS 2.0's bare "ZWS2.0" subprotocol: no security handshake
 	// and no READY. Each side's first message is its routing id (one data frame, empty when it has
 	// none), as libzmq does; the peer's socket type is unknown and not checked.
@@ -114,7 +126,11 @@ type Peer struct {
 	Mechanism    string
 	SocketType   string
 	Identity     []byte            // copied; nil when the peer sent none
-	Properties   map[string][]byte // the peer's metadata (READY, or PLAIN's INITIATE) as received, values copied; a PLAIN server adds User-Id
+	Properties   map[string][]byte // the peer's metadata (READY, or PLAIN's INITIATE) as received, values copied; ZAP's User-Id and metadata replace the peer's own under those names
+	// Authorized: a ZAP handler admitted the peer (status 200) with UserID and ZAPMetadata.
+	Authorized  bool
+	UserID      string
+	ZAPMetadata map[string]string
 }
 
 // Property returns the value of the property named name, compared case-insensitively as rfc 37
@@ -164,6 +180,7 @@ type Session struct {
 
 	mech       mechanism
 	wire       wire
+	auth       authorizer // ZAP: a server mechanism's questions and their answers (zap.go)
 	noGreeting bool
 	bare       bool // NoHandshake: the first data frame is the peer's routing id
 	identity   []byte
@@ -221,6 +238,10 @@ func NewSession(cfg *Config) *Session {
 		identity:   bytes.Clone(cfg.Identity),
 		wire:       wire{f: cfg.Framer},
 	}
+	s.auth = authorizer{domain: cfg.ZAPDomain, enforce: cfg.ZAPEnforceDomain, identity: s.identity, check: cfg.Authorize}
+	if s.auth.check == nil && cfg.Authenticate != nil {
+		s.auth.check = authenticateReply(cfg.Authenticate)
+	}
 	if s.maxMsg <= 0 {
 		s.maxMsg = -1
 	}
@@ -264,11 +285,11 @@ func NewSession(cfg *Config) *Session {
 	}
 	if cfg.Plain {
 		s.mech = &plainMechanism{server: cfg.PlainServer, username: bytes.Clone(cfg.PlainUsername),
-			password: bytes.Clone(cfg.PlainPassword), auth: cfg.Authenticate, props: props,
-			metadata: s.readyMetadata, peer: &s.peer}
+			password: bytes.Clone(cfg.PlainPassword), auth: &s.auth, props: props,
+			metadata: s.readyMetadata}
 		return s
 	}
-	s.mech = &nullMechanism{ready: codec.AppendMetadataCommandBody(nil, codec.CmdReady, props...), metadata: s.readyMetadata}
+	s.mech = &nullMechanism{ready: codec.AppendMetadataCommandBody(nil, codec.CmdReady, props...), metadata: s.readyMetadata, auth: &s.auth}
 	return s
 }
 
@@ -342,7 +363,10 @@ func (s *Session) Start(now time.Time, out []byte) []byte {
 		return s.wire.frame(out, 0, s.identity)
 	}
 	if s.noGreeting {
-		out, _ = s.greeted(codec.Greeting{Major: 3, Minor: 1, Mechanism: s.mech.name()}, out)
+		out, err := s.greeted(codec.Greeting{Major: 3, Minor: 1, Mechanism: s.mech.name()}, out)
+		if err != nil {
+			s.fail(err) // a ZAP check that answered at once and refused; Read reports it
+		}
 		return out
 	}
 	return s.sendGreeting(out, codec.SignatureSize)
@@ -396,6 +420,9 @@ func (s *Session) Read(in []byte, now time.Time, out []byte, h Handler) (n int, 
 func (s *Session) read(in []byte, now time.Time, out []byte, h Handler) (int, []byte, error) {
 	n := 0
 	for {
+		if s.auth.waiting() {
+			return n, out, nil // waiting for ZAP: the rest stays with the caller (Authorized)
+		}
 		b := in[n:]
 		if s.state == stGreeting {
 			if s.sent < codec.GreetingSize {
@@ -549,6 +576,9 @@ func (s *Session) FrameStart(flags byte, size int, now time.Time, h Handler) (ok
 }
 
 func (s *Session) frameStart(flags byte, size int, h Handler) (bool, error) {
+	if s.auth.waiting() {
+		return false, nil // waiting for ZAP: offer the frame again after Authorized
+	}
 	if s.inFrame || s.holding != holdNone {
 		return false, &Error{Op: "frame", Err: codec.ErrMalformed, Detail: "a frame started inside another"}
 	}
@@ -675,12 +705,20 @@ func (s *Session) greeted(g codec.Greeting, out []byte) ([]byte, error) {
 		return out, &Error{Op: "greeting", Err: ErrUnsupportedMechanism, Detail: quote(g.Mechanism)}
 	}
 	s.state = stHandshake
-	return s.mech.start(&s.wire, out), nil
+	return s.mech.start(&s.wire, out)
 }
 
 // libzmqBadError is how libzmq 4.3 spells the ERROR it sends when ZAP refuses a client: its C
 // literal "\x05ERROR" takes the E as a hex digit, which gives 0x5E, "RROR", then the reason.
 var libzmqBadError = []byte{0x5E, 'R', 'R', 'O', 'R'}
+
+// appendLibzmqPlainError appends the body of an ERROR as libzmq 4.3's PLAIN mechanism spells it,
+// the only spelling its PLAIN client takes for an ERROR (plain_common.hpp's error_prefix).
+func appendLibzmqPlainError(dst []byte, reason string) []byte {
+	dst = append(dst, libzmqBadError...)
+	dst = append(dst, byte(len(reason)))
+	return append(dst, reason...)
+}
 
 func (s *Session) command(body []byte, now time.Time, out []byte, h Handler) ([]byte, error) {
 	var c codec.Command
@@ -698,7 +736,10 @@ func (s *Session) command(body []byte, now time.Time, out []byte, h Handler) ([]
 			return out, err
 		}
 		_, plain := s.mech.(*plainMechanism)
-		return out, &PeerError{Reason: string(reason), Refused: plain && !s.plainServer() && s.state == stHandshake}
+		// libzmq reports an ERROR whose reason is a ZAP status code as an authentication
+		// failure whatever the mechanism (mechanism_base_t::handle_error_reason).
+		refused := s.state == stHandshake && (plain && !s.plainServer() || zapStatusReason(string(reason)) != 0)
+		return out, &PeerError{Reason: string(reason), Refused: refused}
 	}
 	if s.state == stHandshake {
 		var err error
@@ -846,6 +887,7 @@ func (s *Session) plainServer() bool {
 
 // becomeReady ends the handshake: messages flow from here, heartbeats start, and h learns the peer.
 func (s *Session) becomeReady(now time.Time, h Handler) error {
+	s.auth.grant(&s.peer)
 	s.state = stReady
 	s.handshaken = true
 	s.handshakeAt = time.Time{}
@@ -861,3 +903,57 @@ func (s *Session) InMessage() bool { return s.inMsg }
 
 // Err returns the error that failed the session, or nil.
 func (s *Session) Err() error { return s.err }
+
+// AuthRequest returns the ZAP request the session waits on, or nil. It is the same pointer from
+// the moment Read (or FrameBody, Start) produced it until Authorized: an owner passes each new one
+// on once (set Address first). While it is pending, Read consumes nothing and FrameStart refuses
+// every frame without an error; the handshake timer (HandshakeTimeout) keeps running.
+func (s *Session) AuthRequest() *ZAPRequest {
+	if s.state == stFailed {
+		return nil
+	}
+	return s.auth.pending
+}
+
+// Authorized answers the pending ZAP request and resumes the handshake: it appends what must be
+// written (the mechanism's next command, or an ERROR with the status code) to out, and completes
+// the handshake (calling h.Ready) when that was the last step. reply nil means there is no ZAP
+// handler at all: NULL and CURVE admit the client unless ZAPEnforceDomain, PLAIN refuses it
+// (ErrNoZAPHandler, no ERROR), as libzmq does. 400 and 500 fail with ERROR and *AuthError. A 300
+// returns an *AuthError with Temporary set but does not fail the session: as libzmq 4.3 does, it
+// sends nothing, consumes no more input (Silenced) and lets the handshake timer end the connection
+// (report the refusal now, then wait for Tick's ErrHandshakeTimeout). a reply with a Version other than "" or "1.0", a
+// non-nil RequestID other than the request's, or another status code fails with *ZAPError. Then
+// offer the unconsumed input again (Read, or the frames FrameStart refused). An error fails the
+// session for good, as with Read.
+func (s *Session) Authorized(reply *ZAPReply, now time.Time, out []byte, h Handler) ([]byte, error) {
+	if s.state == stFailed {
+		return out, s.err
+	}
+	req := s.auth.pending
+	if req == nil {
+		return out, s.fail(&Error{Op: "handshake", Err: ErrUnexpectedReply})
+	}
+	if reply != nil {
+		switch {
+		case reply.Version != "" && reply.Version != ZAPVersion:
+			return out, s.fail(zapErr("version " + quote(reply.Version)))
+		case reply.RequestID != nil && !bytes.Equal(reply.RequestID, req.RequestID):
+			return out, s.fail(zapErr("request id " + quote(string(reply.RequestID))))
+		}
+	}
+	out, err := s.auth.answer(&s.wire, reply, out)
+	if err == nil && s.auth.pending == nil && s.mech.done() {
+		err = s.becomeReady(now, h)
+	}
+	if s.auth.silenced {
+		return out, err
+	}
+	if err != nil {
+		return out, s.fail(err)
+	}
+	return out, nil
+}
+
+// Silenced reports that a ZAP 300 left the session waiting, silent, for its handshake timer.
+func (s *Session) Silenced() bool { return s.state != stFailed && s.auth.silenced }

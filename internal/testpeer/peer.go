@@ -11,9 +11,10 @@
 // it, and t.Cleanup closes the peer (killing it when it does not exit) so no process
 // outlives its test. When the test binary dies, the peer sees end of input and exits.
 //
-// Methods other than Recv, RecvN, RecvCheck and RecvCheckPattern fail the test with
-// t.Fatalf on any peer error, so, like t.Fatalf, they must be called from the test's
-// goroutine. The Recv methods return errors and may be called from any goroutine.
+// Methods other than Recv, RecvN, RecvCheck, RecvCheckPattern, RecvMeta and WaitEvent fail
+// the test with t.Fatalf on any peer error, so, like t.Fatalf, they must be called from the
+// test's goroutine. Those return errors; the Recv methods but RecvMeta may be called from any
+// goroutine.
 // Commands on one Peer are serialised; Kill and Done may be used concurrently with them.
 package testpeer
 
@@ -208,14 +209,15 @@ func (p *Peer) readLoop(r *os.File) {
 }
 
 type response struct {
-	OK     bool       `json:"ok"`
-	Error  string     `json:"error"`
-	Detail string     `json:"detail"`
-	Ep     string     `json:"ep"`
-	Int    *int64     `json:"int"`
-	Bytes  []byte     `json:"bytes"`
-	Msgs   [][][]byte `json:"msgs"`
-	Zmq    string     `json:"zmq"`
+	OK     bool            `json:"ok"`
+	Error  string          `json:"error"`
+	Detail string          `json:"detail"`
+	Ep     string          `json:"ep"`
+	Int    *int64          `json:"int"`
+	Bytes  []byte          `json:"bytes"`
+	Msgs   [][][]byte      `json:"msgs"`
+	Zmq    string          `json:"zmq"`
+	Data   json.RawMessage `json:"data"` // an op's own result (zap.go)
 }
 
 // await reads the next answer. The caller holds mu, or is Start before p escapes.

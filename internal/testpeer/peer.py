@@ -97,6 +97,62 @@ class Peer:
         threading.Thread(target=serve, daemon=True).start()
         self.zap = zap
 
+    def serve_zap(self, rules, default):
+        # A ZAP handler (rfc 27) as zmq.auth runs one: a REP at inproc://zeromq.zap.01 on the
+        # peer's context. The first rule whose mechanism, credentials and domain match answers
+        # (status, user id, metadata); no match answers default. Requests are kept for zapseen.
+        import threading
+
+        zap = self.ctx.socket(zmq.REP)
+        zap.setsockopt(zmq.LINGER, 0)
+        zap.bind("inproc://zeromq.zap.01")
+        seen = self.zap_seen = []
+        lock = self.zap_lock = threading.Lock()
+
+        def meta(d):
+            out = b""
+            for k in sorted(d):
+                v = d[k].encode()
+                out += bytes([len(k)]) + k.encode() + struct.pack(">I", len(v)) + v
+            return out
+
+        def serve():
+            while True:
+                try:
+                    req = zap.recv_multipart()
+                except zmq.ZMQError:
+                    zap.close()
+                    return
+                with lock:
+                    seen.append([b64(f) for f in req])
+                version, rid, domain, mech, creds = req[0], req[1], req[2], req[5], req[6:]
+                reply = [version, rid, default.encode(), b"no rule", b"", b""]
+                for r in rules:
+                    if r.get("mechanism", "").encode() != mech:
+                        continue
+                    if "credentials" in r and [unb64(c) for c in r["credentials"]] != creds:
+                        continue
+                    if "domain" in r and r["domain"].encode() != domain:
+                        continue
+                    reply = [version, rid, r["status"].encode(), b"rule", r.get("user_id", "").encode(),
+                             meta(r.get("metadata", {}))]
+                    break
+                zap.send_multipart(reply)
+
+        threading.Thread(target=serve, daemon=True).start()
+        self.zap = zap
+
+    def close_monitor(self):
+        # ctx.term waits for every socket: the monitor's too.
+        mon = getattr(self, "mon", None)
+        if mon is not None:
+            self.mon = None
+            try:
+                self.sock.disable_monitor()
+            except zmq.ZMQError:
+                pass
+            mon.close(linger=0)
+
     def send_one(self, frames, deadline):
         # Non-blocking first: the fast path for bulk sends; poll only when HWM says wait.
         while True:
@@ -140,6 +196,47 @@ class Peer:
             # PLAIN server needs one: without it every client is turned away.
             self.start_zap(unb64(cmd["user"]), unb64(cmd["password"]))
             return {"ok": True}
+        if op == "zapserve":
+            self.serve_zap(cmd.get("rules", []), cmd.get("default", "400"))
+            return {"ok": True}
+        if op == "zapseen":
+            with self.zap_lock:
+                return {"ok": True, "data": list(self.zap_seen)}
+        if op == "recvmeta":
+            # One message and what zmq_msg_gets answers for each name (null: EINVAL).
+            deadline = deadline_of(cmd, 5000)
+            while True:
+                try:
+                    frames = s.recv_multipart(flags=zmq.NOBLOCK, copy=False)
+                    break
+                except zmq.Again:
+                    ms = remaining_ms(deadline)
+                    if ms == 0 or s.poll(ms, zmq.POLLIN) == 0:
+                        if time.monotonic() >= deadline:
+                            return {"ok": False, "error": "timeout"}
+            props = {}
+            for name in cmd.get("names", []):
+                try:
+                    props[name] = frames[-1].get(name)
+                except zmq.ZMQError:
+                    props[name] = None
+            return {"ok": True, "data": {"frames": [b64(f.bytes) for f in frames], "props": props}}
+        if op == "monitor":
+            self.mon = s.get_monitor_socket()
+            return {"ok": True}
+        if op == "waitevent":
+            # The next monitor event of type event (ZMQ_EVENT_* value), with its value.
+            from zmq.utils.monitor import recv_monitor_message
+            deadline = deadline_of(cmd, 5000)
+            while True:
+                ms = remaining_ms(deadline)
+                if ms == 0 or self.mon.poll(ms, zmq.POLLIN) == 0:
+                    return {"ok": False, "error": "timeout"}
+                ev = recv_monitor_message(self.mon)
+                if ev["event"] & int(cmd["event"]):
+                    ep = ev.get("endpoint", b"")
+                    return {"ok": True, "data": {"event": ev["event"], "value": ev["value"],
+                                                 "endpoint": ep.decode() if isinstance(ep, bytes) else ep}}
         if op == "setsockopt":
             opt = option(cmd["name"])
             if "int" in cmd:
@@ -213,6 +310,7 @@ class Peer:
                     return {"ok": False, "error": "message %d: body differs at byte %d" % (i, 8 + j)}
             return {"ok": True}
         if op == "close":
+            self.close_monitor()
             self.sock.close(linger=int(cmd.get("linger", 1000)))
             self.ctx.term()
             return {"ok": True}
@@ -233,6 +331,7 @@ def main():
     while True:
         line = stdin.readline()
         if not line:  # the test process is gone: do not outlive it
+            peer.close_monitor()
             peer.sock.close(linger=0)
             peer.ctx.term()
             return 0
