@@ -157,7 +157,9 @@ func (p *Pipe) trySend(m *pool.Msg, direct bool) bool {
 		return false
 	}
 	c := p.conn
-	if direct && c != nil && !p.scheduled && p.outCount == 0 && c.dw.ok.Load() {
+	// A peer with more messages waiting to be read (requests pipelined to a ROUTER) is about to get
+	// more replies: those go through the loop, which writes them in one system call.
+	if direct && c != nil && !p.scheduled && p.outCount == 0 && p.in.len() == 0 && c.dw.ok.Load() {
 		now := time.Now().UnixNano()
 		idle := now-p.idleAt >= int64(directGap)
 		p.idleAt = now
