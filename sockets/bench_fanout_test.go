@@ -267,7 +267,7 @@ func benchRouterEchoRaw(b *testing.B, n, k int) {
 					out = out[:0]
 					for j := 0; j < f; j++ {
 						lat = append(lat, now.Sub(sent[0]))
-						sent = sent[1:]
+						sent = sent[:copy(sent, sent[1:])] // at most k: no allocation
 						done++
 						if issued < per {
 							out = append(out, req...)
