@@ -163,3 +163,58 @@ func inLen(s *Socket) int {
 	}
 	return n
 }
+
+// A ROUTER echoing pipelined requests of several dealers allocates nothing in the steady state:
+// the routing id is looked up without a string, pushed and popped in place, and the replies go
+// through the loop without a wake-up's allocation.
+func TestRouterEchoZeroAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the pool does not recycle under the race detector")
+	}
+	r := newReactor(t)
+	router := newSocket(t, r, Router)
+	ep := bindTCP(t, router)
+	dealers := make([]*Socket, 4)
+	for i := range dealers {
+		dealers[i] = newSocket(t, r, Dealer)
+		connect(t, dealers[i], ep)
+	}
+	ctx := testCtx(t)
+	payload := make([]byte, 64)
+	const inFlight = 4
+	run := func() {
+		for _, d := range dealers {
+			for i := 0; i < inFlight; i++ {
+				m := pool.NewMsg()
+				m.AppendFrame(payload)
+				if err := d.SendMsg(ctx, m); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		for i := 0; i < len(dealers)*inFlight; i++ {
+			m, err := router.RecvMsg(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := router.SendMsg(ctx, m); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, d := range dealers {
+			for i := 0; i < inFlight; i++ {
+				m, err := d.RecvMsg(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				m.Release()
+			}
+		}
+	}
+	for i := 0; i < 100; i++ {
+		run()
+	}
+	if allocs := testing.AllocsPerRun(100, run); allocs != 0 {
+		t.Errorf("%.1f allocations per %d round trips", allocs, len(dealers)*inFlight)
+	}
+}
