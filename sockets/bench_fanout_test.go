@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -94,7 +97,7 @@ func payloadFrames(b []byte) (n, used int) {
 // BenchmarkFanOutRaw publishes 64 B messages from a PUB on one loop to N raw subscribers; b.N is
 // the number of messages published, each delivered N times.
 func BenchmarkFanOutRaw(b *testing.B) {
-	for _, n := range []int{100, 1000} {
+	for _, n := range benchPeers() {
 		b.Run(fmt.Sprintf("%dsubs", n), func(b *testing.B) {
 			r := newReactor(b)
 			// No SNDHWM: every message reaches every subscriber, so deliveries can be counted.
@@ -185,6 +188,22 @@ func BenchmarkFanOutRaw(b *testing.B) {
 	}
 }
 
+// benchPeers is how many peers the benchmarks try: 100 and 1000, or the comma-separated counts in
+// ZLOOP_BENCH_PEERS (a process has two descriptors per peer here, both ends being in it).
+func benchPeers() []int {
+	v := os.Getenv("ZLOOP_BENCH_PEERS")
+	if v == "" {
+		return []int{100, 1000}
+	}
+	var ns []int
+	for _, f := range strings.Split(v, ",") {
+		if n, err := strconv.Atoi(strings.TrimSpace(f)); err == nil && n > 0 {
+			ns = append(ns, n)
+		}
+	}
+	return ns
+}
+
 func isTimeout(err error) bool {
 	var ne net.Error
 	if e, ok := err.(net.Error); ok {
@@ -197,7 +216,7 @@ func isTimeout(err error) bool {
 // requests in flight each; b.N is the number of round trips. It reports round trips/s, the 99th
 // percentile of the round-trip time and the loops' write system calls per reply.
 func BenchmarkRouterEchoRaw(b *testing.B) {
-	for _, n := range []int{100, 1000} {
+	for _, n := range benchPeers() {
 		for _, k := range []int{1, 4} {
 			b.Run(fmt.Sprintf("%ddealers/%dinflight", n, k), func(b *testing.B) {
 				benchRouterEchoRaw(b, n, k)
