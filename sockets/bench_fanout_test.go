@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -96,95 +97,130 @@ func payloadFrames(b []byte) (n, used int) {
 
 // BenchmarkFanOutRaw publishes 64 B messages from a PUB on one loop to N raw subscribers; b.N is
 // the number of messages published, each delivered N times.
+// With hwm1000 the PUB has libzmq's default SNDHWM and publishes as fast as it can, as a server
+// does: what a subscriber's queue cannot take is dropped, and deliveries/s counts what arrived.
 func BenchmarkFanOutRaw(b *testing.B) {
 	for _, n := range benchPeers() {
-		b.Run(fmt.Sprintf("%dsubs", n), func(b *testing.B) {
-			r := newReactor(b)
-			// No SNDHWM: every message reaches every subscriber, so deliveries can be counted.
-			pub := newSocket(b, r, Pub, WithSndHWM(0), WithLinger(0))
-			ep := bindTCP(b, pub)
-			peers := make([]*swarmPeer, n)
-			for i := range peers {
-				peers[i] = dialSwarm(b, ep, "SUB")
-				if _, err := peers[i].c.Write(codec.AppendSubscribe(nil, nil)); err != nil {
-					b.Fatal(err)
-				}
+		b.Run(fmt.Sprintf("%dsubs", n), func(b *testing.B) { benchFanOutRaw(b, n, 0) })
+		b.Run(fmt.Sprintf("%dsubs/hwm1000", n), func(b *testing.B) { benchFanOutRaw(b, n, 1000) })
+	}
+}
+
+func benchFanOutRaw(b *testing.B, n, hwm int) {
+	r := newReactor(b)
+	// Without SNDHWM every message reaches every subscriber: each reader knows how many.
+	pub := newSocket(b, r, Pub, WithSndHWM(hwm), WithLinger(0))
+	ep := bindTCP(b, pub)
+	peers := make([]*swarmPeer, n)
+	for i := range peers {
+		peers[i] = dialSwarm(b, ep, "SUB")
+		if _, err := peers[i].c.Write(codec.AppendSubscribe(nil, nil)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	defer func() {
+		for _, p := range peers {
+			_ = p.c.Close()
+		}
+	}()
+	// The subscriptions are in once a probe reaches every peer (a PUB drops before them).
+	probe := []byte("probe")
+	got := make([]bool, n)
+	left := n
+	ctx := context.Background()
+	for left > 0 {
+		if err := pub.Send(ctx, probe); err != nil {
+			b.Fatal(err)
+		}
+		for i, p := range peers {
+			if got[i] {
+				continue
 			}
-			defer func() {
-				for _, p := range peers {
-					_ = p.c.Close()
-				}
-			}()
-			// The subscriptions are in once a probe reaches every peer (a PUB drops before them).
-			probe := []byte("probe")
-			got := make([]bool, n)
-			left := n
-			ctx := context.Background()
-			for left > 0 {
-				if err := pub.Send(ctx, probe); err != nil {
-					b.Fatal(err)
-				}
-				for i, p := range peers {
-					if got[i] {
-						continue
-					}
-					_ = p.c.SetReadDeadline(time.Now().Add(time.Millisecond))
-					k, err := p.c.Read(p.buf[len(p.buf):cap(p.buf)])
-					p.buf = p.buf[:len(p.buf)+k]
-					if err != nil && !isTimeout(err) {
-						b.Fatal(err)
-					}
-					if _, used := payloadFrames(p.buf); used > 0 {
-						got[i] = true
-						left--
-					}
-				}
+			_ = p.c.SetReadDeadline(time.Now().Add(time.Millisecond))
+			k, err := p.c.Read(p.buf[len(p.buf):cap(p.buf)])
+			p.buf = p.buf[:len(p.buf)+k]
+			if err != nil && !isTimeout(err) {
+				b.Fatal(err)
 			}
-			var wg sync.WaitGroup
-			for _, p := range peers {
-				_ = p.c.SetReadDeadline(time.Time{})
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					want := b.N
-					seen := 0
-					buf := p.buf
-					for {
-						f, used := payloadFrames(buf)
-						seen += f
-						buf = buf[:copy(buf, buf[used:])]
-						if seen >= want {
-							return
-						}
-						k, err := p.c.Read(buf[len(buf):cap(buf)])
-						if err != nil {
-							if err != io.EOF {
-								b.Error(err)
-							}
-							return
-						}
-						buf = buf[:len(buf)+k]
-					}
-				}()
+			if _, used := payloadFrames(p.buf); used > 0 {
+				got[i] = true
+				left--
 			}
-			payload := make([]byte, 64)
-			before := r.Stats()
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				m := pool.NewMsg()
-				m.AppendFrame(payload)
-				if err := pub.SendMsg(ctx, m); err != nil {
-					b.Fatal(err)
+		}
+	}
+	// With an SNDHWM a reader stops at the end marker instead, which the publisher
+	// repeats until every reader saw it (a full queue may drop it too).
+	var wg sync.WaitGroup
+	var delivered, ended atomic.Int64
+	end := []byte("end")
+	for _, p := range peers {
+		_ = p.c.SetReadDeadline(time.Time{})
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			want := b.N
+			seen := 0
+			defer func() { delivered.Add(int64(seen)) }()
+			buf := p.buf
+			for {
+				f, used := payloadFrames(buf)
+				seen += f
+				if hwm > 0 && hasFrame(buf[:used], end) {
+					ended.Add(1)
+					return
 				}
+				buf = buf[:copy(buf, buf[used:])]
+				if hwm == 0 && seen >= want {
+					return
+				}
+				k, err := p.c.Read(buf[len(buf):cap(buf)])
+				if err != nil {
+					if err != io.EOF {
+						b.Error(err)
+					}
+					return
+				}
+				buf = buf[:len(buf)+k]
 			}
-			wg.Wait()
-			b.StopTimer()
-			after := r.Stats()
-			d := float64(b.N) * float64(n)
-			b.ReportMetric(d/b.Elapsed().Seconds(), "deliveries/s")
-			b.ReportMetric(float64(after.Writes-before.Writes)/d, "writes/delivery")
-		})
+		}()
+	}
+	payload := make([]byte, 64)
+	before := r.Stats()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		m := pool.NewMsg()
+		m.AppendFrame(payload)
+		if err := pub.SendMsg(ctx, m); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for hwm > 0 && ended.Load() < int64(n) {
+		if err := pub.Send(ctx, end); err != nil {
+			b.Fatal(err)
+		}
+		runtime.Gosched() // let the readers run: a marker per publish is plenty
+	}
+	wg.Wait()
+	b.StopTimer()
+	after := r.Stats()
+	d := float64(delivered.Load())
+	b.ReportMetric(d/b.Elapsed().Seconds(), "deliveries/s")
+	b.ReportMetric(d/float64(b.N)/float64(n), "delivered")
+	b.ReportMetric(float64(after.Writes-before.Writes)/d, "writes/delivery")
+}
+
+// hasFrame reports whether the complete frames of b include one whose body is f.
+func hasFrame(b, f []byte) bool {
+	for used := 0; ; {
+		h, k, err := codec.ParseFrameHeader(b[used:], 1<<30)
+		if err != nil || len(b)-used-k < int(h.Size) {
+			return false
+		}
+		if string(b[used+k:used+k+int(h.Size)]) == string(f) {
+			return true
+		}
+		used += k + int(h.Size)
 	}
 }
 
