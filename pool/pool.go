@@ -62,6 +62,9 @@ type Msg struct {
 	state atomic.Uint32
 	cmd   bool      // a ZMTP command: one frame holding name length, name and data
 	md    *Metadata // the connection's properties (zmq_msg_gets); shared, immutable
+	// extra counts the holders beside the first (Hold): each Release takes one off, and the
+	// one that finds none left (the count goes negative) releases the message.
+	extra atomic.Int32
 }
 
 // sharedBody counts the Msgs that share one body buffer; the last to be released recycles it.
@@ -410,10 +413,30 @@ func (m *Msg) Reset() {
 	m.cmd = false
 }
 
+// Hold adds n holders to m, each of which releases it once (the owner keeps its own
+// Release): the last Release recycles it. While more than one holds it, m is read-only
+// for all of them (Frame, Len, Size, IsCommand): no mutation and no Share, as nothing
+// orders the holders' accesses but the Releases. For handing one message to many
+// readers, as a fan-out hands it to many connections' encoders, without a Msg each.
+// The owner calls it, before handing m on.
+func (m *Msg) Hold(n int) {
+	m.live("Hold")
+	if n > 0 {
+		m.extra.Add(int32(n))
+	}
+}
+
 // Release returns m to the pool; neither m nor any view of it may be used afterwards.
 // A second Release panics (an error wrapping ErrDoubleRelease). With checking on, the
-// bytes are poisoned with 0xDB and m is retired instead of recycled.
+// bytes are poisoned with 0xDB and m is retired instead of recycled. Of a message held
+// by several (Hold), only the last Release returns it.
 func (m *Msg) Release() {
+	if m.extra.Load() != 0 {
+		if m.extra.Add(-1) >= 0 {
+			return
+		}
+		m.extra.Store(0) // the last holder: the others are gone
+	}
 	if !m.state.CompareAndSwap(stateLive, stateReleased) {
 		m.misuse("Release")
 	}

@@ -440,6 +440,57 @@ func TestShareConcurrentRelease(t *testing.T) {
 	}
 }
 
+// A held message stays readable until its last holder releases it, whichever that is, and is
+// poisoned (checking on) only then; releases from many goroutines recycle it once.
+func TestHold(t *testing.T) {
+	withDebug(t, true, func() {
+		m := NewMsg()
+		m.AppendFrame([]byte("data"))
+		view := m.Frame(0)
+		m.Hold(2)
+		m.Release()
+		m.Release()
+		if string(view) != "data" || string(m.Frame(0)) != "data" {
+			t.Fatalf("released before its last holder: %q", view)
+		}
+		m.Release()
+		if view[0] != PoisonByte {
+			t.Fatalf("not poisoned after the last release: %q", view)
+		}
+		defer func() {
+			if e, ok := recover().(*MisuseError); !ok || !errors.Is(e, ErrDoubleRelease) {
+				t.Fatalf("a release past the holders: %v", e)
+			}
+		}()
+		m.Release()
+	})
+	for round := 0; round < 50; round++ {
+		m := NewMsg()
+		m.AppendFrame(bytes.Repeat([]byte{byte(round)}, 100))
+		m.Hold(8)
+		done := make(chan struct{})
+		for i := 0; i < 8; i++ {
+			go func() {
+				defer func() { done <- struct{}{} }()
+				if m.Frame(0)[99] != byte(round) {
+					t.Error("a holder reads wrong bytes")
+				}
+				m.Release()
+			}()
+		}
+		m.Release()
+		for i := 0; i < 8; i++ {
+			<-done
+		}
+		// Recycled with no holders left over: the next owner's single Release returns it.
+		n := NewMsg()
+		if n.extra.Load() != 0 {
+			t.Fatalf("a recycled message keeps %d holders", n.extra.Load())
+		}
+		n.Release()
+	}
+}
+
 func TestZeroAllocs(t *testing.T) {
 	if Checking() {
 		t.Skip("checking on (race build or SetDebug): released values are not recycled")

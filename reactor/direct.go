@@ -45,7 +45,7 @@ func (c *conn) tryDirect(m *pool.Msg) bool {
 		return false
 	}
 	defer w.mu.Unlock()
-	if !w.ok.Load() || m.Size()+c.framer.overhead()*m.Len() > outBatch {
+	if !w.ok.Load() || m.Size()+c.framer.overhead()*m.Len() > directMax {
 		return false
 	}
 	b := c.appendMsg(w.buf[:0], m)

@@ -40,7 +40,7 @@
 //
 // Slices gnet hands to a callback are valid only during it (the loop's read buffer is shared by
 // its connections); whatever the session decodes from them (a command passed to
-// Owner.PipeCommand, for one) is valid only during the call. The loop's 8 KiB output batch is
+// Owner.PipeCommand, for one) is valid only during the call. The loop's 32 KiB output batch is
 // reused as soon as gnet's Write returns. A message given to TrySend belongs to the pipe, which
 // releases it once written; a message from TryRecv belongs to the caller until it releases it.
 package reactor

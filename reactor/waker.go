@@ -77,9 +77,13 @@ func (w *waker) postTask(t task) {
 	wake := !w.pending
 	w.pending = true
 	w.mu.Unlock()
-	if !wake {
-		return // only the first post of a burst writes
+	if wake { // only the first post of a burst writes
+		w.wake()
 	}
+}
+
+// wake writes the wake-up byte; the poster that set pending calls it, without mu.
+func (w *waker) wake() {
 	// The loop may run the task before the byte arrives (woken for another reason): the byte
 	// then wakes it for nothing, which is harmless; it is never missing while a task waits.
 	// EAGAIN means the pair is full of wake-ups the loop has yet to read: it will run.

@@ -43,6 +43,7 @@ type publisher struct {
 	gen     uint64
 	match   []*reactor.Pipe // scratch of send
 	peers   []*reactor.Pipe // live pipes: an inverting publisher sends to those that do not match
+	fan     reactor.FanOut
 }
 
 func pubState(p *reactor.Pipe) *pubPeer {
@@ -324,7 +325,7 @@ func (t *publisher) send(m *pool.Msg) (bool, error) {
 			}
 		}
 	}
-	fanOut(m, t.match, latest)
+	fanOut(&t.fan, m, t.match, latest)
 	clear(t.match)
 	return true, nil
 }
@@ -380,6 +381,7 @@ type subscriber struct {
 	subs  topicSet
 	in    inQueue
 	pipes []*reactor.Pipe // attached pipes, in attach order
+	fan   reactor.FanOut
 }
 
 func subState(p *reactor.Pipe) *subPeer {
@@ -469,7 +471,7 @@ func (t *subscriber) send(m *pool.Msg) (bool, error) {
 		if len(t.pipes) == 0 {
 			m.Release()
 		} else {
-			fanOut(m, t.pipes, false)
+			fanOut(&t.fan, m, t.pipes, false)
 		}
 	}
 	return true, nil

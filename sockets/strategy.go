@@ -188,22 +188,25 @@ func (q *inQueue) release() {
 
 // fanOut is libzmq's dist_t: it queues m for every pipe of to and never blocks; a pipe at its
 // SNDHWM misses the message, so a slow peer does not hold back the others (with latest, ZMQ_CONFLATE,
-// the message replaces what that pipe still holds instead). m is taken in every case. Each pipe
-// needs a message of its own (a message has one owner): each but the last gets a share of m's body
-// (pool.Msg.Share, no copy), and a share a full pipe refused goes to the next. With more than one pipe the loops write, in parallel
-// and batched, rather than the sender making a system call per peer.
-func fanOut(m *pool.Msg, to []*reactor.Pipe, latest bool) {
-	send := (*reactor.Pipe).TrySend
-	if len(to) > 1 {
-		send = (*reactor.Pipe).TrySendQueued
-	}
-	if latest {
-		send = (*reactor.Pipe).SendLatest
+// the message replaces what that pipe still holds instead). m is taken in every case. With more
+// than one pipe, f hands every pipe the same message (reactor.FanOut) and the loops write, in
+// parallel and batched, rather than the sender making a system call per peer; one pipe may get a
+// direct write (TrySend). Each pipe under latest needs a message of its own (a message has one
+// owner): each but the last gets a share of m's body (pool.Msg.Share, no copy), and a share a full
+// pipe refused goes to the next.
+func fanOut(f *reactor.FanOut, m *pool.Msg, to []*reactor.Pipe, latest bool) {
+	if !latest {
+		if len(to) > 1 {
+			f.Send(m, to)
+		} else if len(to) == 0 || !to[0].TrySend(m) {
+			m.Release()
+		}
+		return
 	}
 	var spare *pool.Msg
 	for i, p := range to {
 		if i == len(to)-1 {
-			if !send(p, m) {
+			if !p.SendLatest(m) {
 				m.Release()
 			}
 			m = nil
@@ -212,7 +215,7 @@ func fanOut(m *pool.Msg, to []*reactor.Pipe, latest bool) {
 		if spare == nil {
 			spare = m.Share()
 		}
-		if send(p, spare) {
+		if p.SendLatest(spare) {
 			spare = nil
 		}
 	}

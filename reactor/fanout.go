@@ -1,0 +1,109 @@
+package reactor
+
+import "github.com/zloop/zloop/pool"
+
+// Fan-out: one message to many pipes (a PUB's subscribers) costs one message, one push per pipe and
+// one wake-up per loop. Every network pipe's queue gets the same *pool.Msg, held once per pipe
+// (pool.Msg.Hold), so that the loops encode one message's bytes, already in their caches, instead
+// of a Msg per peer; the connections that need their loop's attention are woken together, under one
+// lock of each loop's waker. The pipes keep their queues, so a peer's messages stay in order
+// whatever path each took, and each pipe's SNDHWM is counted as for TrySend.
+
+// FanOut sends messages to many pipes. The zero value is ready to use; it keeps its scratch space
+// between calls, so one goroutine at a time uses it (a socket's, under the socket's lock).
+type FanOut struct {
+	wake []*conn // connections whose drain is to be posted, grouped by loop at the end
+}
+
+// Send queues m for every pipe of to with room and drops it for the others (at SNDHWM, closed, or
+// IMMEDIATE between connections), as libzmq's dist_t; it takes m in every case and returns how many
+// pipes took it. It never writes to a socket itself: the loops write, batched. Inproc pipes get a
+// share of m of their own (their reader owns and may change what it receives). m must not be
+// shared already (pool.Msg.Share): its holders read it concurrently.
+func (f *FanOut) Send(m *pool.Msg, to []*Pipe) int {
+	net := 0
+	sent := 0
+	for _, p := range to {
+		if !p.inproc {
+			net++
+			continue
+		}
+		// Before m is handed to any loop: Share writes to m.
+		if s := m.Share(); p.trySend(s, false) {
+			sent++
+		} else {
+			s.Release()
+		}
+	}
+	if net == 0 {
+		m.Release()
+		return sent
+	}
+	m.Hold(net - 1) // one holder per network pipe; each that refuses releases its own
+	for _, p := range to {
+		if p.inproc {
+			continue
+		}
+		if c, ok := p.pushShared(m); ok {
+			sent++
+			if c != nil {
+				f.wake = append(f.wake, c)
+			}
+		} else {
+			m.Release()
+		}
+	}
+	f.post()
+	return sent
+}
+
+// pushShared queues m, held by the caller for this pipe, unless the pipe refuses it (then the
+// caller releases its hold). It returns the connection to wake, if the pipe's loop is not already
+// scheduled to drain it.
+func (p *Pipe) pushShared(m *pool.Msg) (*conn, bool) {
+	p.mu.Lock()
+	if p.closed || p.unpluggedLocked() || (p.opts.SndHWM > 0 && p.outCount >= p.opts.SndHWM) {
+		if !p.closed && !p.unpluggedLocked() {
+			p.sawFull = true
+		}
+		p.mu.Unlock()
+		return nil, false
+	}
+	p.out.push(m)
+	p.outCount++
+	c := p.conn
+	if c == nil || p.scheduled {
+		p.mu.Unlock()
+		return nil, true
+	}
+	p.scheduled = true
+	p.mu.Unlock()
+	return c, true
+}
+
+// post posts the collected drains, one lock and at most one wake-up per loop.
+func (f *FanOut) post() {
+	for len(f.wake) > 0 {
+		w := f.wake[0].loop.w
+		rest := f.wake[:0] // the other loops' connections, for the next rounds
+		w.mu.Lock()
+		closed := w.closed // the reactor stopped: the loop drains nothing any more
+		for _, c := range f.wake {
+			if c.loop.w != w {
+				rest = append(rest, c)
+			} else if !closed {
+				w.tasks = append(w.tasks, task{c: c, kind: taskDrain})
+			}
+		}
+		wake := !closed && !w.pending
+		if wake {
+			w.pending = true
+		}
+		w.mu.Unlock()
+		if wake {
+			w.wake()
+		}
+		clear(f.wake[len(rest):])
+		f.wake = rest
+	}
+}
