@@ -178,7 +178,7 @@ func Run(a *Args, in io.Reader, out io.Writer) (contract.Result, error) {
 			res.Add("samples", "%d", st.N)
 		}
 		res.Add("window_s", "%.3f", el)
-		res.Add("client_cpu", "%.2f", (c1 - c0).Seconds()/el)
+		res.Add("client_cpu", "%.2f", (c1-c0).Seconds()/el)
 	}
 	res.Add("threads", "%d", a.Threads)
 	stop()
