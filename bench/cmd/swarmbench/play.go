@@ -128,7 +128,9 @@ func playCase(ctx context.Context, o *options, c testCase, impl string) (pl play
 	var servers, swarms []*proc
 	defer func() {
 		for _, s := range swarms {
-			if s.cmd.ProcessState == nil {
+			select {
+			case <-s.done:
+			default:
 				s.stop(0)
 			}
 		}
