@@ -9,7 +9,7 @@
 //
 // For each case, run and server it starts the case's server processes (bin/<impl>/server MODE
 // ENDPOINT, one per 19,950 connections at most: the descriptor cap), then one swarm per server
-// (bin/swarm, from 127.0.0.<2+i>), waits until every swarm printed CONNECTED, tells a pub server
+// (bin/swarm, from 127.0.<i>.2 and up), waits until every swarm printed CONNECTED, tells a pub server
 // to start (a line on its stdin) and the swarms to measure (a line on theirs), and collects their
 // RESULT lines. Output: OUT/NAME.txt (the raw lines), OUT/NAME.md (the table) and OUT/NAME.svg.
 // Exit status: 0 when every run was ok, 1 when some were not, 2 on bad flags or I/O errors.

@@ -169,7 +169,7 @@ func playCase(ctx context.Context, o *options, c testCase, impl string) (pl play
 	}
 	for i, n := range parts {
 		args := []string{c.Mode, fmt.Sprintf("tcp://127.0.0.1:%d", ports[i]), strconv.Itoa(n),
-			"--source", fmt.Sprintf("127.0.0.%d", 2+i), "--impl", impl, "--threads", strconv.Itoa(o.threads),
+			"--source", fmt.Sprintf("127.0.%d.2", i), "--impl", impl, "--threads", strconv.Itoa(o.threads),
 			"--pid", strconv.Itoa(servers[i].cmd.Process.Pid), "--timeout", fmt.Sprint(o.timeout.Seconds()),
 			"--warmup", fmt.Sprint(o.warmup), "--window", fmt.Sprint(o.window)}
 		if c.Inflight > 0 {

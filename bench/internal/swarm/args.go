@@ -38,7 +38,7 @@ type Args struct {
 	Server     *net.TCPAddr // Endpoint's address
 	N          int          // connections
 	Source     net.IP       // first source address (IPv4); the next one after every PerSource
-	PerSource  int          // connections per source address
+	PerSource  int          // connections per source address (see CONTRACT.md for why 2,000)
 	Connecting int          // connection attempts at once (not yet through the handshake)
 	Threads    int          // epoll loops, one locked OS thread each
 	Inflight   int          // dealer: requests in flight per connection
@@ -63,7 +63,7 @@ const MaxConns = 19950
 // --name VALUE, --name=VALUE or with one dash.
 func Parse(argv []string) (Args, error) {
 	a := Args{
-		Source: net.IPv4(127, 0, 0, 2).To4(), PerSource: 20000, Connecting: 64, Threads: 1,
+		Source: net.IPv4(127, 0, 0, 2).To4(), PerSource: 2000, Connecting: 64, Threads: 1,
 		Inflight: 1, Size: 64, Warmup: time.Second, Window: 3 * time.Second, Settle: time.Second,
 		Timeout: 120 * time.Second, Impl: "-",
 	}

@@ -24,7 +24,7 @@ func TestParse(t *testing.T) {
 		t.Fatal(err)
 	}
 	if d.Connecting != 64 || d.Threads != 1 || d.Inflight != 1 || d.Go || d.Timeout != 120*time.Second ||
-		!d.Source.Equal(net.IPv4(127, 0, 0, 2)) || d.PerSource != 20000 || d.Impl != "-" {
+		!d.Source.Equal(net.IPv4(127, 0, 0, 2)) || d.PerSource != 2000 || d.Impl != "-" {
 		t.Fatalf("defaults %+v", d)
 	}
 }
