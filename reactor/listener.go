@@ -115,6 +115,9 @@ func (l *Listener) accept() {
 			continue
 		}
 		if err := l.setup(nc); err != nil {
+			// As libzmq, whose accept fails when tuning the new socket does: the peer is closed
+			// and reported, not dropped in silence.
+			l.owner.Event(Event{Type: EventAcceptFailed, Endpoint: l.addr, Remote: nc.RemoteAddr().String(), Err: err})
 			_ = nc.Close()
 			continue
 		}
