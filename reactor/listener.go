@@ -98,7 +98,7 @@ func (l *Listener) Endpoint() string { return l.addr }
 func (l *Listener) accept() {
 	defer l.r.wg.Done()
 	defer close(l.done)
-	backoff := time.Duration(0)
+	var backoff time.Duration
 	for {
 		nc, err := l.ln.Accept()
 		if err != nil {
@@ -107,23 +107,17 @@ func (l *Listener) accept() {
 			}
 			l.owner.Event(Event{Type: EventAcceptFailed, Endpoint: l.addr, Err: err})
 			// EMFILE and friends: back off and keep serving the connections already up, instead of
-			// spinning as libzmq's I/O thread does.
-			if backoff == 0 {
-				backoff = 5 * time.Millisecond
-			} else if backoff < time.Second {
-				backoff *= 2
-			}
-			t := time.NewTimer(backoff)
-			select {
-			case <-t.C:
-			case <-l.stop:
-				t.Stop()
+			// spinning as libzmq's I/O thread does. The peers meanwhile wait in the backlog and are
+			// accepted once descriptors free.
+			if backoff = nextBackoff(backoff); !l.pause(backoff) {
 				return
 			}
 			continue
 		}
-		backoff = 0
 		if err := l.setup(nc); err != nil {
+			// As libzmq, whose accept fails when tuning the new socket does: the peer is closed
+			// and reported, not dropped in silence.
+			l.owner.Event(Event{Type: EventAcceptFailed, Endpoint: l.addr, Remote: nc.RemoteAddr().String(), Err: err})
 			_ = nc.Close()
 			continue
 		}
@@ -139,8 +133,45 @@ func (l *Listener) accept() {
 		}
 		l.owner.Event(Event{Type: EventAccepted, Endpoint: l.addr, Remote: c.remote})
 		if err := l.r.enroll(nc, c); err != nil {
+			// enroll has closed nc. The loop duplicates the descriptor, so at the descriptor limit
+			// accept succeeds and this fails: the peer announced as ACCEPTED gets its closing event,
+			// with its address and the cause, and the listener backs off as for a failed accept
+			// instead of accepting and dropping the rest of the backlog one by one.
 			l.forget(c)
+			if l.isClosed() {
+				return
+			}
+			l.owner.Event(Event{Type: EventAcceptFailed, Endpoint: l.addr, Remote: c.remote, Err: err})
+			if backoff = nextBackoff(backoff); !l.pause(backoff) {
+				return
+			}
+			continue
 		}
+		backoff = 0
+	}
+}
+
+// maxAcceptBackoff bounds how long a listener that ran out of descriptors waits before it tries
+// again, and so how late it notices that descriptors are free.
+const maxAcceptBackoff = time.Second
+
+// nextBackoff doubles a listener's wait after a failed accept, from 5 ms up to maxAcceptBackoff.
+func nextBackoff(d time.Duration) time.Duration {
+	if d == 0 {
+		return 5 * time.Millisecond
+	}
+	return min(2*d, maxAcceptBackoff)
+}
+
+// pause waits d, or until the listener is closed (then false). Accept goroutine only.
+func (l *Listener) pause(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-l.stop:
+		return false
 	}
 }
 

@@ -582,7 +582,11 @@ func (s *Socket) await(ctx context.Context, ready <-chan struct{}, timeout <-cha
 //   - EventListening (Bind succeeded), EventBindFailed (Bind failed; Err says why), EventClosed
 //     (a listener closed by Unbind or Close);
 //   - EventAccepted (a connection accepted), EventAcceptFailed (accept failed; the listener backs
-//     off and goes on);
+//     off, up to a second, and goes on: at the descriptor limit it does not spin, and it accepts
+//     the waiting peers once descriptors free). An accepted connection that could not be handed
+//     to a loop (no descriptor left for the loop's copy of it) is closed and reported as
+//     EventAcceptFailed too, with its Remote address and the cause: every EventAccepted is
+//     followed by EventHandshakeSucceeded, a handshake failure, EventDisconnected or that;
 //   - EventConnectDelayed (a connection attempt did not succeed at once) and EventConnectRetried
 //     (another attempt is scheduled after ReconnectIvl), EventConnected (a TCP or IPC connection
 //     was made);

@@ -44,11 +44,17 @@ grep -q '% of limit' "$out/large.md" || { echo "## compare -limit: no limit colu
 	-cases 1x2000000,4x500000 -timeout 15s >"$out/stdout" 2>"$out/stderr" || { fail=1; cat "$out/stderr" >&2; }
 grep -c '^RESULT status=ok ' "$out/echorss.txt" | grep -qx 8 || { echo "## echorss: not 8 ok RESULT lines" >&2; fail=1; }
 grep '^| ' "$out/echorss.md" | grep -v -- '---'
+# swarm in small: every standard case at 100 connections, a second each, both servers.
+"$BIN"/swarmbench -bin "$BIN" -out "$out" -name swarm -runs 1 -n 100 -warmup 0.2 -window 1 -timeout 30s \
+	>"$out/stdout" 2>"$out/stderr" || { fail=1; cat "$out/stderr" >&2; }
+grep -c '^RESULT status=ok tool=swarm ' "$out/swarm.txt" | grep -qx 12 || { echo "## swarmbench: not 12 ok RESULT lines" >&2; fail=1; }
+[ -s "$out/swarm.svg" ] || { echo "## swarmbench wrote no svg" >&2; fail=1; }
+grep '^| ' "$out/swarm.md" | grep -v -- '---'
 rm -rf "$out"
 # No tool may outlive its pair: look for processes still running one of our binaries.
 left=""
 for p in /proc/[0-9]*; do
-	case $(readlink "$p/exe" 2>/dev/null) in "$PWD/$BIN"/*/thr | "$PWD/$BIN"/*/lat | "$PWD/$BIN"/*/echo) left="$left ${p#/proc/}" ;; esac
+	case $(readlink "$p/exe" 2>/dev/null) in "$PWD/$BIN"/*/thr | "$PWD/$BIN"/*/lat | "$PWD/$BIN"/*/echo | "$PWD/$BIN"/*/server | "$PWD/$BIN"/swarm) left="$left ${p#/proc/}" ;; esac
 done
 [ -z "$left" ] || { echo "## leftover tool processes:$left" >&2; fail=1; }
 echo "smoke: $(( $(date +%s) - start )) s, $([ $fail = 0 ] && echo PASS || echo FAIL)"

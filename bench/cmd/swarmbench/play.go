@@ -1,0 +1,288 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/zloop/zloop/bench/internal/contract"
+)
+
+// play is one case against one server implementation: its figures, merged over its processes.
+type play struct {
+	Case    testCase
+	Impl    string
+	Round   int
+	Figures map[string]float64
+	Results []contract.Result // one per swarm process
+	Notes   []string          // the servers' and swarms' complaints
+	Err     error
+}
+
+// proc is a child process whose stdout lines are read by a goroutine and whose stderr is kept.
+type proc struct {
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	lines chan string // stdout, line by line; closed at EOF
+	done  chan struct{}
+	mu    sync.Mutex // guards errb, written by exec's copying goroutine
+	errb  strings.Builder
+}
+
+func (p *proc) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.errb.Len() < 4096 {
+		p.errb.Write(b)
+	}
+	return len(b), nil
+}
+
+func (p *proc) errText() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return strings.TrimSpace(p.errb.String())
+}
+
+func start(name string, args ...string) (*proc, error) {
+	p := &proc{cmd: exec.Command(name, args...), lines: make(chan string, 64), done: make(chan struct{})}
+	p.cmd.Stderr = p
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	var err error
+	if p.stdin, err = p.cmd.StdinPipe(); err != nil {
+		return nil, err
+	}
+	out, err := p.cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := p.cmd.Start(); err != nil {
+		return nil, err
+	}
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			p.lines <- sc.Text()
+		}
+		close(p.lines)
+		_ = p.cmd.Wait()
+		close(p.done)
+	}()
+	return p, nil
+}
+
+// expect waits for a line starting with prefix and returns it.
+func (p *proc) expect(prefix string, within time.Duration) (string, error) {
+	t := time.NewTimer(within)
+	defer t.Stop()
+	for {
+		select {
+		case l, ok := <-p.lines:
+			if !ok {
+				<-p.done
+				return "", fmt.Errorf("%s exited (%v) before %s: %s", filepath.Base(p.cmd.Path), p.cmd.ProcessState, prefix, p.errText())
+			}
+			if strings.HasPrefix(l, prefix) {
+				return l, nil
+			}
+		case <-t.C:
+			return "", fmt.Errorf("%s: no %s after %v: %s", filepath.Base(p.cmd.Path), prefix, within, p.errText())
+		}
+	}
+}
+
+// stop sends SIGTERM to p's group, SIGKILL after grace; it returns the exit code (-1 if killed).
+func (p *proc) stop(grace time.Duration) int {
+	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case <-p.done:
+	case <-t.C:
+		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+		<-p.done
+	}
+	return p.cmd.ProcessState.ExitCode()
+}
+
+// cpu is the user plus system time of an exited process, in seconds.
+func (p *proc) cpu() float64 {
+	st := p.cmd.ProcessState
+	if st == nil {
+		return 0
+	}
+	return (st.UserTime() + st.SystemTime()).Seconds()
+}
+
+// playCase runs c against impl's servers once.
+func playCase(ctx context.Context, o *options, c testCase, impl string) (pl play) {
+	pl = play{Case: c, Impl: impl, Figures: map[string]float64{}}
+	var servers, swarms []*proc
+	defer func() {
+		for _, s := range swarms {
+			select {
+			case <-s.done:
+			default:
+				s.stop(0)
+			}
+		}
+		var scpu float64
+		for _, s := range servers {
+			if rc := s.stop(o.grace); rc != 0 && pl.Err == nil {
+				pl.Err = fmt.Errorf("server exited %d: %s", rc, s.errText())
+			}
+			scpu += s.cpu()
+			if t := s.errText(); t != "" {
+				pl.Notes = append(pl.Notes, "server: "+t)
+			}
+		}
+		pl.Figures["server_cpu_s"] = scpu
+	}()
+	fail := func(err error) play {
+		pl.Err = err
+		return pl
+	}
+	parts := split(c.N)
+	ports := make([]int, len(parts))
+	for i := range parts {
+		port, err := contract.FreePort()
+		if err != nil {
+			return fail(err)
+		}
+		ports[i] = port
+		s, err := start(filepath.Join(o.bin, impl, "server"), c.Server, fmt.Sprintf("tcp://127.0.0.1:%d", port))
+		if err != nil {
+			return fail(err)
+		}
+		servers = append(servers, s)
+		if _, err := s.expect("READY", o.serverReady); err != nil {
+			return fail(err)
+		}
+	}
+	for i, n := range parts {
+		args := []string{c.Mode, fmt.Sprintf("tcp://127.0.0.1:%d", ports[i]), strconv.Itoa(n),
+			"--source", fmt.Sprintf("127.0.%d.2", i), "--impl", impl, "--threads", strconv.Itoa(o.threads),
+			"--pid", strconv.Itoa(servers[i].cmd.Process.Pid), "--timeout", fmt.Sprint(o.timeout.Seconds()),
+			"--warmup", fmt.Sprint(o.warmup), "--window", fmt.Sprint(o.window)}
+		if c.Inflight > 0 {
+			args = append(args, "--inflight", strconv.Itoa(c.Inflight))
+		}
+		s, err := start(o.swarm, args...)
+		if err != nil {
+			return fail(err)
+		}
+		swarms = append(swarms, s)
+	}
+	// All connected everywhere first, then the servers start sending and the swarms measure, so
+	// that no process measures while another is still connecting.
+	for _, s := range swarms {
+		if _, err := s.expect("CONNECTED", o.timeout); err != nil {
+			// its RESULT line says why
+			line, _ := s.expect("RESULT ", o.grace)
+			return fail(fmt.Errorf("%w: %s", err, line))
+		}
+	}
+	if c.Server == "pub" {
+		for _, s := range servers {
+			_, _ = io.WriteString(s.stdin, "START\n")
+		}
+	}
+	for _, s := range swarms {
+		_, _ = io.WriteString(s.stdin, "GO\n")
+	}
+	for _, s := range swarms {
+		line, err := s.expect("RESULT ", o.timeout+o.grace)
+		if err != nil {
+			return fail(err)
+		}
+		r, err := contract.ParseResult(line)
+		if err != nil {
+			return fail(err)
+		}
+		<-s.done
+		pl.Results = append(pl.Results, r)
+		if t := s.errText(); t != "" {
+			pl.Notes = append(pl.Notes, "swarm: "+t)
+		}
+		if r.Status != contract.StatusOK {
+			return fail(fmt.Errorf("swarm status=%s: %s", r.Status, s.errText()))
+		}
+	}
+	merge(&pl)
+	return pl
+}
+
+// merge sums or maximises the swarms' figures into pl.Figures: rates and RSS growth add up over
+// processes, times and latencies take the worst.
+func merge(pl *play) {
+	var n, connect, grow float64
+	for _, r := range pl.Results {
+		get := func(k string) float64 {
+			v, _ := r.Get(k)
+			f, _ := strconv.ParseFloat(v, 64)
+			return f
+		}
+		n += float64(r.Count)
+		connect = max(connect, get("connect_s"))
+		grow += (get("rss_after_kb") - get("rss_before_kb")) * 1024
+		for _, k := range []string{"deliveries_per_s", "rt_per_s"} {
+			pl.Figures[k] += get(k)
+		}
+		for _, k := range []string{"rtt_p50_us", "rtt_p99_us", "client_cpu", "connect_client_cpu"} {
+			pl.Figures[k] = max(pl.Figures[k], get(k))
+		}
+	}
+	if connect > 0 {
+		pl.Figures["connect_s"] = connect
+		pl.Figures["conn_per_s"] = n / connect
+	}
+	if pl.Case.Mode == "idle" && n > 0 {
+		pl.Figures["rss_per_conn_b"] = grow / n
+	}
+}
+
+// raw is pl in the raw file: a header line, then the swarms' RESULT lines.
+func (pl play) raw() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# case=%s impl=%s round=%d n=%d procs=%d status=%s", pl.Case.Name, pl.Impl, pl.Round, pl.Case.N,
+		len(split(pl.Case.N)), map[bool]string{true: "ok", false: "error"}[pl.Err == nil])
+	keys := []string{"server_cpu_s", "connect_s", "conn_per_s", "rss_per_conn_b", "deliveries_per_s", "rt_per_s", "rtt_p50_us", "rtt_p99_us"}
+	for _, k := range keys {
+		if v, ok := pl.Figures[k]; ok {
+			fmt.Fprintf(&b, " %s=%.4g", k, v)
+		}
+	}
+	b.WriteByte('\n')
+	if pl.Err != nil {
+		fmt.Fprintf(&b, "# error: %s\n", strings.ReplaceAll(pl.Err.Error(), "\n", " | "))
+	}
+	for _, n := range pl.Notes {
+		fmt.Fprintf(&b, "# %s\n", strings.ReplaceAll(n, "\n", " | "))
+	}
+	for _, r := range pl.Results {
+		b.WriteString(r.String())
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+func (pl play) summary() string {
+	if pl.Err != nil {
+		return "error: " + pl.Err.Error()
+	}
+	var parts []string
+	for _, m := range metricsOf(pl.Case) {
+		if v, ok := pl.Figures[m.Key]; ok {
+			parts = append(parts, fmt.Sprintf("%s %s", m.Label, m.format(v)))
+		}
+	}
+	return strings.Join(parts, ", ")
+}

@@ -1,0 +1,152 @@
+// Command server is the zloop side of the swarm benchmark (bench/CONTRACT.md, "swarm servers"):
+//
+//	server idle|pub|router-echo ENDPOINT [--size BYTES] [--loops N] [--backlog N]
+//
+// idle binds a ROUTER and holds its connections; pub binds a PUB and, once a line arrives on
+// stdin, sends SIZE-byte messages with Send as fast as it can; router-echo binds a ROUTER and
+// sends every message back with RecvMsg/SendMsg. It prints READY once it listens and runs until
+// SIGTERM or SIGINT (exit 0). One loop (the reactor's Loops), as libzmq's one I/O thread.
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/zloop/zloop/reactor"
+	"github.com/zloop/zloop/sockets"
+)
+
+func main() { os.Exit(run(os.Args[1:])) }
+
+type args struct {
+	mode, endpoint string
+	size, loops    int
+	backlog        int
+}
+
+func parse(argv []string) (args, error) {
+	a := args{size: 64, loops: 1}
+	var pos []string
+	for i := 0; i < len(argv); i++ {
+		name, val, has := strings.Cut(strings.TrimLeft(argv[i], "-"), "=")
+		if len(argv[i]) < 2 || argv[i][0] != '-' {
+			pos = append(pos, argv[i])
+			continue
+		}
+		if !has {
+			if i+1 >= len(argv) {
+				return a, fmt.Errorf("--%s needs a value", name)
+			}
+			i++
+			val = argv[i]
+		}
+		n, err := strconv.Atoi(val)
+		if err != nil || n < 0 {
+			return a, fmt.Errorf("--%s %q", name, val)
+		}
+		switch name {
+		case "size":
+			a.size = n
+		case "loops":
+			a.loops = max(n, 1)
+		case "backlog":
+			a.backlog = n
+		default:
+			return a, fmt.Errorf("unknown flag --%s", name)
+		}
+	}
+	if len(pos) != 2 || (pos[0] != "idle" && pos[0] != "pub" && pos[0] != "router-echo") {
+		return a, errors.New("want idle|pub|router-echo ENDPOINT")
+	}
+	a.mode, a.endpoint = pos[0], pos[1]
+	return a, nil
+}
+
+func run(argv []string) int {
+	a, err := parse(argv)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "server zloop:", err)
+		fmt.Fprintln(os.Stderr, "usage: server idle|pub|router-echo ENDPOINT [--size BYTES] [--loops N] [--backlog N]")
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	r, err := reactor.New(reactor.Config{Loops: a.loops})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "server zloop:", err)
+		return 1
+	}
+	defer r.Close()
+	typ := sockets.Router
+	if a.mode == "pub" {
+		typ = sockets.Pub
+	}
+	opts := []sockets.Option{sockets.WithLinger(0)}
+	if a.backlog > 0 {
+		opts = append(opts, sockets.WithBacklog(a.backlog))
+	}
+	s, err := sockets.NewOn(r, typ, opts...)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "server zloop:", err)
+		return 1
+	}
+	defer s.Close()
+	if _, err := s.Bind(a.endpoint); err != nil {
+		fmt.Fprintf(os.Stderr, "server zloop: bind %s: %v\n", a.endpoint, err)
+		return 1
+	}
+	fmt.Println("READY")
+	switch a.mode {
+	case "idle":
+		<-ctx.Done()
+	case "pub":
+		start := make(chan struct{})
+		go func() {
+			if _, err := bufio.NewReader(os.Stdin).ReadString('\n'); err == nil {
+				close(start)
+			}
+		}()
+		select {
+		case <-start:
+		case <-ctx.Done():
+			return 0
+		}
+		body := make([]byte, a.size)
+		for ctx.Err() == nil {
+			if err := s.Send(ctx, body); err != nil {
+				if ctx.Err() != nil {
+					return 0
+				}
+				fmt.Fprintln(os.Stderr, "server zloop: send:", err)
+				return 1
+			}
+		}
+	case "router-echo":
+		for {
+			m, err := s.RecvMsg(ctx)
+			if err != nil {
+				if ctx.Err() != nil {
+					return 0
+				}
+				fmt.Fprintln(os.Stderr, "server zloop: recv:", err)
+				return 1
+			}
+			if err := s.SendMsg(ctx, m); err != nil {
+				m.Release()
+				if ctx.Err() != nil {
+					return 0
+				}
+				fmt.Fprintln(os.Stderr, "server zloop: send:", err)
+				return 1
+			}
+		}
+	}
+	return 0
+}
