@@ -49,6 +49,7 @@ type conn struct {
 	carry        carry     // bytes gnet no longer holds (a detach, EOF while paused, after a 101); parsed first
 	framer       framer    // the wire format (framer.go); set before c is enrolled, never changed
 	ws           *wsConn   // ZWS 2.0: the framer of a ws:// connection, nil for the others
+	tls          *tlsStream // tls:// and wss://: the record layer under the framer (tls.go), nil for the others
 	initial      []byte    // bytes that came with the connection (after a client's WebSocket 101)
 	lingerEnd    time.Time // zero: linger forever
 	failErr      error     // why the connection is being closed by us
@@ -184,8 +185,19 @@ func (c *conn) opened(gc gnet.Conn) (out []byte) {
 		c.drain()
 		return nil
 	}
+	start := time.Now()
+	if c.tls != nil {
+		// HANDSHAKE_IVL bounds the TLS and the ZMTP handshake together. crypto/tls may have read
+		// the peer's first bytes with its last handshake record: decrypt them now, gnet would
+		// not report them.
+		start = c.tls.start
+		if err := c.tlsOpen(nil); err != nil {
+			c.fail(err)
+			return nil
+		}
+	}
 	if c.ws != nil {
-		c.ws.start(time.Now())
+		c.ws.start(start)
 		c.loop.watch(c)
 		if c.carry.len() > 0 {
 			// The server's READY may have come with its 101: the handshake can end right here,
@@ -195,8 +207,16 @@ func (c *conn) opened(gc gnet.Conn) (out []byte) {
 		}
 		return nil
 	}
-	out = c.sess.Start(time.Now(), c.loop.scratch[:0])
+	out = c.sess.Start(start, c.loop.scratch[:0])
 	c.loop.watch(c)
+	if c.tls != nil {
+		c.write(out) // encrypted; gnet's own write of out would not be
+		out = nil
+		if c.carry.len() > 0 {
+			c.read()
+			c.drain()
+		}
+	}
 	return out
 }
 
@@ -338,10 +358,14 @@ func (c *conn) onClose(err error) {
 		// The peer closed while its messages wait for our reader: keep what gnet holds and
 		// deliver it when the reader makes room, then finish.
 		if in, _ := c.gc.Peek(-1); len(in) > 0 {
-			c.carry.add(c.loop, in)
+			c.carryRaw(in)
 		}
 		if muted {
-			c.carry.readAll(c.loop, c.dupFD)
+			if c.tls != nil {
+				c.tlsReadAll(c.dupFD)
+			} else {
+				c.carry.readAll(c.loop, c.dupFD)
+			}
 		}
 		c.closeDup()
 		if c.carry.len() > 0 {
@@ -386,9 +410,12 @@ func (c *conn) finish(err error) {
 	}
 	c.batch = c.batch[:0]
 	ev := Event{Endpoint: c.ep, Remote: c.remote, Err: err}
+	var te *TLSError
 	switch {
 	case wasReady:
 		ev.Type = EventDisconnected
+	case errors.As(err, &te):
+		ev.Type = EventHandshakeFailedProtocol // libzmq has no TLS event; Err is the *TLSError
 	case errors.Is(err, zmtp.ErrAuthentication):
 		ev.Type = EventHandshakeFailedAuth
 	case isProtocolError(err):

@@ -93,10 +93,20 @@ func (c *conn) read() {
 			}
 		}
 		var in []byte
-		if c.gc != nil {
+		if c.tls != nil {
+			// The record layer: what gnet read is decrypted into the carry, parsed from there.
+			if err := c.tlsDecrypt(); err != nil {
+				c.fail(err)
+				return
+			}
+			if c.closed() {
+				return
+			}
+			in = c.carry.bytes()
+		} else if c.gc != nil {
 			in, _ = c.gc.Peek(-1)
 		}
-		if c.carry.len() > 0 {
+		if c.tls == nil && c.carry.len() > 0 {
 			c.carry.add(c.loop, in)
 			if len(in) > 0 {
 				_, _ = c.gc.Discard(len(in))
@@ -209,7 +219,7 @@ func (c *conn) growFrame(n int) {
 // descriptor fails the connection as gnet's read would; at EOF gnet's next read finds it. A byte
 // stream under the framer (tls://) must turn this off: the socket's bytes would not be the body's.
 func (c *conn) readBody() error {
-	if !directReads || c.gc == nil || c.cur == nil || c.in != inGnet || c.carry.len() > 0 ||
+	if !directReads || c.tls != nil || c.gc == nil || c.cur == nil || c.in != inGnet || c.carry.len() > 0 ||
 		c.failErr != nil || c.gc.InboundBuffered() > 0 {
 		return nil
 	}

@@ -201,7 +201,7 @@ func (c *conn) encodeFrames(m *pool.Msg, from int, buf []byte) (_ []byte, held b
 			hdr, f = buf, masked.B
 		}
 		buf = buf[:0]
-		if refWrites && c.loop.outWatch() != nil {
+		if refWrites && c.tls == nil && c.loop.outWatch() != nil {
 			if c.writeLarge(m, j, hdr, f, masked) {
 				return buf, true
 			}
@@ -425,7 +425,11 @@ func (c *conn) writev(hdr, body []byte) {
 	}
 	locked := c.lockWrites()
 	c.flushPending()
-	if !c.closed() && c.gc != nil {
+	if c.tls != nil {
+		if !c.closed() && c.gc != nil {
+			c.tlsSeal(hdr, body)
+		}
+	} else if !c.closed() && c.gc != nil {
 		before := c.gc.OutboundBuffered()
 		if body == nil {
 			_, _ = c.gc.Write(hdr)

@@ -263,6 +263,10 @@ func bindAddr(transport string) string {
 		return "ipc://*"
 	case "ws":
 		return "ws://127.0.0.1:*/zmq"
+	case "tls":
+		return "tls://127.0.0.1:*"
+	case "wss":
+		return "wss://127.0.0.1:*/zmq"
 	case "inproc":
 		return fmt.Sprintf("inproc://reactor-test-%d", inprocSeq.Add(1))
 	}

@@ -59,6 +59,8 @@ type Reactor struct {
 	lingering map[*conn]struct{} // closing after they flush: Shutdown waits for them
 	listeners map[*Listener]struct{}
 	dialers   map[*Dialer]struct{}
+	// tlsSlots bounds the TLS handshakes in progress on the listeners (tls.go).
+	tlsSlots handshakeSlots
 	// inproc:// names bound, and connections waiting for a name to be bound.
 	inproc     map[string]*inprocEndpoint
 	inprocWait map[string][]inprocWaiting

@@ -39,6 +39,7 @@ internal/testpeer    -                         -                                
 internal/procpeer    internal/testpeer         -                                  no
 internal/javapeer    -                         -                                  no
 internal/zmtptest    codec,zmtp                -                                  no
+internal/testcert    -                         -                                  no
 `
 
 type layer struct {
