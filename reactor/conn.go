@@ -40,20 +40,20 @@ type conn struct {
 	gc           gnet.Conn // nil while detached or after close
 	sess         *zmtp.Session
 	pipe         *Pipe
-	life         life      // handshake, ready, lingering, closed
-	in           input     // where the input is: in gnet, muted, detaching, detached, or gone
-	blocked      bool      // stopped encoding at sendBound until gnet's output drains (loop.block)
-	lastOutbound int       // gnet's outbound bytes at the last check while blocked
-	paused       bool      // stopped parsing: the pipe's inbound queue is full (conn_pause.go)
-	dupFD        int       // a duplicate of the socket while muted or detached, else -1
-	carry        carry     // bytes gnet no longer holds (a detach, EOF while paused, after a 101); parsed first
-	framer       framer    // the wire format (framer.go); set before c is enrolled, never changed
-	ws           *wsConn   // ZWS 2.0: the framer of a ws:// connection, nil for the others
+	life         life       // handshake, ready, lingering, closed
+	in           input      // where the input is: in gnet, muted, detaching, detached, or gone
+	blocked      bool       // stopped encoding at sendBound until gnet's output drains (loop.block)
+	lastOutbound int        // gnet's outbound bytes at the last check while blocked
+	paused       bool       // stopped parsing: the pipe's inbound queue is full (conn_pause.go)
+	dupFD        int        // a duplicate of the socket while muted or detached, else -1
+	carry        carry      // bytes gnet no longer holds (a detach, EOF while paused, after a 101); parsed first
+	framer       framer     // the wire format (framer.go); set before c is enrolled, never changed
+	ws           *wsConn    // ZWS 2.0: the framer of a ws:// connection, nil for the others
 	tls          *tlsStream // tls:// and wss://: the record layer under the framer (tls.go), nil for the others
-	initial      []byte    // bytes that came with the connection (after a client's WebSocket 101)
-	lingerEnd    time.Time // zero: linger forever
-	failErr      error     // why the connection is being closed by us
-	cur          *pool.Msg // message being received
+	initial      []byte     // bytes that came with the connection (after a client's WebSocket 101)
+	lingerEnd    time.Time  // zero: linger forever
+	failErr      error      // why the connection is being closed by us
+	cur          *pool.Msg  // message being received
 	curMore      bool
 	curLeft      int // bytes of the current frame's body still to come
 	room         int // messages the pipe's inbound queue still takes

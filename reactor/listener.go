@@ -27,10 +27,10 @@ type Listener struct {
 	inprocName  string
 	inprocPipes []*Pipe
 	// hs are the TLS handshakes in progress (handshakeTLS), closed by Close, which waits for hsWG.
-	hs          map[net.Conn]struct{}
-	hsWG        sync.WaitGroup
-	stop        chan struct{} // closed by Close
-	done        chan struct{} // closed when the accept goroutine ends
+	hs   map[net.Conn]struct{}
+	hsWG sync.WaitGroup
+	stop chan struct{} // closed by Close
+	done chan struct{} // closed when the accept goroutine ends
 }
 
 // Listen binds endpoint (see ParseBindEndpoint) and accepts connections until Close. Each accepted
