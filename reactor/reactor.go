@@ -399,7 +399,11 @@ func (h *events) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	if c.loop == nil {
 		c.loop = r.loopOf(gc)
 	}
-	return c.opened(gc), gnet.None
+	out := c.opened(gc)
+	if c.failErr != nil && !c.closed() {
+		return nil, gnet.Close // what arrived with the connection failed it (a TLS record, a ws carry)
+	}
+	return out, gnet.None
 }
 
 // OnTraffic implements gnet.EventHandler.

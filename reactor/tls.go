@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"sync"
 	"time"
 )
@@ -43,9 +44,11 @@ import (
 // written by reference either (writeLarge, the output watcher): they are encrypted into records like
 // the rest, and readBody's direct reads are off (the socket's bytes are not the body's).
 
+// maxTLSHandshakes bounds the handshakes in progress on a reactor's listeners (a variable for the
+// test that fills it).
+var maxTLSHandshakes = 256
+
 const (
-	// maxTLSHandshakes bounds the handshakes in progress on a reactor's listeners.
-	maxTLSHandshakes = 256
 	// tlsHandshakeDefault bounds a TLS handshake when HANDSHAKE_IVL is 0 (no limit for ZMTP):
 	// a goroutine must not be held forever by a silent peer.
 	tlsHandshakeDefault = 30 * time.Second
@@ -324,6 +327,11 @@ func (c *conn) tlsOpen(in []byte) error {
 			if errors.Is(err, io.EOF) {
 				return errTLSClosed
 			}
+			if strings.Contains(err.Error(), "clientHelloMsg") {
+				// A TLS 1.2 client's renegotiation: crypto/tls refuses it (with an
+				// unexpected_message alert) but says so only in terms of its message types.
+				err = fmt.Errorf("%w: %w", errRenegotiation, err)
+			}
 			return &TLSError{Err: err}
 		}
 	}
@@ -334,7 +342,10 @@ func (c *conn) tlsOpen(in []byte) error {
 	return nil
 }
 
-var errTLSClosed = errors.New("zmq: tls: peer sent close_notify")
+var (
+	errTLSClosed     = errors.New("zmq: tls: peer sent close_notify")
+	errRenegotiation = errors.New("renegotiation refused")
+)
 
 // tlsDecrypt moves what gnet read for c through crypto/tls into the carry. On the loop.
 func (c *conn) tlsDecrypt() error {

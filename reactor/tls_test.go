@@ -1,11 +1,20 @@
 package reactor
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/zloop/zloop/codec"
 	"github.com/zloop/zloop/internal/testcert"
 )
 
@@ -58,4 +67,273 @@ func checkTLSPeers(t *testing.T, k *link) {
 	if sn := k.bp.TLS().ServerName; sn != "127.0.0.1" && sn != "" {
 		t.Fatalf("the server saw SNI %q", sn)
 	}
+}
+
+// tlsFailure waits for o's handshake failure and checks that it is a TLS one.
+func tlsFailure(t *testing.T, o *testOwner) *TLSError {
+	t.Helper()
+	e := o.waitEvent(t, EventHandshakeFailedProtocol)
+	var te *TLSError
+	if !errors.As(e.Err, &te) {
+		t.Fatalf("%s: %v is not a TLS failure", o.name, e)
+	}
+	return te
+}
+
+// exchange checks that a good client still gets through to l: the server keeps serving.
+func exchange(t *testing.T, r *Reactor, l *Listener, bo *testOwner) {
+	t.Helper()
+	copts := testOptions("PAIR", "PAIR")
+	useTestTLS(t, testOptions("PAIR"), copts)
+	co := newOwner(t, "good client")
+	d := connect(t, r, l.Endpoint(), copts, co)
+	cp := co.waitAttached(t)
+	bp := bo.waitAttached(t)
+	send(t, co, cp, []byte("still serving"))
+	if m := recv(t, bo, bp); len(m) != 1 || string(m[0]) != "still serving" {
+		t.Fatalf("got %q", m)
+	}
+	waitClosed(t, "the good client's close", d.Close(0))
+}
+
+// Mutual TLS refuses a client without a certificate, with an untrusted or expired one, and a client
+// refuses a server whose certificate is not for the name it dialed or not from its CA: on both
+// sides with a monitor event carrying the TLS error. The server keeps serving good clients.
+func TestTLSHandshakeRefused(t *testing.T) {
+	s := certs(t)
+	other, err := testcert.NewCA("untrusted CA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	untrusted, err := other.Issue(testcert.Leaf{CommonName: "intruder", Client: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	expired, err := s.CA.Issue(testcert.Leaf{CommonName: "expired", Client: true,
+		NotBefore: time.Now().Add(-48 * time.Hour), NotAfter: time.Now().Add(-time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name string
+		edit func(*tls.Config)
+	}{
+		{"no client certificate", func(c *tls.Config) { c.Certificates = nil }},
+		{"untrusted client certificate", func(c *tls.Config) {
+			// Sent whatever CAs the server names (crypto/tls would otherwise send none at all).
+			c.Certificates = nil
+			c.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return &untrusted, nil }
+		}},
+		{"expired client certificate", func(c *tls.Config) { c.Certificates = []tls.Certificate{expired} }},
+		{"wrong server name", func(c *tls.Config) { c.ServerName = "wrong.example" }},
+		{"untrusted server", func(c *tls.Config) { c.RootCAs = other.Pool() }},
+		{"TLS 1.2 against 1.3 only", func(c *tls.Config) { c.MaxVersion = tls.VersionTLS12 }},
+	}
+	r := newTestReactor(t, Config{Loops: 2})
+	bopts := testOptions("PAIR", "PAIR")
+	bopts.TLS = s.ServerConfig(true)
+	only13 := bopts.TLS.Clone()
+	only13.MinVersion = tls.VersionTLS13
+	bo := newOwner(t, "server")
+	l := listen(t, r, "tls://127.0.0.1:*", bopts, bo)
+	o13 := testOptions("PAIR", "PAIR")
+	o13.TLS = only13
+	bo13 := newOwner(t, "server 1.3")
+	l13 := listen(t, r, "tls://127.0.0.1:*", o13, bo13)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			copts := testOptions("PAIR", "PAIR")
+			copts.TLS = s.ClientConfig()
+			c.edit(copts.TLS)
+			copts.ReconnectIvl = -1
+			co := newOwner(t, "client")
+			ln, so := l, bo
+			if c.name == "TLS 1.2 against 1.3 only" {
+				ln, so = l13, bo13
+			}
+			d := connect(t, r, ln.Endpoint(), copts, co)
+			ce, se := tlsFailure(t, co), tlsFailure(t, so)
+			t.Logf("client: %v; server: %v", ce, se)
+			if !se.Handshake {
+				t.Fatalf("the server's failure is not its handshake's: %v", se)
+			}
+			if c.name == "untrusted client certificate" && !strings.Contains(se.Error(), "unknown authority") {
+				t.Fatalf("server: %v", se)
+			}
+			waitClosed(t, "the client's close", d.Close(0))
+		})
+	}
+	exchange(t, r, l, bo)
+	waitFor(t, "no handshake in progress", func() bool {
+		r.tlsSlots.mu.Lock()
+		defer r.tlsSlots.mu.Unlock()
+		return r.tlsSlots.n == 0
+	})
+}
+
+// Hostile input on tls:// and wss:// ports: plain ZMTP, garbage, a handshake that stops halfway
+// (ended by HANDSHAKE_IVL), an oversized record before and after the handshake. Each is closed with
+// a TLS error on the monitor; a client that is connected meanwhile is unharmed, nothing is left
+// in progress, and the listener serves a new client afterwards.
+func TestTLSHostile(t *testing.T) {
+	for _, tr := range []string{"tls", "wss"} {
+		t.Run(tr, func(t *testing.T) { testTLSHostile(t, tr) })
+	}
+}
+
+func testTLSHostile(t *testing.T, tr string) {
+	s := certs(t)
+	r := newTestReactor(t, Config{Loops: 2})
+	bopts := testOptions("PAIR", "PAIR")
+	bopts.TLS = s.ServerConfig(false)
+	bopts.Session.HandshakeTimeout = 200 * time.Millisecond
+	copts := testOptions("PAIR", "PAIR")
+	copts.TLS = s.ClientConfig()
+	k := pair(t, r, tr, bopts, copts)
+
+	clientHello := func() []byte {
+		// A real ClientHello's first record, captured from crypto/tls over a pipe.
+		a, b := net.Pipe()
+		defer a.Close()
+		defer b.Close()
+		go func() { _ = tls.Client(a, &tls.Config{ServerName: "x"}).Handshake() }()
+		buf := make([]byte, 4096)
+		n, _ := io.ReadAtLeast(b, buf, 5)
+		return buf[:n]
+	}()
+	cases := []struct {
+		name string
+		run  func(t *testing.T, nc net.Conn)
+		says string
+	}{
+		{"plain ZMTP", func(t *testing.T, nc net.Conn) {
+			_, _ = nc.Write(codec.AppendGreeting(nil, codec.Greeting{Major: 3, Minor: 1, Mechanism: codec.MechNull}))
+		}, "does not look like a TLS handshake"},
+		{"garbage", func(t *testing.T, nc net.Conn) { _, _ = nc.Write(bytes.Repeat([]byte{0x16, 0xff}, 100)) }, "tls:"},
+		{"slowloris", func(t *testing.T, nc net.Conn) { _, _ = nc.Write(clientHello[:len(clientHello)/2]) }, "timeout"},
+		{"huge handshake record", func(t *testing.T, nc net.Conn) {
+			_, _ = nc.Write([]byte{0x16, 0x03, 0x01, 0xff, 0xff})
+		}, "oversized record"},
+		{"huge record after the handshake", func(t *testing.T, nc net.Conn) {
+			tc := tls.Client(nc, &tls.Config{RootCAs: s.CA.Pool(), ServerName: "localhost"})
+			if err := tc.Handshake(); err != nil {
+				t.Fatal(err)
+			}
+			_, _ = nc.Write([]byte{0x17, 0x03, 0x03, 0xff, 0xff}) // beyond 2^14 + 256 for TLS 1.3
+		}, "oversized record"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			nc := rawConn(t, k.l.Endpoint())
+			c.run(t, nc)
+			readToEOF(t, nc)
+			e := k.bo.waitEvent(t, EventHandshakeFailedProtocol)
+			var te *TLSError
+			if !errors.As(e.Err, &te) || !strings.Contains(te.Error(), c.says) {
+				t.Fatalf("%v: want a TLS error saying %q", e, c.says)
+			}
+		})
+	}
+	// The connected pair is unharmed, the listener has nothing in progress, and it still serves.
+	send(t, k.co, k.cp, []byte("unharmed"))
+	if m := recv(t, k.bo, k.bp); string(m[0]) != "unharmed" {
+		t.Fatalf("got %q", m)
+	}
+	waitFor(t, "no handshake in progress", func() bool {
+		k.l.mu.Lock()
+		defer k.l.mu.Unlock()
+		return len(k.l.hs) == 0
+	})
+	if n := len(r.conns); n != 2 {
+		t.Fatalf("%d connections, want the pair's 2", n)
+	}
+}
+
+// At most maxTLSHandshakes accepted connections handshake at once; one more is refused at once,
+// with ErrTLSBusy on the monitor, and the slots come back as the stalled handshakes time out.
+func TestTLSHandshakeSlots(t *testing.T) {
+	old := maxTLSHandshakes
+	maxTLSHandshakes = 2
+	t.Cleanup(func() { maxTLSHandshakes = old })
+	r := newTestReactor(t, Config{Loops: 1})
+	opts := testOptions("PAIR", "PAIR")
+	opts.TLS = certs(t).ServerConfig(false)
+	opts.Session.HandshakeTimeout = 300 * time.Millisecond
+	o := newOwner(t, "server")
+	l := listen(t, r, "tls://127.0.0.1:*", opts, o)
+	slow := []net.Conn{rawConn(t, l.Endpoint()), rawConn(t, l.Endpoint())}
+	waitFor(t, "two handshakes in progress", func() bool {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		return len(l.hs) == 2
+	})
+	third := rawConn(t, l.Endpoint())
+	readToEOF(t, third)
+	e := o.waitEvent(t, EventHandshakeFailedProtocol)
+	if !errors.Is(e.Err, ErrTLSBusy) {
+		t.Fatalf("%v: want ErrTLSBusy", e)
+	}
+	for _, nc := range slow {
+		readToEOF(t, nc) // HANDSHAKE_IVL ends them
+	}
+	waitFor(t, "the slots back", func() bool {
+		r.tlsSlots.mu.Lock()
+		defer r.tlsSlots.mu.Unlock()
+		return r.tlsSlots.n == 0
+	})
+	exchange(t, r, l, o)
+}
+
+// A client that asks to renegotiate (OpenSSL's s_client, TLS 1.2, its "R" command) is refused with
+// the no_renegotiation alert and closed; the monitor says why.
+func TestTLSRenegotiationRefused(t *testing.T) {
+	openssl, err := exec.LookPath("openssl")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("openssl is missing")
+		}
+		t.Skip("openssl is missing")
+	}
+	s := certs(t)
+	dir := t.TempDir()
+	caFile, err := s.CA.WriteCA(dir, "ca")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newTestReactor(t, Config{Loops: 1})
+	opts := testOptions("PAIR", "PAIR")
+	opts.TLS = s.ServerConfig(false)
+	o := newOwner(t, "server")
+	l := listen(t, r, "tls://127.0.0.1:*", opts, o)
+	_, addr := netAddr(t, l.Endpoint())
+	cmd := exec.Command(openssl, "s_client", "-connect", addr, "-tls1_2", "-CAfile", caFile, "-servername", "localhost")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_ = stdin.Close()
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	}()
+	// The ZMTP greeting has reached the client once its handshake is through; then renegotiate.
+	waitFor(t, "the server's handshake", func() bool {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		return len(l.conns) == 1
+	})
+	if _, err := stdin.Write([]byte("R\n")); err != nil {
+		t.Fatal(err)
+	}
+	e := o.waitEvent(t, EventHandshakeFailedProtocol)
+	var te *TLSError
+	if !errors.As(e.Err, &te) || !strings.Contains(te.Error(), "renegotiation") {
+		t.Fatalf("%v: want a refused renegotiation; openssl said:\n%s", e, out.String())
+	}
+	exchange(t, r, l, o)
 }
