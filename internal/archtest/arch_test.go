@@ -40,6 +40,7 @@ internal/procpeer    internal/testpeer         -                                
 internal/javapeer    -                         -                                  no
 internal/zmtptest    codec,zmtp                -                                  no
 internal/testcert    -                         -                                  no
+internal/stunnel     -                         -                                  no
 `
 
 type layer struct {
