@@ -227,6 +227,8 @@ type tlsStream struct {
 	peer *TLSPeer
 	// start is when the TLS handshake began: the ZMTP handshake's HANDSHAKE_IVL counts from it.
 	start time.Time
+	// eof: the peer sent close_notify; crypto/tls reads nothing after it.
+	eof bool
 }
 
 // tlsHandshake runs the TLS handshake of nc within limit (0: tlsHandshakeDefault) and returns the
@@ -323,10 +325,14 @@ func (c *conn) tlsOpen(in []byte) error {
 			if errors.Is(err, errTLSWouldBlock) {
 				break
 			}
-			c.tlsFlush()
 			if errors.Is(err, io.EOF) {
-				return errTLSClosed
+				// close_notify: nothing more comes over TLS, but what came before it is still
+				// to be parsed and delivered (stunnel sends it the moment its side closes). The
+				// TCP end that follows closes the connection as it would without TLS.
+				t.eof = true
+				break
 			}
+			c.tlsFlush()
 			if strings.Contains(err.Error(), "clientHelloMsg") {
 				// A TLS 1.2 client's renegotiation: crypto/tls refuses it (with an
 				// unexpected_message alert) but says so only in terms of its message types.
@@ -342,10 +348,7 @@ func (c *conn) tlsOpen(in []byte) error {
 	return nil
 }
 
-var (
-	errTLSClosed     = errors.New("zmq: tls: peer sent close_notify")
-	errRenegotiation = errors.New("renegotiation refused")
-)
+var errRenegotiation = errors.New("renegotiation refused")
 
 // tlsDecrypt moves what gnet read for c through crypto/tls into the carry. On the loop.
 func (c *conn) tlsDecrypt() error {

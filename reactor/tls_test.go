@@ -16,6 +16,7 @@ import (
 
 	"github.com/zloop/zloop/codec"
 	"github.com/zloop/zloop/internal/testcert"
+	"github.com/zloop/zloop/internal/zmtptest"
 )
 
 var (
@@ -336,4 +337,41 @@ func TestTLSRenegotiationRefused(t *testing.T) {
 		t.Fatalf("%v: want a refused renegotiation; openssl said:\n%s", e, out.String())
 	}
 	exchange(t, r, l, o)
+}
+
+// A peer that sends its messages and then close_notify (as stunnel does the moment its side
+// closes) has every message delivered: what came before close_notify is parsed, and the TCP end
+// after it closes the connection as it would without TLS.
+func TestTLSCloseNotifyAfterMessages(t *testing.T) {
+	s := certs(t)
+	r := newTestReactor(t, Config{Loops: 1})
+	opts := testOptions("PULL")
+	opts.TLS = s.ServerConfig(false)
+	o := newOwner(t, "pull")
+	l := listen(t, r, "tls://127.0.0.1:*", opts, o)
+	nc := rawConn(t, l.Endpoint())
+	tc := tls.Client(nc, &tls.Config{RootCAs: s.CA.Pool(), ServerName: "localhost"})
+	peer := zmtptest.New(tc, "PUSH")
+	if err := peer.Handshake(waitLimit); err != nil {
+		t.Fatal(err)
+	}
+	const n = 500
+	for i := range n {
+		if err := peer.SendFrames(seqMsg(uint64(i), 100)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tc.Close(); err != nil { // close_notify, then the socket's FIN
+		t.Fatal(err)
+	}
+	p := o.waitAttached(t)
+	for i := range n {
+		m := recv(t, o, p)
+		if err := checkSeq(m[0], uint64(i), 100); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if e := o.waitEvent(t, EventDisconnected); e.Err != nil && errors.As(e.Err, new(*TLSError)) {
+		t.Fatalf("close_notify reported as a TLS failure: %v", e)
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -42,6 +43,8 @@ type Config struct {
 	Client bool
 	// Connect is the host:port stunnel connects to.
 	Connect string
+	// Accept is the host:port stunnel listens on; empty: a free port on 127.0.0.1.
+	Accept string
 	// CertFile and KeyFile: stunnel's certificate (a server's always; a client's for mutual TLS).
 	CertFile, KeyFile string
 	// CAFile, when set, makes stunnel verify the peer's chain against it: a server then requires a
@@ -79,12 +82,15 @@ func Start(cfg Config) (*Tunnel, error) {
 		}
 		t.own = true
 	}
-	port, err := freePort()
-	if err != nil {
-		t.cleanup()
-		return nil, err
+	t.addr = cfg.Accept
+	if t.addr == "" {
+		port, err := freePort()
+		if err != nil {
+			t.cleanup()
+			return nil, err
+		}
+		t.addr = fmt.Sprintf("127.0.0.1:%d", port)
 	}
-	t.addr = fmt.Sprintf("127.0.0.1:%d", port)
 	t.log = filepath.Join(t.dir, "stunnel.log")
 	var b strings.Builder
 	fmt.Fprintf(&b, "foreground = yes\npid =\ndebug = 5\noutput = %s\n\n[zloop]\n", t.log)
@@ -117,9 +123,7 @@ func Start(cfg Config) (*Tunnel, error) {
 	}()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		c, err := net.DialTimeout("tcp", t.addr, time.Second)
-		if err == nil {
-			_ = c.Close()
+		if listening(t.addr) {
 			return t, nil
 		}
 		select {
@@ -170,4 +174,27 @@ func freePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// listening reports whether something listens on addr: from /proc/net/tcp where there is one, so
+// that no probe connection reaches the peer behind a client-mode stunnel; else by connecting.
+func listening(addr string) bool {
+	_, port, _ := net.SplitHostPort(addr)
+	p, _ := strconv.Atoi(port)
+	b, err := os.ReadFile("/proc/net/tcp")
+	if err != nil {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			_ = c.Close()
+		}
+		return err == nil
+	}
+	want := fmt.Sprintf(":%04X", p)
+	for _, line := range strings.Split(string(b), "\n")[1:] {
+		f := strings.Fields(line)
+		if len(f) > 3 && strings.HasSuffix(f[1], want) && f[3] == "0A" { // 0A: LISTEN
+			return true
+		}
+	}
+	return false
 }
