@@ -51,6 +51,12 @@ func (c *conn) traffic() gnet.Action {
 	if c.in == inDetaching || c.failErr != nil {
 		return gnet.Close
 	}
+	if c.tls != nil && c.tls.eof {
+		// close_notify: the peer's end, as its FIN would be (stunnel waits for ours before it
+		// closes the socket). What came before it is parsed; a paused reader still gets the rest
+		// (onClose keeps the carry).
+		return gnet.Close
+	}
 	c.drain()
 	if c.failErr != nil {
 		return gnet.Close

@@ -400,7 +400,7 @@ func (h *events) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 		c.loop = r.loopOf(gc)
 	}
 	out := c.opened(gc)
-	if c.failErr != nil && !c.closed() {
+	if (c.failErr != nil || (c.tls != nil && c.tls.eof)) && !c.closed() {
 		return nil, gnet.Close // what arrived with the connection failed it (a TLS record, a ws carry)
 	}
 	return out, gnet.None

@@ -327,8 +327,8 @@ func (c *conn) tlsOpen(in []byte) error {
 			}
 			if errors.Is(err, io.EOF) {
 				// close_notify: nothing more comes over TLS, but what came before it is still
-				// to be parsed and delivered (stunnel sends it the moment its side closes). The
-				// TCP end that follows closes the connection as it would without TLS.
+				// to be parsed and delivered (stunnel sends it the moment its side closes);
+				// then the connection closes as at the peer's FIN (traffic).
 				t.eof = true
 				break
 			}
