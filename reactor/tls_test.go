@@ -18,6 +18,7 @@ import (
 	"github.com/zloop/zloop/codec"
 	"github.com/zloop/zloop/internal/testcert"
 	"github.com/zloop/zloop/internal/zmtptest"
+	"github.com/zloop/zloop/zmtp"
 )
 
 var (
@@ -376,4 +377,48 @@ func TestTLSCloseNotifyAfterMessages(t *testing.T) {
 		t.Fatalf("close_notify reported as a TLS failure: %v", e)
 	}
 	readToEOF(t, nc) // and the server closed its end
+}
+
+// HANDSHAKE_IVL bounds the TLS and the ZMTP handshake together: once TLS is through, the
+// session's deadline is the interval counted from the TLS handshake's start, not a new one; a
+// client that then says nothing is closed with the handshake timeout.
+func TestTLSHandshakeIvlSpansBoth(t *testing.T) {
+	s := certs(t)
+	r := newTestReactor(t, Config{Loops: 1})
+	opts := testOptions("PULL")
+	opts.TLS = s.ServerConfig(false)
+	const ivl = 300 * time.Millisecond
+	opts.Session.HandshakeTimeout = ivl
+	o := newOwner(t, "pull")
+	l := listen(t, r, "tls://127.0.0.1:*", opts, o)
+	nc := rawConn(t, l.Endpoint())
+	tc := tls.Client(nc, &tls.Config{RootCAs: s.CA.Pool(), ServerName: "localhost"})
+	if err := tc.Handshake(); err != nil {
+		t.Fatal(err)
+	}
+	lp := testLoops(t, r)[0]
+	var at, tlsStart time.Time
+	waitFor(t, "the session's deadline", func() bool {
+		l.mu.Lock()
+		var c *conn
+		for k := range l.conns {
+			c = k
+		}
+		l.mu.Unlock()
+		if c != nil {
+			onLoop(t, lp, func() {
+				if c.loop == lp && c.tls != nil {
+					at, tlsStart = c.timerAt, c.tls.start
+				}
+			})
+		}
+		return !at.IsZero()
+	})
+	if want := tlsStart.Add(ivl); at.After(want) {
+		t.Fatalf("the ZMTP handshake's deadline is %v after the TLS start, want at most %v", at.Sub(tlsStart), ivl)
+	}
+	e := o.waitEvent(t, EventHandshakeFailedNoDetail)
+	if !errors.Is(e.Err, zmtp.ErrHandshakeTimeout) {
+		t.Fatalf("%v: want the handshake timeout", e)
+	}
 }
