@@ -5,11 +5,13 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
 	"os/exec"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -314,7 +316,7 @@ func TestTLSRenegotiationRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out bytes.Buffer
+	var out syncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -421,4 +423,79 @@ func TestTLSHandshakeIvlSpansBoth(t *testing.T) {
 	if !errors.Is(e.Err, zmtp.ErrHandshakeTimeout) {
 		t.Fatalf("%v: want the handshake timeout", e)
 	}
+}
+
+// A server that asks a zloop client to renegotiate (OpenSSL's s_server, TLS 1.2, its "R"
+// command: a HelloRequest) is refused: crypto/tls answers no_renegotiation, and the client closes
+// the connection with the TLS error on its monitor.
+func TestTLSServerRenegotiationRefused(t *testing.T) {
+	openssl, err := exec.LookPath("openssl")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("openssl is missing")
+		}
+		t.Skip("openssl is missing")
+	}
+	s := certs(t)
+	dir := t.TempDir()
+	certFile, keyFile, err := testcert.WriteFiles(dir, "server", s.Server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	_ = ln.Close()
+	cmd := exec.Command(openssl, "s_server", "-accept", strconv.Itoa(port), "-tls1_2", "-cert", certFile, "-key", keyFile)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_ = stdin.Close()
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	}()
+	waitFor(t, "s_server accepting", func() bool { return strings.Contains(out.String(), "ACCEPT") })
+	r := newTestReactor(t, Config{Loops: 1})
+	opts := testOptions("PUSH")
+	opts.TLS = &tls.Config{RootCAs: s.CA.Pool()}
+	opts.ReconnectIvl = -1
+	o := newOwner(t, "client")
+	connect(t, r, fmt.Sprintf("tls://localhost:%d", port), opts, o)
+	// s_server prints what it reads: the ZMTP greeting's signature ends in 0x7f.
+	waitFor(t, "the greeting at s_server", func() bool { return strings.Contains(out.String(), "\x7f") })
+	if _, err := stdin.Write([]byte("R\n")); err != nil {
+		t.Fatal(err)
+	}
+	e := o.waitEvent(t, EventHandshakeFailedProtocol)
+	var te *TLSError
+	if !errors.As(e.Err, &te) || !strings.Contains(te.Error(), "no renegotiation") {
+		t.Fatalf("%v: want a refused renegotiation; openssl said:\n%s", e, out.String())
+	}
+}
+
+// syncBuffer is a bytes.Buffer for a child's output read while it runs.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
