@@ -223,7 +223,7 @@ func (c *conn) growFrame(n int) {
 // or at directBudget. It requires that gnet hold none of the connection's bytes, so that the
 // descriptor's next bytes are the body's: everything gnet had is parsed by now. An error of the
 // descriptor fails the connection as gnet's read would; at EOF gnet's next read finds it. A byte
-// stream under the framer (tls://) must turn this off: the socket's bytes would not be the body's.
+// stream under the framer (tls://, wss://) turns this off: the socket's bytes are not the body's.
 func (c *conn) readBody() error {
 	if !directReads || c.tls != nil || c.gc == nil || c.cur == nil || c.in != inGnet || c.carry.len() > 0 ||
 		c.failErr != nil || c.gc.InboundBuffered() > 0 {

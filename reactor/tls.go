@@ -393,9 +393,13 @@ func (c *conn) tlsFlush() {
 	if t.w.drop || c.closed() || c.gc == nil {
 		return
 	}
+	locked := c.lockWrites() // held already when a write of the loop's encrypts
 	before := c.gc.OutboundBuffered()
 	_, _ = c.gc.Write(out)
 	c.account(len(out), before)
+	if locked {
+		c.unlockWrites()
+	}
 	if cap(t.w.out) > 2*tlsFlush {
 		t.w.out = nil // a burst's buffer is not kept
 	}
