@@ -191,6 +191,7 @@ func (c *conn) opened(gc gnet.Conn) (out []byte) {
 		// the peer's first bytes with its last handshake record: decrypt them now, gnet would
 		// not report them.
 		start = c.tls.start
+		c.tlsHold()
 		if err := c.tlsOpen(nil); err != nil {
 			c.fail(err)
 			return nil
@@ -235,6 +236,7 @@ func (c *conn) Ready(peer *zmtp.Peer) error {
 		return ErrClosed
 	}
 	c.life = lifeReady
+	c.tlsRelease()
 	c.room = p.inRoom()
 	if end, ok := p.lingerUntil(); ok {
 		// The socket closed while this connection was being made: deliver what it queued, then
@@ -352,6 +354,9 @@ func (c *conn) onClose(err error) {
 	}
 	muted := c.in == inMuted
 	c.in = inGnet
+	if c.tls != nil && err != nil {
+		err = c.tlsWhy(err)
+	}
 	if c.failErr != nil {
 		err = c.failErr
 	} else if c.paused && c.ready() && !c.lingering() && !c.pipe.isClosed() {
@@ -398,6 +403,7 @@ func (c *conn) finish(err error) {
 	c.gc = nil
 	c.loop.forget(c)
 	c.closeDup()
+	c.tlsRelease()
 	c.carry.reset(c.loop)
 	if c.cur != nil {
 		c.cur.Release()

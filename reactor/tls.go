@@ -229,6 +229,11 @@ type tlsStream struct {
 	start time.Time
 	// eof: the peer sent close_notify; crypto/tls reads nothing after it.
 	eof bool
+	// dup is a duplicate of the socket while the ZMTP handshake runs (-1 otherwise): with TLS 1.3
+	// a server refuses a client's certificate after the client's handshake is over, and its alert
+	// may wait in the kernel when our first write meets the reset that follows it. gnet closes the
+	// socket before OnClose; the duplicate lets onClose read the alert and say why (tlsWhy).
+	dup int
 }
 
 // tlsHandshake runs the TLS handshake of nc within limit (0: tlsHandshakeDefault) and returns the
@@ -253,7 +258,7 @@ func tlsHandshake(ctx context.Context, nc net.Conn, cfg *tls.Config, server bool
 	if err != nil {
 		return nil, &TLSError{Handshake: true, Err: err}
 	}
-	return &tlsStream{tc: tc, w: w, peer: newTLSPeer(tc.ConnectionState()), start: start}, nil
+	return &tlsStream{tc: tc, w: w, peer: newTLSPeer(tc.ConnectionState()), start: start, dup: -1}, nil
 }
 
 // clientTLS is a dialer's configuration for endpoint host: the socket's, with ServerName (SNI and
@@ -426,4 +431,52 @@ func (c *conn) tlsReadAll(fd int) {
 		c.tlsRaw(buf[:n])
 		read += n
 	}
+}
+
+// tlsHold keeps a duplicate of c's socket for tlsWhy while the ZMTP handshake runs (OnOpen).
+func (c *conn) tlsHold() {
+	c.tls.dup = -1
+	if fd, err := c.gc.Dup(); err == nil {
+		c.tls.dup = fd
+	}
+}
+
+// tlsRelease closes the duplicate (at Ready, and at the end).
+func (c *conn) tlsRelease() {
+	if c.tls != nil && c.tls.dup >= 0 {
+		_ = closeFD(c.tls.dup)
+		c.tls.dup = -1
+	}
+}
+
+// tlsWhy runs in onClose of a connection that failed in its ZMTP handshake: when what the peer
+// sent last (gnet's rest and the kernel's) holds a TLS alert, that is the reason, rather than the
+// reset our write met after it.
+func (c *conn) tlsWhy(err error) error {
+	t := c.tls
+	if t == nil || t.dup < 0 || c.ready() || c.failErr != nil {
+		return err
+	}
+	t.w.drop = true
+	defer func() { t.w.drop = false }()
+	var cause error
+	if c.gc != nil {
+		if in, _ := c.gc.Peek(-1); len(in) > 0 {
+			cause = c.tlsOpen(in)
+		}
+	}
+	buf := c.loop.scratch[:cap(c.loop.scratch)]
+	for read := 0; cause == nil && read < 1<<20; {
+		n, rerr := readFD(t.dup, buf)
+		if n <= 0 || rerr != nil {
+			break
+		}
+		read += n
+		cause = c.tlsOpen(buf[:n])
+	}
+	var te *TLSError
+	if errors.As(cause, &te) {
+		return cause
+	}
+	return err
 }

@@ -499,3 +499,40 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.b.String()
 }
+
+// A TLS 1.3 server refuses a client's certificate after the client's handshake is over, and an
+// OpenSSL server (stunnel) then resets the connection: the client's first write may meet the
+// reset before its loop has read the alert. The alert is still what the monitor reports.
+func TestTLSRefusalBeforeReset(t *testing.T) {
+	s := certs(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	served := make(chan error, 1)
+	go func() {
+		nc, err := ln.Accept()
+		if err != nil {
+			served <- err
+			return
+		}
+		err = tls.Server(nc, s.ServerConfig(true)).Handshake()
+		_ = nc.(*net.TCPConn).SetLinger(0) // close with a reset, as OpenSSL does with unread input
+		_ = nc.Close()
+		served <- err
+	}()
+	r := newTestReactor(t, Config{Loops: 1})
+	opts := testOptions("PUSH")
+	opts.TLS = &tls.Config{RootCAs: s.CA.Pool()}
+	opts.ReconnectIvl = -1
+	o := newOwner(t, "client")
+	connect(t, r, "tls://localhost:"+strconv.Itoa(ln.Addr().(*net.TCPAddr).Port), opts, o)
+	if err := <-served; err == nil {
+		t.Fatal("the server took a client without a certificate")
+	}
+	te := tlsFailure(t, o)
+	if !strings.Contains(te.Error(), "certificate required") {
+		t.Fatalf("%v: want the server's alert", te)
+	}
+}

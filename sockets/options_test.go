@@ -1,6 +1,7 @@
 package sockets
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"reflect"
@@ -118,7 +119,7 @@ func TestEveryOptionHasWith(t *testing.T) {
 		WithRouterHandover(true), WithConnectRoutingID([]byte("c")), WithProbeRouter(true),
 		WithXPubNoDrop(true), WithReqRelaxed(true), WithReqCorrelate(true), WithConflate(true),
 		WithXPubVerbose(true), WithXPubVerboser(true), WithXPubManual(true), WithInvertMatching(true),
-		WithStreamNotify(false), WithXPubWelcomeMsg([]byte("w")),
+		WithStreamNotify(false), WithXPubWelcomeMsg([]byte("w")), WithTLS(&tls.Config{ServerName: "s"}),
 	}
 	def, set := DefaultOptions(), DefaultOptions()
 	for _, o := range withs {
