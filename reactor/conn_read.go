@@ -100,7 +100,17 @@ func (c *conn) read() {
 		}
 		var in []byte
 		if c.tls != nil {
-			// The record layer: what gnet read is decrypted into the carry, parsed from there.
+			// The record layer: the rest of a large body is decrypted straight into the message
+			// (tlsBody), anything else into the carry and parsed from there.
+			if c.carry.len() == 0 && c.cur != nil && c.curLeft >= directMin {
+				if err := c.tlsBody(); err != nil {
+					c.fail(err)
+					return
+				}
+				if c.closed() {
+					return
+				}
+			}
 			if err := c.tlsDecrypt(); err != nil {
 				c.fail(err)
 				return
@@ -120,6 +130,9 @@ func (c *conn) read() {
 			in = c.carry.bytes()
 		}
 		if len(in) == 0 {
+			if len(c.batch) > 0 && !c.settle() { // tlsBody completed a message
+				continue
+			}
 			return
 		}
 		n, err := c.framer.parse(in)

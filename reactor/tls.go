@@ -338,12 +338,7 @@ func (c *conn) tlsOpen(in []byte) error {
 				break
 			}
 			c.tlsFlush()
-			if strings.Contains(err.Error(), "clientHelloMsg") {
-				// A TLS 1.2 client's renegotiation: crypto/tls refuses it (with an
-				// unexpected_message alert) but says so only in terms of its message types.
-				err = fmt.Errorf("%w: %w", errRenegotiation, err)
-			}
-			return &TLSError{Err: err}
+			return tlsReadError(err)
 		}
 	}
 	if k := &c.carry; k.len() == 0 {
@@ -479,4 +474,63 @@ func (c *conn) tlsWhy(err error) error {
 		return cause
 	}
 	return err
+}
+
+// tlsBody decrypts the rest of a large frame's body straight into the message, as readBody reads
+// it from a plain socket: crypto/tls writes the plaintext into the message's spare room and the
+// framer takes it in place, so the body is copied once (by the decryption) instead of twice. It
+// reads no further than the frame's end, so what follows goes through the carry as usual. On the
+// loop; the carry is empty.
+func (c *conn) tlsBody() error {
+	t := c.tls
+	var in []byte
+	if c.gc != nil {
+		in, _ = c.gc.Peek(-1)
+	}
+	t.w.in = in
+	var err error
+	for c.cur != nil && c.curLeft >= directMin && c.carry.len() == 0 && !c.closed() {
+		sp := c.cur.Spare()
+		if len(sp) == 0 {
+			break // a frame not reserved whole grows as bytes arrive: through the carry
+		}
+		n, rerr := t.tc.Read(sp[:min(len(sp), c.curLeft)])
+		if n > 0 {
+			c.loop.directReads.Add(1)
+			c.sc.directReads.Add(1)
+			k, perr := c.framer.parse(sp[:n])
+			if perr != nil {
+				err = perr
+				break
+			}
+			if k < n && !c.closed() {
+				c.carry.add(c.loop, sp[k:n]) // never so (a body's bytes are taken whole), but kept in order
+			}
+		}
+		if rerr != nil {
+			if errors.Is(rerr, io.EOF) {
+				t.eof = true
+			} else if !errors.Is(rerr, errTLSWouldBlock) {
+				err = tlsReadError(rerr)
+			}
+			break
+		}
+	}
+	used := len(in) - len(t.w.in)
+	t.w.in = nil
+	if used > 0 && c.gc != nil {
+		_, _ = c.gc.Discard(used)
+	}
+	c.tlsFlush()
+	return err
+}
+
+// tlsReadError is the connection's error for crypto/tls's read error err.
+func tlsReadError(err error) error {
+	if strings.Contains(err.Error(), "clientHelloMsg") {
+		// A TLS 1.2 client's renegotiation: crypto/tls refuses it (with an unexpected_message
+		// alert) but says so only in terms of its message types.
+		err = fmt.Errorf("%w: %w", errRenegotiation, err)
+	}
+	return &TLSError{Err: err}
 }

@@ -77,6 +77,9 @@ func TestTLSZloopToZloop(t *testing.T) {
 			if s := push.Stats(); s.SenderWrites != 0 {
 				t.Fatalf("%d direct writes over TLS: every record goes out from the loop", s.SenderWrites)
 			}
+			if s := pull.Stats(); s.DirectReads == 0 {
+				t.Fatal("no large body was decrypted straight into its message")
+			}
 		})
 	}
 }
