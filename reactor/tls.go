@@ -138,6 +138,15 @@ func (p *TLSPeer) Metadata() map[string]string {
 	return m
 }
 
+// tlsPeer is the seam for ZAP: the TLS peer of c while its ZMTP handshake runs (a ZAP request is
+// made before the pipe exists; Pipe.TLS serves afterwards), nil without TLS. On the loop.
+func (c *conn) tlsPeer() *TLSPeer {
+	if c.tls == nil {
+		return nil
+	}
+	return c.tls.peer
+}
+
 // newTLSPeer extracts the peer's facts from a completed handshake.
 func newTLSPeer(cs tls.ConnectionState) *TLSPeer {
 	p := &TLSPeer{Version: cs.Version, CipherSuite: cs.CipherSuite, ServerName: cs.ServerName, Chains: len(cs.VerifiedChains)}

@@ -69,6 +69,19 @@ func checkTLSPeers(t *testing.T, k *link) {
 			t.Fatalf("metadata %v", md)
 		}
 	}
+	// The seam for ZAP: the connection has the same TLS peer during its handshake.
+	k.bp.mu.Lock()
+	c := k.bp.conn
+	k.bp.mu.Unlock()
+	if c == nil {
+		t.Fatal("the accepted pipe has no connection")
+	}
+	want := k.bp.TLS()
+	onLoop(t, c.loop, func() {
+		if c.tlsPeer() != want {
+			t.Error("the connection's TLS peer is not the pipe's")
+		}
+	})
 	if sn := k.bp.TLS().ServerName; sn != "127.0.0.1" && sn != "" {
 		t.Fatalf("the server saw SNI %q", sn)
 	}
