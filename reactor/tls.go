@@ -42,7 +42,11 @@ import (
 // loop's reads (alerts, key updates). Routing everything through the loop's batch keeps the
 // tls.Conn on one goroutine and coalesces small messages into full records. Large bodies are not
 // written by reference either (writeLarge, the output watcher): they are encrypted into records like
-// the rest, and readBody's direct reads are off (the socket's bytes are not the body's).
+// the rest, and readBody's direct reads are off (the socket's bytes are not the body's): tlsBody
+// decrypts the rest of a large body straight into its message instead. One cost remains: a large
+// message the kernel does not take at once is encrypted whole, and its records wait in gnet's
+// buffer (up to the message's size besides the message), where a plain connection holds the
+// message by reference.
 
 // maxTLSHandshakes bounds the handshakes in progress on a reactor's listeners (a variable for the
 // test that fills it).
