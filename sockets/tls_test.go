@@ -284,3 +284,41 @@ func waitTLSFailure(t *testing.T, events <-chan reactor.Event) {
 		}
 	}
 }
+
+// PLAIN runs inside TLS like over tcp and ws (ZWS2.0/PLAIN over wss): the right password gets
+// through, a wrong one fails the handshake as an authentication failure.
+func TestTLSWithPlain(t *testing.T) {
+	for _, tr := range []string{"tls://127.0.0.1:*", "wss://127.0.0.1:*/zmq"} {
+		t.Run(tr[:strings.Index(tr, ":")], func(t *testing.T) {
+			r := newReactor(t)
+			auth := func(u, p string) bool { return u == "u" && p == "right" }
+			pull := newSocket(t, r, Pull, tlsServer(t), WithPlainServer(true, auth))
+			events := pull.Monitor(64)
+			ep, err := pull.Bind(tr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			bad := newSocket(t, r, Push, tlsClient(t), WithPlainClient("u", "wrong"), WithReconnectIvl(-1, 0))
+			if err := bad.Connect(ep); err != nil {
+				t.Fatal(err)
+			}
+			deadline := time.After(interopWait)
+			for failed := false; !failed; {
+				select {
+				case e := <-events:
+					failed = e.Type == reactor.EventHandshakeFailedAuth
+				case <-deadline:
+					t.Fatal("no HANDSHAKE_FAILED_AUTH")
+				}
+			}
+			push := newSocket(t, r, Push, tlsClient(t), WithPlainClient("u", "right"))
+			if err := push.Connect(ep); err != nil {
+				t.Fatal(err)
+			}
+			mustSend(t, push, []byte("plain in tls"))
+			if m := mustRecv(t, pull); !sameMsg(m, [][]byte{[]byte("plain in tls")}) {
+				t.Fatalf("got %q", m)
+			}
+		})
+	}
+}
