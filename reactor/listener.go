@@ -183,7 +183,6 @@ func (l *Listener) handshakeTLS(nc net.Conn, c *conn) {
 		}
 		return
 	}
-	_ = nc.SetDeadline(time.Time{})
 	c.useTLS(ts)
 	if !l.track(c) {
 		_ = nc.Close()

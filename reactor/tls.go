@@ -271,6 +271,7 @@ func tlsHandshake(ctx context.Context, nc net.Conn, cfg *tls.Config, server bool
 	if err != nil {
 		return nil, &TLSError{Handshake: true, Err: err}
 	}
+	_ = nc.SetDeadline(time.Time{})
 	return &tlsStream{tc: tc, w: w, peer: newTLSPeer(tc.ConnectionState()), start: start, dup: -1}, nil
 }
 
