@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/zloop/zloop/pool"
 )
 
 // tls:// (ZMTP 3.1 over TLS) and wss:// (ZWS 2.0 over TLS) are byte streams under the existing
@@ -43,10 +45,11 @@ import (
 // tls.Conn on one goroutine and coalesces small messages into full records. Large bodies are not
 // written by reference either (writeLarge, the output watcher): they are encrypted into records like
 // the rest, and readBody's direct reads are off (the socket's bytes are not the body's): tlsBody
-// decrypts the rest of a large body straight into its message instead. One cost remains: a large
-// message the kernel does not take at once is encrypted whole, and its records wait in gnet's
-// buffer (up to the message's size besides the message), where a plain connection holds the
-// message by reference.
+// decrypts the rest of a large body straight into its message instead. On the way out a large body
+// is encrypted tlsChunk at a time, and once gnet holds tlsHold bytes the rest waits, unencrypted,
+// in the message the connection keeps (conn.part, as a plain connection's held body), encrypted as
+// the socket drains (tlsContinue): a connection's output costs about tlsHold whatever the
+// message's size.
 
 // maxTLSHandshakes bounds the handshakes in progress on a reactor's listeners (a variable for the
 // test that fills it).
@@ -60,6 +63,10 @@ const (
 	tlsFlush = 64 << 10
 	// tlsRead is the room the carry gets for each tls.Conn.Read: one record's plaintext.
 	tlsRead = 16 << 10
+	// tlsChunk is how much of a large body is encrypted at a time, and tlsHold how much ciphertext
+	// gnet may hold before the rest of the body waits for the socket to drain.
+	tlsChunk = 128 << 10
+	tlsHold  = 512 << 10
 )
 
 var (
@@ -547,4 +554,39 @@ func tlsReadError(err error) error {
 		err = fmt.Errorf("%w: %w", errRenegotiation, err)
 	}
 	return &TLSError{Err: err}
+}
+
+// tlsLarge writes hdr (the batch and a frame's header) and then body, frame j of m, encrypted
+// tlsChunk at a time, and reports held when gnet came to hold tlsHold bytes first: then c.part
+// keeps m (and masked, a ws client's masked copy of the frame) with the rest of the body, which
+// tlsContinue encrypts as the socket drains. On the loop.
+func (c *conn) tlsLarge(m *pool.Msg, j int, hdr, body []byte, masked *pool.Buffer) (held bool) {
+	c.writev(hdr, nil)
+	for len(body) > 0 && !c.closed() && c.gc != nil {
+		if c.gc.OutboundBuffered() >= tlsHold {
+			c.part = partial{m: m, frame: j, body: body, copy: masked}
+			c.loop.heldBodies.Add(1)
+			c.sc.heldBodies.Add(1)
+			return true
+		}
+		n := min(len(body), tlsChunk)
+		c.writev(body[:n], nil)
+		body = body[n:]
+	}
+	if masked != nil {
+		masked.Release()
+	}
+	return false
+}
+
+// tlsContinue encrypts the held body's next chunks while gnet holds less than tlsHold, and returns
+// what is left of it. The write lock is held.
+func (c *conn) tlsContinue() int {
+	for len(c.part.body) > 0 && !c.closed() && c.gc != nil && c.gc.OutboundBuffered() < tlsHold {
+		n := min(len(c.part.body), tlsChunk)
+		c.tlsSeal(c.part.body[:n], nil)
+		c.part.body = c.part.body[n:]
+		c.partWritten.Add(uint64(n))
+	}
+	return len(c.part.body)
 }

@@ -566,3 +566,51 @@ func TestTLSRefusalBeforeReset(t *testing.T) {
 		t.Fatalf("%v: want the server's alert", te)
 	}
 }
+
+// A large message toward a peer that does not read is encrypted only as the socket drains: gnet
+// never holds much more than tlsHold of ciphertext for it, the rest waits unencrypted in the
+// message the connection keeps, and once the peer reads, every byte arrives in order.
+func TestTLSLargeMessageBounded(t *testing.T) {
+	s := certs(t)
+	r := newTestReactor(t, Config{Loops: 1})
+	sc := new(Counters)
+	opts := pushOptions(sc)
+	opts.SndBuf = 64 << 10
+	opts.TLS = s.ServerConfig(false)
+	o := newOwner(t, "push")
+	l := listen(t, r, "tls://127.0.0.1:*", opts, o)
+	nc := rawConn(t, l.Endpoint())
+	tc := tls.Client(nc, &tls.Config{RootCAs: s.CA.Pool(), ServerName: "localhost"})
+	peer := zmtptest.New(tc, "PULL")
+	if err := peer.Handshake(waitLimit); err != nil {
+		t.Fatal(err)
+	}
+	p := o.waitAttached(t)
+	const size = 8 << 20
+	send(t, o, p, seqMsg(1, size), []byte("after"))
+	send(t, o, p, []byte("next"))
+	waitFor(t, "the body held", func() bool { return sc.Stats().HeldBodies > 0 })
+	lp := testLoops(t, r)[0]
+	var most int
+	onLoop(t, lp, func() {
+		for c := range r.conns {
+			most = max(most, c.outbound())
+		}
+	})
+	if most > tlsHold+tlsChunk+64<<10 {
+		t.Fatalf("gnet holds %d bytes of ciphertext for a stalled peer", most)
+	}
+	m, err := peer.Recv(waitLimit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m) != 2 || string(m[1]) != "after" {
+		t.Fatalf("%d frames", len(m))
+	}
+	if err := checkSeq(m[0], 1, size); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := peer.Recv(waitLimit); err != nil || string(m[0]) != "next" {
+		t.Fatalf("%q %v", m, err)
+	}
+}
