@@ -33,6 +33,19 @@ func (k *carry) add(l *loop, p []byte) {
 	k.b = append(k.b, p...)
 }
 
+// grow makes room for at least n more bytes at the end (tls.go decrypts straight into it).
+func (k *carry) grow(l *loop, n int) {
+	if k.b == nil {
+		k.b, l.spare = l.spare[:0], nil
+		k.off = 0
+	}
+	if k.off > 0 {
+		m := copy(k.b, k.b[k.off:])
+		k.b, k.off = k.b[:m], 0
+	}
+	k.b = slices.Grow(k.b, n)
+}
+
 // consume drops n bytes from the front and gives the buffer back to l once it is empty.
 func (k *carry) consume(l *loop, n int) {
 	k.off += n

@@ -40,19 +40,20 @@ type conn struct {
 	gc           gnet.Conn // nil while detached or after close
 	sess         *zmtp.Session
 	pipe         *Pipe
-	life         life      // handshake, ready, lingering, closed
-	in           input     // where the input is: in gnet, muted, detaching, detached, or gone
-	blocked      bool      // stopped encoding at sendBound until gnet's output drains (loop.block)
-	lastOutbound int       // gnet's outbound bytes at the last check while blocked
-	paused       bool      // stopped parsing: the pipe's inbound queue is full (conn_pause.go)
-	dupFD        int       // a duplicate of the socket while muted or detached, else -1
-	carry        carry     // bytes gnet no longer holds (a detach, EOF while paused, after a 101); parsed first
-	framer       framer    // the wire format (framer.go); set before c is enrolled, never changed
-	ws           *wsConn   // ZWS 2.0: the framer of a ws:// connection, nil for the others
-	initial      []byte    // bytes that came with the connection (after a client's WebSocket 101)
-	lingerEnd    time.Time // zero: linger forever
-	failErr      error     // why the connection is being closed by us
-	cur          *pool.Msg // message being received
+	life         life       // handshake, ready, lingering, closed
+	in           input      // where the input is: in gnet, muted, detaching, detached, or gone
+	blocked      bool       // stopped encoding at sendBound until gnet's output drains (loop.block)
+	lastOutbound int        // gnet's outbound bytes at the last check while blocked
+	paused       bool       // stopped parsing: the pipe's inbound queue is full (conn_pause.go)
+	dupFD        int        // a duplicate of the socket while muted or detached, else -1
+	carry        carry      // bytes gnet no longer holds (a detach, EOF while paused, after a 101); parsed first
+	framer       framer     // the wire format (framer.go); set before c is enrolled, never changed
+	ws           *wsConn    // ZWS 2.0: the framer of a ws:// connection, nil for the others
+	tls          *tlsStream // tls:// and wss://: the record layer under the framer (tls.go), nil for the others
+	initial      []byte     // bytes that came with the connection (after a client's WebSocket 101)
+	lingerEnd    time.Time  // zero: linger forever
+	failErr      error      // why the connection is being closed by us
+	cur          *pool.Msg  // message being received
 	curMore      bool
 	curLeft      int // bytes of the current frame's body still to come
 	room         int // messages the pipe's inbound queue still takes
@@ -189,8 +190,20 @@ func (c *conn) opened(gc gnet.Conn) (out []byte) {
 		c.drain()
 		return nil
 	}
+	start := time.Now()
+	if c.tls != nil {
+		// HANDSHAKE_IVL bounds the TLS and the ZMTP handshake together. crypto/tls may have read
+		// the peer's first bytes with its last handshake record: decrypt them now, gnet would
+		// not report them.
+		start = c.tls.start
+		c.tlsHold()
+		if err := c.tlsOpen(nil); err != nil {
+			c.fail(err)
+			return nil
+		}
+	}
 	if c.ws != nil {
-		c.ws.start(time.Now())
+		c.ws.start(start)
 		if c.askAuth() && c.failErr != nil {
 			return nil // refused at once: OnOpen closes it
 		}
@@ -203,8 +216,16 @@ func (c *conn) opened(gc gnet.Conn) (out []byte) {
 		}
 		return nil
 	}
-	out = c.sess.Start(time.Now(), c.loop.scratch[:0])
+	out = c.sess.Start(start, c.loop.scratch[:0])
 	c.loop.watch(c)
+	if c.tls != nil {
+		c.write(out) // encrypted; gnet's own write of out would not be
+		out = nil
+		if c.carry.len() > 0 {
+			c.read()
+			c.drain()
+		}
+	}
 	return out
 }
 
@@ -224,6 +245,7 @@ func (c *conn) Ready(peer *zmtp.Peer) error {
 		return ErrClosed
 	}
 	c.life = lifeReady
+	c.tlsRelease()
 	c.room = p.inRoom()
 	if end, ok := p.lingerUntil(); ok {
 		// The socket closed while this connection was being made: deliver what it queued, then
@@ -341,16 +363,23 @@ func (c *conn) onClose(err error) {
 	}
 	muted := c.in == inMuted
 	c.in = inGnet
+	if c.tls != nil && err != nil {
+		err = c.tlsWhy(err)
+	}
 	if c.failErr != nil {
 		err = c.failErr
 	} else if c.paused && c.ready() && !c.lingering() && !c.pipe.isClosed() {
 		// The peer closed while its messages wait for our reader: keep what gnet holds and
 		// deliver it when the reader makes room, then finish.
 		if in, _ := c.gc.Peek(-1); len(in) > 0 {
-			c.carry.add(c.loop, in)
+			c.carryRaw(in)
 		}
 		if muted {
-			c.carry.readAll(c.loop, c.dupFD)
+			if c.tls != nil {
+				c.tlsReadAll(c.dupFD)
+			} else {
+				c.carry.readAll(c.loop, c.dupFD)
+			}
 		}
 		c.closeDup()
 		if c.carry.len() > 0 {
@@ -384,6 +413,7 @@ func (c *conn) finish(err error) {
 	c.gc = nil
 	c.loop.forget(c)
 	c.closeDup()
+	c.tlsRelease()
 	c.carry.reset(c.loop)
 	if c.cur != nil {
 		c.cur.Release()
@@ -396,9 +426,12 @@ func (c *conn) finish(err error) {
 	}
 	c.batch = c.batch[:0]
 	ev := Event{Endpoint: c.ep, Remote: c.remote, Err: err}
+	var te *TLSError
 	switch {
 	case wasReady:
 		ev.Type = EventDisconnected
+	case errors.As(err, &te):
+		ev.Type = EventHandshakeFailedProtocol // libzmq has no TLS event; Err is the *TLSError
 	case errors.Is(err, zmtp.ErrAuthentication):
 		ev.Type = EventHandshakeFailedAuth
 		ev.Value = zmtp.AuthStatus(err)

@@ -58,7 +58,7 @@ func (c *conn) pauseInput() {
 		return // keep buffering; try again on the next read
 	}
 	in, _ := c.gc.Peek(-1)
-	c.carry.add(c.loop, in)
+	c.carryRaw(in)
 	if len(in) > 0 {
 		_, _ = c.gc.Discard(len(in)) // hands gnet's Peek copy back to its pool
 	}

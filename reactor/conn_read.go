@@ -51,6 +51,12 @@ func (c *conn) traffic() gnet.Action {
 	if c.in == inDetaching || c.failErr != nil {
 		return gnet.Close
 	}
+	if c.tls != nil && c.tls.eof {
+		// close_notify: the peer's end, as its FIN would be (stunnel waits for ours before it
+		// closes the socket). What came before it is parsed; a paused reader still gets the rest
+		// (onClose keeps the carry).
+		return gnet.Close
+	}
 	c.drain()
 	if c.failErr != nil {
 		return gnet.Close
@@ -93,10 +99,30 @@ func (c *conn) read() {
 			}
 		}
 		var in []byte
-		if c.gc != nil {
+		if c.tls != nil {
+			// The record layer: the rest of a large body is decrypted straight into the message
+			// (tlsBody), anything else into the carry and parsed from there.
+			if c.carry.len() == 0 && c.cur != nil && c.curLeft >= directMin {
+				if err := c.tlsBody(); err != nil {
+					c.fail(err)
+					return
+				}
+				if c.closed() {
+					return
+				}
+			}
+			if err := c.tlsDecrypt(); err != nil {
+				c.fail(err)
+				return
+			}
+			if c.closed() {
+				return
+			}
+			in = c.carry.bytes()
+		} else if c.gc != nil {
 			in, _ = c.gc.Peek(-1)
 		}
-		if c.carry.len() > 0 {
+		if c.tls == nil && c.carry.len() > 0 {
 			c.carry.add(c.loop, in)
 			if len(in) > 0 {
 				_, _ = c.gc.Discard(len(in))
@@ -104,6 +130,9 @@ func (c *conn) read() {
 			in = c.carry.bytes()
 		}
 		if len(in) == 0 {
+			if len(c.batch) > 0 && !c.settle() { // tlsBody completed a message
+				continue
+			}
 			return
 		}
 		n, err := c.framer.parse(in)
@@ -216,9 +245,9 @@ func (c *conn) growFrame(n int) {
 // or at directBudget. It requires that gnet hold none of the connection's bytes, so that the
 // descriptor's next bytes are the body's: everything gnet had is parsed by now. An error of the
 // descriptor fails the connection as gnet's read would; at EOF gnet's next read finds it. A byte
-// stream under the framer (tls://) must turn this off: the socket's bytes would not be the body's.
+// stream under the framer (tls://, wss://) turns this off: the socket's bytes are not the body's.
 func (c *conn) readBody() error {
-	if !directReads || c.gc == nil || c.cur == nil || c.in != inGnet || c.carry.len() > 0 ||
+	if !directReads || c.tls != nil || c.gc == nil || c.cur == nil || c.in != inGnet || c.carry.len() > 0 ||
 		c.failErr != nil || c.gc.InboundBuffered() > 0 {
 		return nil
 	}

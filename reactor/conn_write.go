@@ -201,6 +201,12 @@ func (c *conn) encodeFrames(m *pool.Msg, from int, buf []byte) (_ []byte, held b
 			hdr, f = buf, masked.B
 		}
 		buf = buf[:0]
+		if c.tls != nil {
+			if c.tlsLarge(m, j, hdr, f, masked) {
+				return buf, true
+			}
+			continue
+		}
 		if refWrites && c.loop.outWatch() != nil {
 			if c.writeLarge(m, j, hdr, f, masked) {
 				return buf, true
@@ -306,7 +312,11 @@ func (c *conn) continuePart() bool {
 		if !c.closed() && c.gc != nil && c.gc.OutboundBuffered() > 0 && c.in != inMuted {
 			_ = c.gc.Flush() // a write error closes c inside gnet
 		}
-		if c.closed() || c.gc == nil || c.gc.OutboundBuffered() > 0 {
+		room := 0 // a plain held body goes on only from an empty gnet buffer (the watcher writes it)
+		if c.tls != nil {
+			room = tlsHold - 1 // records queue behind gnet's bytes in order: below tlsHold, encrypt on
+		}
+		if c.closed() || c.gc == nil || c.gc.OutboundBuffered() > room {
 			if locked {
 				c.unlockWrites()
 			}
@@ -315,14 +325,19 @@ func (c *conn) continuePart() bool {
 			}
 			return false
 		}
-		if len(c.part.body) > 0 {
-			// gnet's buffer is empty: the rest is the watcher's to write too.
-			c.dw.held, c.dw.heldFD, c.part.body = c.part.body, c.gc.Fd(), nil
+		var left int
+		if c.tls != nil {
+			left = c.tlsContinue() // the next records of the body, encrypted as gnet drains
+		} else {
+			if len(c.part.body) > 0 {
+				// gnet's buffer is empty: the rest is the watcher's to write too.
+				c.dw.held, c.dw.heldFD, c.part.body = c.part.body, c.gc.Fd(), nil
+			}
+			if len(c.dw.held) > 0 {
+				_ = c.writeHeld(true)
+			}
+			left = len(c.dw.held)
 		}
-		if len(c.dw.held) > 0 {
-			_ = c.writeHeld(true)
-		}
-		left := len(c.dw.held)
 		if locked {
 			c.unlockWrites()
 		}
@@ -425,7 +440,11 @@ func (c *conn) writev(hdr, body []byte) {
 	}
 	locked := c.lockWrites()
 	c.flushPending()
-	if !c.closed() && c.gc != nil {
+	if c.tls != nil {
+		if !c.closed() && c.gc != nil {
+			c.tlsSeal(hdr, body)
+		}
+	} else if !c.closed() && c.gc != nil {
 		before := c.gc.OutboundBuffered()
 		if body == nil {
 			_, _ = c.gc.Write(hdr)

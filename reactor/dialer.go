@@ -48,6 +48,11 @@ func (r *Reactor) Connect(endpoint string, opts *Options, owner Owner) (*Dialer,
 	if err != nil {
 		return nil, err
 	}
+	if ep.secure() {
+		if err := checkTLS(opts, false, endpoint); err != nil {
+			return nil, err
+		}
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	d := &Dialer{r: r, owner: owner, opts: opts, ep: ep, addr: endpoint, ctx: ctx, cancel: cancel, done: make(chan struct{})}
 	d.pipe = newPipe(r, owner, opts, true)
@@ -99,8 +104,27 @@ func (d *Dialer) run() {
 		c := newConn(d.r, d.owner, d.opts, d.addr)
 		c.dialer = d
 		c.remote = nc.RemoteAddr().String()
-		if d.ep.Transport == "ws" {
-			proto, leftover, err := d.upgrade(nc)
+		var ts *tlsStream
+		if d.ep.secure() {
+			// On this goroutine, blocking, within HANDSHAKE_IVL (tls.go).
+			host, _, _ := net.SplitHostPort(d.ep.Addr)
+			ts, err = tlsHandshake(d.ctx, nc, clientTLS(d.opts.TLS, host), false, d.opts.Session.HandshakeTimeout)
+			if err != nil {
+				_ = nc.Close()
+				if d.ctx.Err() != nil {
+					return
+				}
+				d.owner.Event(Event{Type: EventHandshakeFailedProtocol, Endpoint: d.addr, Remote: c.remote, Err: err})
+				ivl = d.backoff(ivl)
+				continue
+			}
+		}
+		if d.ep.websocket() {
+			var under net.Conn = nc
+			if ts != nil {
+				under = ts.tc // the upgrade in plaintext over TLS
+			}
+			proto, leftover, err := d.upgrade(under)
 			if err != nil {
 				_ = nc.Close()
 				if d.ctx.Err() != nil {
@@ -112,6 +136,9 @@ func (d *Dialer) run() {
 			}
 			c.ws = newWSConn(c, false, "", proto)
 			c.initial = leftover
+		}
+		if ts != nil {
+			c.useTLS(ts)
 		}
 		d.mu.Lock()
 		d.cur, d.success = c, false

@@ -126,7 +126,7 @@ func (c *conn) flushPending() {
 
 // allowDirect lets senders write directly once the loop has nothing of its own to write (on the loop).
 func (c *conn) allowDirect() {
-	if !directWrites || c.dw.ok.Load() || !c.ready() || c.closed() || c.gc == nil || c.opts.raw ||
+	if !directWrites || c.tls != nil || c.dw.ok.Load() || !c.ready() || c.closed() || c.gc == nil || c.opts.raw ||
 		c.lingering() || c.in == inDetaching || c.failErr != nil || c.gc.OutboundBuffered() > 0 || c.pending() {
 		return
 	}

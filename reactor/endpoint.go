@@ -13,7 +13,7 @@ import (
 
 // Endpoint is a parsed ZeroMQ endpoint such as tcp://127.0.0.1:5555 or ipc:///tmp/x.sock.
 type Endpoint struct {
-	Transport string // "tcp", "ipc" or "ws"
+	Transport string // "tcp", "ipc", "ws", "tls" or "wss"
 	// Addr is what the net package dials or listens on: host:port for tcp, a path for ipc
 	// ("@name" is Linux's abstract namespace).
 	Addr string
@@ -22,6 +22,12 @@ type Endpoint struct {
 	// Path is a ws:// endpoint's HTTP path ("/" when none was given).
 	Path string
 }
+
+// secure reports a transport over TLS (tls://, wss://).
+func (e Endpoint) secure() bool { return e.Transport == "tls" || e.Transport == "wss" }
+
+// websocket reports a ZWS 2.0 transport (ws://, wss://).
+func (e Endpoint) websocket() bool { return e.Transport == "ws" || e.Transport == "wss" }
 
 // String formats e as a ZeroMQ endpoint.
 func (e Endpoint) String() string { return e.Transport + "://" + e.Addr + e.Path }
@@ -93,8 +99,14 @@ func parseBind(s string, ipv6 bool) (Endpoint, error) {
 		return e, err
 	}
 	switch e.Transport {
-	case "ws":
-		return parseWS(s, rest, func(s, hostPort string) (Endpoint, error) { return parseBindTCP(s, hostPort, ipv6) })
+	case "ws", "wss":
+		w, err := parseWS(s, rest, func(s, hostPort string) (Endpoint, error) { return parseBindTCP(s, hostPort, ipv6) })
+		w.Transport = e.Transport
+		return w, err
+	case "tls":
+		t, err := parseBindTCP(s, rest, ipv6)
+		t.Transport = "tls"
+		return t, err
 	case "ipc":
 		if rest == "*" {
 			var b [8]byte
@@ -157,8 +169,14 @@ func parseConnect(s string, ipv6 bool) (Endpoint, error) {
 		return e, err
 	}
 	switch e.Transport {
-	case "ws":
-		return parseWS(s, rest, func(s, hostPort string) (Endpoint, error) { return parseConnectTCP(s, hostPort, ipv6) })
+	case "ws", "wss":
+		w, err := parseWS(s, rest, func(s, hostPort string) (Endpoint, error) { return parseConnectTCP(s, hostPort, ipv6) })
+		w.Transport = e.Transport
+		return w, err
+	case "tls":
+		t, err := parseConnectTCP(s, rest, ipv6)
+		t.Transport = "tls"
+		return t, err
 	case "ipc":
 		if rest == "*" {
 			return e, badEndpoint(s, `is not one Connect can use: Connect needs an ipc path, not "*"`)
@@ -196,11 +214,11 @@ func parseConnectTCP(s, hostPort string, ipv6 bool) (Endpoint, error) {
 func splitTransport(s string) (Endpoint, string, error) {
 	i := strings.Index(s, "://")
 	if i <= 0 {
-		return Endpoint{}, "", badEndpoint(s, "lacks a transport (tcp://, ipc://, ws://, inproc://)")
+		return Endpoint{}, "", badEndpoint(s, "lacks a transport (tcp://, ipc://, ws://, tls://, wss://, inproc://)")
 	}
 	t, rest := s[:i], s[i+3:]
 	switch t {
-	case "tcp", "ipc", "ws":
+	case "tcp", "ipc", "ws", "tls", "wss":
 		if rest == "" {
 			if t == "ipc" {
 				return Endpoint{Transport: t}, "", badEndpoint(s, "lacks a path")
@@ -211,7 +229,7 @@ func splitTransport(s string) (Endpoint, string, error) {
 	case "inproc":
 		// Listen and Connect take inproc:// before parsing: it has no network address.
 		return Endpoint{Transport: t}, rest, fmt.Errorf("%w: %q: inproc has no network address", ErrTransport, s)
-	case "pgm", "epgm", "norm", "vmci", "udp", "tipc", "wss":
+	case "pgm", "epgm", "norm", "vmci", "udp", "tipc":
 		return Endpoint{Transport: t}, rest, fmt.Errorf("%w: %q: zloop has no %s transport", ErrTransport, s, t)
 	}
 	return Endpoint{}, "", badEndpoint(s, fmt.Sprintf("names an unknown transport %q", t))

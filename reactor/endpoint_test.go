@@ -91,16 +91,21 @@ func TestParseIPv6(t *testing.T) {
 
 func TestParseConnectEndpoint(t *testing.T) {
 	good := map[string]string{
-		"tcp://127.0.0.1:5555": "127.0.0.1:5555",
-		"tcp://[::1]:5555":     "[::1]:5555",
-		"tcp://example.com:80": "example.com:80",
-		"ipc:///tmp/x":         "/tmp/x",
+		"tcp://127.0.0.1:5555":  "127.0.0.1:5555",
+		"tcp://[::1]:5555":      "[::1]:5555",
+		"tcp://example.com:80":  "example.com:80",
+		"ipc:///tmp/x":          "/tmp/x",
+		"tls://example.com:443": "example.com:443",
+		"wss://[::1]:443/zmq":   "[::1]:443",
 	}
 	for in, addr := range good {
 		e, err := ParseConnectEndpoint(in)
-		if err != nil || e.Addr != addr {
+		if err != nil || e.Addr != addr || e.String() != in {
 			t.Errorf("%s: %+v %v", in, e, err)
 		}
+	}
+	if e, _ := ParseBindEndpoint("wss://*:0/x"); e.Transport != "wss" || e.Path != "/x" || !e.secure() || !e.websocket() {
+		t.Errorf("wss bind: %+v", e)
 	}
 	for _, in := range []string{"tcp://*:5555", "tcp://127.0.0.1:*", "tcp://127.0.0.1:0", "ipc://*", "tcp://:5555"} {
 		if _, err := ParseConnectEndpoint(in); !errors.Is(err, ErrBadEndpoint) {
@@ -175,7 +180,7 @@ func TestEndpointErrors(t *testing.T) {
 		{"connect host star", connect, "tcp://*:5555", ErrBadEndpoint, `Connect needs a host, not "*"`},
 		{"ipv6 brackets", bind, "tcp://::1:5555", ErrBadEndpoint, `IPv6 address needs brackets`},
 		{"unknown transport", bind, "nope://x", ErrBadEndpoint, `unknown transport "nope"`},
-		{"no transport", connect, "127.0.0.1:5555", ErrBadEndpoint, `lacks a transport (tcp://, ipc://, ws://, inproc://)`},
+		{"no transport", connect, "127.0.0.1:5555", ErrBadEndpoint, `lacks a transport (tcp://, ipc://, ws://, tls://, wss://, inproc://)`},
 		{"empty tcp", bind, "tcp://", ErrBadEndpoint, `"tcp://" lacks an address`},
 		{"empty ipc bind", bind, "ipc://", ErrBadEndpoint, `"ipc://" lacks a path`},
 		{"empty ipc connect", connect, "ipc://", ErrBadEndpoint, `"ipc://" lacks a path`},
@@ -186,7 +191,9 @@ func TestEndpointErrors(t *testing.T) {
 		{"ws empty", connect, "ws://", ErrBadEndpoint, `"ws://" lacks an address`},
 		{"ws no address before path", connect, "ws:///x", ErrBadEndpoint, `"ws:///x" lacks a host and port`},
 		{"pgm", bind, "pgm://eth0;239.192.1.1:5555", ErrTransport, `"pgm://eth0;239.192.1.1:5555": zloop has no pgm transport`},
-		{"wss", connect, "wss://example.com:443/", ErrTransport, `zloop has no wss transport`},
+		{"tipc", connect, "tipc://{5560,0,0}", ErrTransport, `zloop has no tipc transport`},
+		{"tls no port", connect, "tls://example.com", ErrBadEndpoint, `"tls://example.com" lacks a port`},
+		{"wss no host", connect, "wss://:443/x", ErrBadEndpoint, `"wss://:443/x" lacks a host`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

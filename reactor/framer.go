@@ -13,7 +13,7 @@ import (
 // (ws://, wsConn), and a STREAM socket's connection has no framing at all. The loop's batch and the
 // senders' direct writes encode messages through it, the session writes its commands through it
 // (a zmtp.Framer), and what arrives reaches the session (or, raw, the pipe) through its parse.
-// tls:// and wss:// are to be byte streams under the same framers, not framers of their own.
+// tls:// and wss:// are byte streams under the same framers, not framers of their own (tls.go).
 //
 // A framer is loop-owned like its conn, except appendFrame and appendHeader, which a sender's direct
 // write calls too (under the connection's write lock).

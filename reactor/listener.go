@@ -26,8 +26,11 @@ type Listener struct {
 	// inproc endpoints have no net.Listener: their pipes are made by joinInproc.
 	inprocName  string
 	inprocPipes []*Pipe
-	stop        chan struct{} // closed by Close
-	done        chan struct{} // closed when the accept goroutine ends
+	// hs are the TLS handshakes in progress (handshakeTLS), closed by Close, which waits for hsWG.
+	hs   map[net.Conn]struct{}
+	hsWG sync.WaitGroup
+	stop chan struct{} // closed by Close
+	done chan struct{} // closed when the accept goroutine ends
 }
 
 // Listen binds endpoint (see ParseBindEndpoint) and accepts connections until Close. Each accepted
@@ -39,6 +42,11 @@ func (r *Reactor) Listen(endpoint string, opts *Options, owner Owner) (*Listener
 	ep, err := parseBind(endpoint, opts.IPv6)
 	if err != nil {
 		return nil, err
+	}
+	if ep.secure() {
+		if err := checkTLS(opts, true, endpoint); err != nil {
+			return nil, err
+		}
 	}
 	if ep.Network == "unix" && ep.Addr[0] != '@' {
 		// libzmq replaces a stale socket file left by a dead process.
@@ -73,8 +81,10 @@ func (r *Reactor) Listen(endpoint string, opts *Options, owner Owner) (*Listener
 	switch {
 	case ep.Network == "unix":
 		l.addr = "ipc://" + ep.Addr
-	case ep.Transport == "ws":
-		l.addr = "ws://" + ln.Addr().String() + ep.Path
+	case ep.websocket():
+		l.addr = ep.Transport + "://" + ln.Addr().String() + ep.Path
+	case ep.Transport == "tls":
+		l.addr = "tls://" + ln.Addr().String()
 	default:
 		l.addr = "tcp://" + ln.Addr().String()
 	}
@@ -123,10 +133,25 @@ func (l *Listener) accept() {
 		}
 		c := newConn(l.r, l.owner, l.opts, l.addr)
 		c.ln = l
-		if l.ep.Transport == "ws" {
+		if l.ep.websocket() {
 			c.ws = newWSConn(c, true, l.ep.Path, wsProtocols(&l.opts.Session)[0])
 		}
 		c.remote = nc.RemoteAddr().String()
+		if l.ep.secure() {
+			l.owner.Event(Event{Type: EventAccepted, Endpoint: l.addr, Remote: c.remote})
+			if !l.r.tlsSlots.take() {
+				_ = nc.Close()
+				l.owner.Event(Event{Type: EventHandshakeFailedProtocol, Endpoint: l.addr, Remote: c.remote, Err: &TLSError{Handshake: true, Err: ErrTLSBusy}})
+				continue
+			}
+			if !l.handshaking(nc, true) {
+				l.r.tlsSlots.give()
+				_ = nc.Close()
+				return
+			}
+			go l.handshakeTLS(nc, c)
+			continue
+		}
 		if !l.track(c) {
 			_ = nc.Close()
 			return
@@ -173,6 +198,55 @@ func (l *Listener) pause(d time.Duration) bool {
 	case <-l.stop:
 		return false
 	}
+}
+
+// handshakeTLS runs an accepted connection's TLS handshake on a goroutine of its own (tls.go says
+// why and how it is bounded), then hands it to a loop.
+func (l *Listener) handshakeTLS(nc net.Conn, c *conn) {
+	defer l.hsWG.Done()
+	defer l.r.tlsSlots.give()
+	ts, err := tlsHandshake(context.Background(), nc, l.opts.TLS, true, l.opts.Session.HandshakeTimeout)
+	l.handshaking(nc, false)
+	if err != nil {
+		_ = nc.Close()
+		if !l.isClosed() {
+			l.owner.Event(Event{Type: EventHandshakeFailedProtocol, Endpoint: l.addr, Remote: c.remote, Err: err})
+		}
+		return
+	}
+	c.useTLS(ts)
+	if !l.track(c) {
+		_ = nc.Close()
+		return
+	}
+	if err := l.r.enroll(nc, c); err != nil {
+		// As for a plain connection: at the descriptor limit the loop's duplicate fails, and the
+		// peer announced as ACCEPTED gets its closing event.
+		l.forget(c)
+		if !l.isClosed() {
+			l.owner.Event(Event{Type: EventAcceptFailed, Endpoint: l.addr, Remote: c.remote, Err: err})
+		}
+	}
+}
+
+// handshaking adds nc to the handshakes in progress (on) or removes it; adding fails once the
+// listener is closed.
+func (l *Listener) handshaking(nc net.Conn, on bool) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !on {
+		delete(l.hs, nc)
+		return true
+	}
+	if l.closed {
+		return false
+	}
+	if l.hs == nil {
+		l.hs = make(map[net.Conn]struct{})
+	}
+	l.hs[nc] = struct{}{}
+	l.hsWG.Add(1)
+	return true
 }
 
 func (l *Listener) setup(nc net.Conn) error {
@@ -235,6 +309,9 @@ func (l *Listener) Close() error {
 	}
 	l.closed = true
 	close(l.stop)
+	for nc := range l.hs {
+		_ = nc.Close() // its handshake fails at once
+	}
 	cs := slices.Collect(maps.Keys(l.conns))
 	pipes := l.inprocPipes
 	l.inprocPipes = nil
@@ -251,6 +328,7 @@ func (l *Listener) Close() error {
 		}
 	}
 	<-l.done
+	l.hsWG.Wait() // a handshake ending now finds the listener closed and closes its socket (track)
 	for _, c := range cs {
 		if c.loop != nil {
 			c.scheduleUnbind()

@@ -46,7 +46,8 @@ type Stats struct {
 	// SenderWrites counts the writes of Writes made by a sending goroutine on an idle connection
 	// (direct.go); SenderShort those the kernel did not take whole, whose rest the loop wrote.
 	SenderWrites, SenderShort uint64
-	// DirectReads counts reads of a large frame's body straight from the socket into its message.
+	// DirectReads counts reads of a large frame's body straight from the socket into its message
+	// (over tls:// and wss://, decryptions straight into it).
 	DirectReads uint64
 	// HeldBodies counts large bodies the kernel took only part of, whose rest was written from the
 	// message as the socket drained (conn.part) instead of being copied into gnet's buffer.

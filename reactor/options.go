@@ -1,6 +1,7 @@
 package reactor
 
 import (
+	"crypto/tls"
 	"time"
 
 	"github.com/zloop/zloop/zmtp"
@@ -43,6 +44,11 @@ type Options struct {
 	// Counters, when set, count the write path of the pipes' connections besides the loops' own
 	// counters: a socket gives all its endpoints the same, for its Stats.
 	Counters *Counters
+	// TLS configures tls:// and wss:// endpoints: a server's certificates (and ClientAuth and
+	// ClientCAs for mutual TLS), a client's RootCAs (nil: the system's) and certificates; a
+	// client's ServerName defaults to the endpoint's host. Renegotiation is always refused. Not
+	// modified by the reactor (a dialer uses a clone).
+	TLS *tls.Config
 
 	// raw carries bytes with no ZMTP at all (libzmq's STREAM sockets): the pipe is attached as soon
 	// as the connection is up, every chunk read becomes a one-frame message, and every frame sent is

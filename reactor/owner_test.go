@@ -263,6 +263,10 @@ func bindAddr(transport string) string {
 		return "ipc://*"
 	case "ws":
 		return "ws://127.0.0.1:*/zmq"
+	case "tls":
+		return "tls://127.0.0.1:*"
+	case "wss":
+		return "wss://127.0.0.1:*/zmq"
 	case "inproc":
 		return fmt.Sprintf("inproc://reactor-test-%d", inprocSeq.Add(1))
 	}
@@ -402,11 +406,15 @@ func netAddr(t testing.TB, ep string) (network, addr string) {
 	if path, ok := strings.CutPrefix(ep, "ipc://"); ok {
 		return "unix", path
 	}
-	if hp, ok := strings.CutPrefix(ep, "tcp://"); ok {
-		return "tcp", hp
+	for _, p := range []string{"tcp://", "tls://"} {
+		if hp, ok := strings.CutPrefix(ep, p); ok {
+			return "tcp", hp
+		}
 	}
-	if hp, ok := strings.CutPrefix(ep, "ws://"); ok {
-		return "tcp", hp[:strings.IndexByte(hp, '/')]
+	for _, p := range []string{"ws://", "wss://"} {
+		if hp, ok := strings.CutPrefix(ep, p); ok {
+			return "tcp", hp[:strings.IndexByte(hp, '/')]
+		}
 	}
 	t.Fatalf("no network address in %s", ep)
 	return "", ""

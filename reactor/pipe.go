@@ -56,6 +56,7 @@ type Pipe struct {
 	in       ring
 	conn     *conn // attached connection, nil while there is none
 	peer     *zmtp.Peer
+	tlsPeer  *TLSPeer // the current (or last) connection's TLS peer; nil without TLS
 	// subCommands: the connection carries subscriptions as commands, not data frames (framer.go)
 	subCommands bool
 	// scheduled: a drain task is pending (or running) on conn's loop, so producers need not wake it.
@@ -120,6 +121,16 @@ func (p *Pipe) Peer() *zmtp.Peer {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.peer
+}
+
+// TLS returns what the TLS handshake of the current (or last) connection established about the
+// peer (its verified certificate's subject and fingerprint): nil before the first handshake and for
+// transports without TLS. Any goroutine; the value is immutable. It is set before the owner hears
+// of the attachment (PipeAttached), so message metadata and ZAP can take it from there.
+func (p *Pipe) TLS() *TLSPeer {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.tlsPeer
 }
 
 // Connected reports whether a connection with a completed handshake is attached.
@@ -415,6 +426,10 @@ func (p *Pipe) attach(c *conn, peer *zmtp.Peer) bool {
 		return false
 	}
 	p.conn, p.peer, p.subCommands = c, peer, c.framer.subscriptionCommands(peer)
+	p.tlsPeer = nil
+	if c.tls != nil {
+		p.tlsPeer = c.tls.peer
+	}
 	p.scheduled = true // the caller drains right away
 	p.mu.Unlock()
 	p.owner.PipeAttached(p)

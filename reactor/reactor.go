@@ -60,6 +60,8 @@ type Reactor struct {
 	lingering map[*conn]struct{} // closing after they flush: Shutdown waits for them
 	listeners map[*Listener]struct{}
 	dialers   map[*Dialer]struct{}
+	// tlsSlots bounds the TLS handshakes in progress on the listeners (tls.go).
+	tlsSlots handshakeSlots
 	// inproc:// names bound, and connections waiting for a name to be bound.
 	inproc     map[string]*inprocEndpoint
 	inprocWait map[string][]inprocWaiting
@@ -401,8 +403,14 @@ func (h *events) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 		c.loop = r.loopOf(gc)
 	}
 	out := c.opened(gc)
-	if c.failErr != nil && !c.closed() {
-		return out, gnet.Close // refused at once (a ws client's NULL with an enforced domain and no ZAP handler)
+	if (c.failErr != nil || (c.tls != nil && c.tls.eof)) && !c.closed() {
+		// What arrived with the connection failed it (a TLS record, a ws carry), or it was refused
+		// at once (a ws client's NULL with an enforced domain and no ZAP handler). A TLS
+		// connection's answer, if any, went out through its records already.
+		if c.tls != nil {
+			return nil, gnet.Close
+		}
+		return out, gnet.Close
 	}
 	return out, gnet.None
 }

@@ -14,7 +14,7 @@ import (
 // with writev from the message, or copied and masked by a WebSocket client), and report their
 // peer. Closing the dialer ends both pipes for good.
 func TestTransports(t *testing.T) {
-	for _, tr := range transports {
+	for _, tr := range append(transports, "tls", "wss") {
 		t.Run(tr, func(t *testing.T) { testTransport(t, tr) })
 	}
 }
@@ -24,7 +24,16 @@ func testTransport(t *testing.T, tr string) {
 	bopts := testOptions("PAIR", "PAIR")
 	bopts.Session.Identity = []byte("bound-id")
 	copts := testOptions("PAIR", "PAIR")
+	secure := tr == "tls" || tr == "wss"
+	if secure {
+		useTestTLS(t, bopts, copts)
+	}
 	k := pair(t, r, tr, bopts, copts)
+	if secure {
+		checkTLSPeers(t, k)
+	} else if k.cp.TLS() != nil || k.bp.TLS() != nil {
+		t.Fatal("a pipe without TLS reports a TLS peer")
+	}
 
 	if !k.cp.Dialed() || k.bp.Dialed() {
 		t.Fatalf("Dialed: %v for the dialed pipe, %v for the accepted one", k.cp.Dialed(), k.bp.Dialed())
@@ -47,7 +56,7 @@ func testTransport(t *testing.T, tr string) {
 	if id := k.cp.Peer().Identity; !bytes.Equal(id, []byte("bound-id")) {
 		t.Fatalf("the dialer sees the identity %q", id)
 	}
-	if tr == "tcp" || tr == "ipc" {
+	if tr != "inproc" && tr != "ws" {
 		for _, e := range []Event{k.co.waitEvent(t, EventConnected), k.bo.waitEvent(t, EventAccepted)} {
 			if e.Remote == "" {
 				t.Fatalf("%v without the remote address", e)

@@ -47,7 +47,9 @@ func TestBindConnectOpError(t *testing.T) {
 		{"connect no port", "connect", "tcp://127.0.0.1", live.Connect, reactor.ErrBadEndpoint, "lacks a port"},
 		{"connect bad port", "connect", "tcp://127.0.0.1:x", live.Connect, reactor.ErrBadEndpoint, `port "x"`},
 		{"connect ws no port", "connect", "ws://127.0.0.1/x", live.Connect, reactor.ErrBadEndpoint, "lacks a port"},
-		{"connect wss", "connect", "wss://example.com:443/", live.Connect, reactor.ErrTransport, "no wss transport"},
+		{"connect wss without TLS", "connect", "wss://example.com:443/", live.Connect, reactor.ErrTLSConfig, "need a TLS configuration"},
+		{"connect tls without TLS", "connect", "tls://example.com:443", live.Connect, reactor.ErrTLSConfig, "need a TLS configuration"},
+		{"bind tls without TLS", "bind", "tls://127.0.0.1:*", bind(live), reactor.ErrTLSConfig, "need a TLS configuration"},
 		{"connect closed", "connect", "tcp://127.0.0.1:5555", closed.Connect, ErrClosed, "closed"},
 	}
 	for _, c := range cases {

@@ -1,6 +1,7 @@
 package sockets
 
 import (
+	"crypto/tls"
 	"fmt"
 	"time"
 
@@ -103,6 +104,14 @@ type Options struct {
 	// elsewhere Bind fails, and Connect keeps failing, with reactor.ErrOptionUnsupported. Linux
 	// before 5.7 lets only privileged processes (CAP_NET_RAW) set it.
 	BindToDevice string
+	// TLS configures tls:// (ZMTP 3.1 over TLS) and wss:// (ZWS 2.0 over TLS) endpoints, which
+	// fail with reactor.ErrTLSConfig without it. A server needs Certificates (and ClientAuth with
+	// ClientCAs for mutual TLS); a client verifies against RootCAs (nil: the system's pool), sends
+	// Certificates when the server asks, and its ServerName (SNI and the name verified) defaults
+	// to the endpoint's host. TLS 1.2 and 1.3 as crypto/tls offers them; renegotiation is refused.
+	// HANDSHAKE_IVL bounds the TLS and ZMTP handshakes together. zloop's own (libzmq has no TLS);
+	// the peer's certificate is in reactor.Pipe.TLS. For later endpoints; not modified.
+	TLS *tls.Config
 	// Backlog (ZMQ_BACKLOG): the queue of connections not yet accepted of a bound tcp://, ipc://
 	// or ws:// endpoint; default 100. 0 keeps the operating system's maximum (somaxconn), where
 	// libzmq would pass 0 to listen. Windows keeps its own default.
@@ -251,6 +260,9 @@ func WithTCPMaxRT(d time.Duration) Option { return func(o *Options) { o.TCPMaxRT
 
 // WithTOS sets ZMQ_TOS.
 func WithTOS(tos int) Option { return func(o *Options) { o.TOS = tos } }
+
+// WithTLS sets the TLS configuration of tls:// and wss:// endpoints (Options.TLS).
+func WithTLS(cfg *tls.Config) Option { return func(o *Options) { o.TLS = cfg } }
 
 // WithBindToDevice sets ZMQ_BINDTODEVICE ("": none).
 func WithBindToDevice(dev string) Option { return func(o *Options) { o.BindToDevice = dev } }
@@ -434,6 +446,7 @@ func (o *Options) pipeOptions(t Type) *reactor.Options {
 		TCPMaxRT:          o.TCPMaxRT,
 		TOS:               o.TOS,
 		BindToDevice:      o.BindToDevice,
+		TLS:               o.TLS,
 		Backlog:           o.Backlog,
 		IPv6:              o.IPv6,
 	}

@@ -1,6 +1,7 @@
 package sockets
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"reflect"
@@ -119,7 +120,7 @@ func TestEveryOptionHasWith(t *testing.T) {
 		WithXPubNoDrop(true), WithReqRelaxed(true), WithReqCorrelate(true), WithConflate(true),
 		WithXPubVerbose(true), WithXPubVerboser(true), WithXPubManual(true), WithInvertMatching(true),
 		WithStreamNotify(false), WithXPubWelcomeMsg([]byte("w")), WithZAPDomain("d"), WithZAPEnforceDomain(true),
-		WithZAPHandler(func(ZAPRequest) ZAPReply { return ZAPReply{} }),
+		WithZAPHandler(func(ZAPRequest) ZAPReply { return ZAPReply{} }), WithTLS(&tls.Config{ServerName: "s"}),
 	}
 	def, set := DefaultOptions(), DefaultOptions()
 	for _, o := range withs {

@@ -7,7 +7,8 @@ import (
 	"time"
 )
 
-// Every compatible pair of socket types, zloop against zloop, over each transport (ws:// too): the socket layer
+// Every compatible pair of socket types, zloop against zloop, over each transport (ws://, tls://
+// and wss:// too, with mutual TLS): the socket layer
 // must not depend on how a message travelled (a command over inproc arrives unparsed, for one).
 func TestPatternsOverEveryTransport(t *testing.T) {
 	type link struct{ b, c *Socket } // the bound and the connecting socket
@@ -91,13 +92,19 @@ func TestPatternsOverEveryTransport(t *testing.T) {
 			expectMsg(t, l.b, "upstream")
 		}},
 	}
-	for _, transport := range []string{"tcp", "ipc", "inproc", "ws"} {
+	for _, transport := range []string{"tcp", "ipc", "inproc", "ws", "tls", "wss"} {
 		for i, tc := range cases {
 			t.Run(fmt.Sprintf("%s/%v-%v", transport, tc.conn, tc.bind), func(t *testing.T) {
 				r := newReactor(t)
-				b := newSocket(t, r, tc.bind, tc.bo...)
-				c := newSocket(t, r, tc.conn, tc.co...)
+				bo, co := tc.bo, tc.co
+				if transport == "tls" || transport == "wss" {
+					bo = append(bo[:len(bo):len(bo)], tlsServer(t))
+					co = append(co[:len(co):len(co)], tlsClient(t))
+				}
+				b := newSocket(t, r, tc.bind, bo...)
+				c := newSocket(t, r, tc.conn, co...)
 				ep := map[string]string{"tcp": "tcp://127.0.0.1:*", "ipc": "ipc://*", "ws": "ws://127.0.0.1:*/zmq",
+					"tls": "tls://127.0.0.1:*", "wss": "wss://127.0.0.1:*/zmq",
 					"inproc": fmt.Sprintf("inproc://patterns-%d", i)}[transport]
 				ep, err := b.Bind(ep)
 				if err != nil {

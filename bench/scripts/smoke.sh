@@ -39,6 +39,13 @@ grep '^| ' "$out/smoke.md" | grep -v -- '---' | cut -c1-150
 	-sizes 1048576 -counts 20 -lat none -hwm 4 -check -timeout 15s >"$out/stdout" 2>"$out/stderr" || { fail=1; cat "$out/stderr" >&2; }
 grep -c '^RESULT status=ok ' "$out/large.txt" | grep -qx 12 || { echo "## compare -limit: not 12 ok RESULT lines" >&2; fail=1; }
 grep -q '% of limit' "$out/large.md" || { echo "## compare -limit: no limit column" >&2; fail=1; }
+# tls and wss in small: zloop against libzmq in C behind stunnel4 both ways, and the crypto/tls limit
+# line; thr at 64 B and 1 MiB with --check, and lat.
+"$BIN"/compare -bin "$BIN" -out "$out" -name tls -runs 1 -impls zloop,libzmq-c -pairs zloop:libzmq-c,libzmq-c:zloop \
+	-limit -transport tls,wss -sizes 64,1048576 -counts 2000,20 -lat 64:500 -check -timeout 15s \
+	>"$out/stdout" 2>"$out/stderr" || { fail=1; cat "$out/stderr" >&2; }
+# thr: 2 sizes x 3 pairs x 2 transports x 2 tools; lat: 2 pairs x 2 transports x 2 tools
+grep -c '^RESULT status=ok ' "$out/tls.txt" | grep -qx 32 || { echo "## compare tls,wss: not 32 ok RESULT lines" >&2; fail=1; }
 # echorss in small: both echo servers, tcp and ws, one message and several at once.
 "$BIN"/echorss -bin "$BIN" -out "$out" -name echorss -impls zloop,libzmq-c -transports tcp,ws \
 	-cases 1x2000000,4x500000 -timeout 15s >"$out/stdout" 2>"$out/stderr" || { fail=1; cat "$out/stderr" >&2; }

@@ -39,6 +39,8 @@ internal/testpeer    -                         -                                
 internal/procpeer    internal/testpeer         -                                  no
 internal/javapeer    -                         -                                  no
 internal/zmtptest    codec,zmtp                -                                  no
+internal/testcert    -                         -                                  no
+internal/stunnel     -                         -                                  no
 `
 
 type layer struct {

@@ -177,13 +177,13 @@ func scaled(t test, p pair, scale map[string]float64) test {
 	return t
 }
 
-// parseTransports reads -transport: one or more of tcp, ipc and ws, comma-separated, duplicates
-// dropped, order kept.
+// parseTransports reads -transport: one or more of tcp, ipc, ws, tls and wss, comma-separated,
+// duplicates dropped, order kept.
 func parseTransports(spec string) ([]string, error) {
 	var out []string
 	for _, tr := range parseList(spec) {
-		if tr != "tcp" && tr != "ipc" && tr != "ws" {
-			return nil, fmt.Errorf("%w: transport %q is not tcp, ipc or ws", errConfig, tr)
+		if !slices.Contains([]string{"tcp", "ipc", "ws", "tls", "wss"}, tr) {
+			return nil, fmt.Errorf("%w: transport %q is not tcp, ipc, ws, tls or wss", errConfig, tr)
 		}
 		if !slices.Contains(out, tr) {
 			out = append(out, tr)

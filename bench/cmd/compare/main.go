@@ -30,6 +30,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/zloop/zloop/bench/internal/benchtls"
 )
 
 // options are the flags.
@@ -65,7 +67,8 @@ func run(argv []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.lat, "lat", "64:20000", "lat tests SIZE:COUNT, or none")
 	fs.StringVar(&o.scale, "scale", "", "IMPL=FACTOR,...: scale the counts of pairs with a slow impl")
 	fs.StringVar(&o.baselines, "baselines", "libzmq:libzmq,libzmq-c:libzmq-c", "pairs the ratio columns compare against")
-	fs.StringVar(&o.transport, "transport", "tcp", "tcp, ipc or ws, or several (tcp,ipc,ws), interleaved within each round")
+	fs.StringVar(&o.transport, "transport", "tcp", "tcp, ipc, ws, tls or wss, or several (tcp,ipc,ws), interleaved within each round; "+
+		"over tls and wss, libzmq's tools run behind stunnel4")
 	fs.IntVar(&o.runs, "runs", 3, "interleaved repeats")
 	fs.IntVar(&o.hwm, "hwm", -1, "pass --hwm N to every tool (SNDHWM and RCVHWM; default: the libraries' own, 1000)")
 	fs.DurationVar(&o.timeout, "timeout", 150*time.Second, "--timeout of every tool")
@@ -137,6 +140,21 @@ func compare(o *options, stdout, stderr io.Writer) (int, error) {
 	transports, err := parseTransports(o.transport)
 	if err != nil {
 		return 0, err
+	}
+	if (slices.Contains(transports, "tls") || slices.Contains(transports, "wss")) && os.Getenv(benchtls.Env) == "" {
+		// One throwaway CA and server certificate for the run, for every tool and stunnel.
+		dir, err := os.MkdirTemp("", "zloop-compare-tls-")
+		if err != nil {
+			return 0, err
+		}
+		defer os.RemoveAll(dir)
+		if err := benchtls.WriteDir(dir); err != nil {
+			return 0, err
+		}
+		if err := os.Setenv(benchtls.Env, dir); err != nil {
+			return 0, err
+		}
+		defer os.Unsetenv(benchtls.Env)
 	}
 	thr, err := parseThrTests(o.sizes, o.counts)
 	if err != nil {

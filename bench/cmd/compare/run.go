@@ -15,7 +15,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/zloop/zloop/bench/internal/benchtls"
 	"github.com/zloop/zloop/bench/internal/contract"
+	"github.com/zloop/zloop/internal/stunnel"
 )
 
 // record is one run of one test for one pair: what the header line of the raw file says and the
@@ -191,21 +193,21 @@ type runner struct {
 func (r *runner) endpoint() (string, error) {
 	r.seq++
 	switch r.transport {
-	case "tcp", "ws":
+	case "tcp", "ws", "tls", "wss":
 		l, err := net.Listen("tcp4", "127.0.0.1:0")
 		if err != nil {
 			return "", err
 		}
 		port := l.Addr().(*net.TCPAddr).Port
 		_ = l.Close()
-		if r.transport == "ws" {
-			return fmt.Sprintf("ws://127.0.0.1:%d/zmq", port), nil
+		if r.transport == "ws" || r.transport == "wss" {
+			return fmt.Sprintf("%s://127.0.0.1:%d/zmq", r.transport, port), nil
 		}
-		return fmt.Sprintf("tcp://127.0.0.1:%d", port), nil
+		return fmt.Sprintf("%s://127.0.0.1:%d", r.transport, port), nil
 	case "ipc":
 		return fmt.Sprintf("ipc://%s", filepath.Join(os.TempDir(), fmt.Sprintf("zloop-compare-%d-%d.sock", os.Getpid(), r.seq))), nil
 	}
-	return "", fmt.Errorf("%w: transport %q is not tcp, ipc or ws", errConfig, r.transport)
+	return "", fmt.Errorf("%w: transport %q is not tcp, ipc, ws, tls or wss", errConfig, r.transport)
 }
 
 // proc is one started tool.
@@ -279,7 +281,8 @@ func listening(ctx context.Context, endpoint string, p *proc, deadline time.Time
 	defer tick.Stop()
 	for time.Now().Before(deadline) {
 		switch {
-		case strings.HasPrefix(endpoint, "tcp://"), strings.HasPrefix(endpoint, "ws://"):
+		case strings.HasPrefix(endpoint, "tcp://"), strings.HasPrefix(endpoint, "ws://"),
+			strings.HasPrefix(endpoint, "tls://"), strings.HasPrefix(endpoint, "wss://"):
 			hostPort := strings.TrimSuffix(endpoint, "/zmq")
 			port, _ := strconv.Atoi(hostPort[strings.LastIndexByte(hostPort, ':')+1:])
 			if ok, err := tcpListening(port); ok || err != nil {
@@ -365,11 +368,26 @@ func (r *runner) runPair(ctx context.Context, t test, p pair, round int) record 
 			fmt.Fprintf(r.log, "compare: %s: %v\n", p, err)
 			return rec
 		}
-		if server, err = r.start(p.Server, t.Tool, args(srole, "bind", ep)); err != nil {
+		sep := ep // what the server binds: behind stunnel, plain
+		if tunneled(p.Server, ep) {
+			if sep, err = r.endpointPlain(); err != nil {
+				fmt.Fprintf(r.log, "compare: %s: %v\n", p, err)
+				return rec
+			}
+		}
+		if server, err = r.start(p.Server, t.Tool, args(srole, "bind", sep)); err != nil {
 			fmt.Fprintf(r.log, "compare: %s: %v\n", p, err)
 			return rec
 		}
-		listening(ctx, ep, server, time.Now().Add(5*time.Second))
+		listening(ctx, sep, server, time.Now().Add(5*time.Second))
+		if sep != ep && !server.exited() {
+			tn, err := r.tunnel(false, ep, sep)
+			if err != nil {
+				fmt.Fprintf(r.log, "compare: %s: stunnel: %v\n", p, err)
+				return rec
+			}
+			defer tn.Close()
+		}
 		if !server.exited() || attempt == 3 ||
 			!strings.Contains(strings.ToLower(server.stderr.String()), "address already in use") {
 			break
@@ -380,8 +398,20 @@ func (r *runner) runPair(ctx context.Context, t test, p pair, round int) record 
 		defer os.Remove(strings.TrimPrefix(ep, "ipc://"))
 	}
 	if !server.exited() {
+		cep := ep // what the client connects to: behind stunnel, plain
 		var err error
-		if client, err = r.start(p.Client, t.Tool, args(crole, "connect", ep)); err != nil {
+		if tunneled(p.Client, ep) {
+			if cep, err = r.endpointPlain(); err == nil {
+				var tn *stunnel.Tunnel
+				if tn, err = r.tunnel(true, ep, cep); err == nil {
+					defer tn.Close()
+					cep = plainEndpoint(ep, tn.Addr())
+				}
+			}
+		}
+		if err != nil {
+			fmt.Fprintf(r.log, "compare: %s: stunnel: %v\n", p, err)
+		} else if client, err = r.start(p.Client, t.Tool, args(crole, "connect", cep)); err != nil {
 			fmt.Fprintf(r.log, "compare: %s: %v\n", p, err)
 		}
 	}
@@ -440,4 +470,53 @@ func tail(s string) string {
 		lines = lines[len(lines)-8:]
 	}
 	return strings.Join(lines, "\n    ") + "\n"
+}
+
+// tunneled reports whether impl needs stunnel for endpoint: libzmq and the other ZeroMQ
+// libraries have no TLS, so over tls:// and wss:// they speak tcp:// and ws:// to stunnel4, the
+// way libzmq deployments add TLS. zloop and the limit line speak TLS themselves.
+func tunneled(impl, endpoint string) bool {
+	return benchtls.Secure(endpoint) && impl != "zloop" && impl != limitImpl
+}
+
+// endpointPlain is a fresh plain endpoint for the TLS transport's plaintext side.
+func (r *runner) endpointPlain() (string, error) {
+	tr := r.transport
+	r.transport = map[string]string{"tls": "tcp", "wss": "ws"}[tr]
+	defer func() { r.transport = tr }()
+	return r.endpoint()
+}
+
+// plainEndpoint is the tcp:// or ws:// endpoint at hostPort for the TLS endpoint ep.
+func plainEndpoint(ep, hostPort string) string {
+	if strings.HasPrefix(ep, "wss://") {
+		return "ws://" + hostPort + "/zmq"
+	}
+	return "tcp://" + hostPort
+}
+
+// hostPort is the host:port of a tcp, ws, tls or wss endpoint.
+func hostPort(ep string) string {
+	_, rest, _ := strings.Cut(ep, "://")
+	hp, _, _ := strings.Cut(rest, "/")
+	return hp
+}
+
+// tunnel starts stunnel for one side of a pair. Server side (client false): it accepts TLS at
+// tlsEp's address and connects to the plain endpoint a binding tool listens on. Client side: it
+// accepts plaintext on a port of its own (plainEp's is only reserved) and connects with TLS to
+// tlsEp, verifying the server against the run's CA. The files are benchtls's
+// (ZLOOP_BENCH_TLS_DIR, which main sets for tls and wss).
+func (r *runner) tunnel(client bool, tlsEp, plainEp string) (*stunnel.Tunnel, error) {
+	dir := os.Getenv(benchtls.Env)
+	if dir == "" {
+		return nil, fmt.Errorf("%w: no %s", errConfig, benchtls.Env)
+	}
+	cfg := stunnel.Config{CertFile: filepath.Join(dir, "server.crt"), KeyFile: filepath.Join(dir, "server.key")}
+	if client {
+		cfg = stunnel.Config{Client: true, Connect: hostPort(tlsEp), CAFile: filepath.Join(dir, "ca.crt"), CheckHost: "localhost"}
+	} else {
+		cfg.Accept, cfg.Connect = hostPort(tlsEp), hostPort(plainEp)
+	}
+	return stunnel.Start(cfg)
 }

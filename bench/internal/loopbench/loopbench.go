@@ -3,11 +3,14 @@
 // with io.ReadFull into one buffer, so thr loopback->loopback is the single-stream byte rate of
 // this machine's loopback (tcp:// and ws:// on TCP, ipc:// on a unix socket), expressed in
 // messages of SIZE, with the contract's clocks, and measured in the same run as the libraries.
-// Over ws:// it is plain TCP too: the rate a ws transport could at best reach on that stream.
+// Over ws:// it is plain TCP too: the rate a ws transport could at best reach on that stream. Over
+// tls:// and wss:// it is one crypto/tls stream on TCP (benchtls's configuration), the same bytes
+// encrypted: the limit of a TLS transport.
 package loopbench
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -16,11 +19,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/zloop/zloop/bench/internal/benchtls"
 	"github.com/zloop/zloop/bench/internal/contract"
 )
 
-// ErrEndpoint is returned for an endpoint of another transport than tcp, ipc and ws.
-var ErrEndpoint = errors.New("loopback: endpoint is not tcp://, ipc:// or ws://")
+// ErrEndpoint is returned for an endpoint of another transport than tcp, ipc, ws, tls and wss.
+var ErrEndpoint = errors.New("loopback: endpoint is not tcp://, ipc://, ws://, tls:// or wss://")
 
 // Impl is the loopback implementation. Its zero value is ready; one Impl serves one run.
 type Impl struct{}
@@ -39,9 +43,9 @@ const dialRetry = 10 * time.Millisecond
 func network(endpoint string) (netw, addr string, err error) {
 	scheme, rest, _ := strings.Cut(endpoint, "://")
 	switch scheme {
-	case "tcp":
+	case "tcp", "tls":
 		return "tcp", rest, nil
-	case "ws":
+	case "ws", "wss":
 		host, _, _ := strings.Cut(rest, "/")
 		return "tcp", host, nil
 	case "ipc":
@@ -58,9 +62,18 @@ func (*Impl) Open(ctx context.Context, _ contract.Kind, a *contract.Args) (contr
 		return nil, err
 	}
 	s := &socket{buf: make([]byte, a.Size)}
+	var cfg *tls.Config
+	if benchtls.Secure(a.Endpoint) {
+		if cfg, err = benchtls.Config(a.Bind); err != nil {
+			return nil, err
+		}
+	}
 	if a.Bind {
 		if s.ln, err = net.Listen(netw, addr); err != nil {
 			return nil, err
+		}
+		if cfg != nil {
+			s.ln = tls.NewListener(s.ln, cfg)
 		}
 		return s, nil
 	}
@@ -69,6 +82,15 @@ func (*Impl) Open(ctx context.Context, _ contract.Kind, a *contract.Args) (contr
 	defer tick.Stop()
 	for {
 		c, err := d.DialContext(ctx, netw, addr)
+		if err == nil && cfg != nil {
+			cfg.ServerName, _, _ = net.SplitHostPort(addr)
+			tc := tls.Client(c, cfg)
+			if err = tc.HandshakeContext(ctx); err != nil {
+				_ = c.Close()
+				return nil, err
+			}
+			c = tc
+		}
 		if err == nil {
 			if d, ok := ctx.Deadline(); ok {
 				_ = c.SetDeadline(d)

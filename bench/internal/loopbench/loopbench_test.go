@@ -25,10 +25,20 @@ func endpoints(t *testing.T) map[string]string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	tlsEp, err := contract.FreeTCP()
+	if err != nil {
+		t.Fatal(err)
+	}
+	wssPort, err := contract.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
 	return map[string]string{
 		"tcp": tcp,
 		"ipc": "ipc://" + filepath.Join(t.TempDir(), "x.sock"),
 		"ws":  fmt.Sprintf("ws://127.0.0.1:%d/zmq", port),
+		"tls": "tls://" + strings.TrimPrefix(tlsEp, "tcp://"),
+		"wss": fmt.Sprintf("wss://127.0.0.1:%d/zmq", wssPort),
 	}
 }
 
@@ -88,6 +98,8 @@ func TestNetwork(t *testing.T) {
 		"tcp://127.0.0.1:5555":    "tcp 127.0.0.1:5555",
 		"ws://127.0.0.1:5556/zmq": "tcp 127.0.0.1:5556",
 		"ipc:///tmp/x.sock":       "unix /tmp/x.sock",
+		"tls://127.0.0.1:5557":    "tcp 127.0.0.1:5557",
+		"wss://127.0.0.1:5558/x":  "tcp 127.0.0.1:5558",
 	} {
 		n, a, err := network(ep)
 		if err != nil || n+" "+a != want {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/zloop/zloop/bench/internal/benchtls"
 	"github.com/zloop/zloop/bench/internal/contract"
 	"github.com/zloop/zloop/pool"
 	"github.com/zloop/zloop/reactor"
@@ -43,6 +44,13 @@ func (z *Impl) Open(_ context.Context, kind contract.Kind, a *contract.Args) (co
 	opts := []sockets.Option{sockets.WithLinger(-1)}
 	if a.HWM >= 0 {
 		opts = append(opts, sockets.WithHWM(a.HWM))
+	}
+	if benchtls.Secure(a.Endpoint) {
+		cfg, err := benchtls.Config(a.Bind)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, sockets.WithTLS(cfg))
 	}
 	s, err := sockets.NewOn(z.r, t, opts...)
 	if err != nil {

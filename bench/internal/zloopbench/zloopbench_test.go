@@ -2,6 +2,7 @@ package zloopbench
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -54,5 +55,38 @@ func TestTimeout(t *testing.T) {
 	r, _ := contract.Run(ctx, &a, new(Impl))
 	if r.Status != contract.StatusTimeout {
 		t.Fatalf("%s", r.String())
+	}
+}
+
+// tls:// and wss:// with the bench's throwaway certificates (benchtls): thr with --check past
+// RCVHWM, and lat.
+func TestTLS(t *testing.T) {
+	for _, scheme := range []string{"tls", "wss"} {
+		t.Run(scheme, func(t *testing.T) {
+			port, err := contract.FreePort()
+			if err != nil {
+				t.Fatal(err)
+			}
+			ep := fmt.Sprintf("%s://127.0.0.1:%d", scheme, port)
+			if scheme == "wss" {
+				ep += "/zmq"
+			}
+			recv, _ := pair(t, contract.ToolThr, "recv bind "+ep+" 1000 3000 --check", "send connect "+ep+" 1000 3000 --check")
+			if v, ok := recv.Get("msg_per_s"); !ok || v == "0" {
+				t.Fatalf("no rate: %s", recv.String())
+			}
+			port, err = contract.FreePort()
+			if err != nil {
+				t.Fatal(err)
+			}
+			ep = fmt.Sprintf("%s://127.0.0.1:%d", scheme, port)
+			if scheme == "wss" {
+				ep += "/zmq"
+			}
+			_, req := pair(t, contract.ToolLat, "rep bind "+ep+" 64 300", "req connect "+ep+" 64 300")
+			if v, ok := req.Get("samples"); !ok || v != "285" {
+				t.Fatalf("samples=%q: %s", v, req.String())
+			}
+		})
 	}
 }
