@@ -9,6 +9,12 @@ const (
 	PropPeerAddress = "Peer-Address" // the peer's IP address (tcp, ws), as libzmq gives it
 	PropSocketType  = "Socket-Type"  // the peer's socket type, from its READY
 	PropRoutingID   = "Routing-Id"   // the peer's routing id, when it announced one
+
+	// zloop's own, for tls:// and wss:// (libzmq has no TLS): the verified leaf certificate of
+	// the peer, when it sent one, and the protocol version.
+	PropTLSSubject     = "TLS-Subject"     // RFC 2253 form
+	PropTLSFingerprint = "TLS-Fingerprint" // "sha256:" and the hex SHA-256 of the DER bytes
+	PropTLSVersion     = "TLS-Version"     // "TLS 1.2", "TLS 1.3"
 )
 
 // Metadata is what zmq_msg_gets answers for the messages of one connection: the peer's

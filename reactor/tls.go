@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -121,6 +122,8 @@ type TLSPeer struct {
 	Fingerprint [32]byte
 	// Chains are the verified chains (crypto/tls's VerifiedChains), leaf first.
 	Chains int
+	// Certificate is the peer's leaf certificate (nil without one). Read-only.
+	Certificate *x509.Certificate
 }
 
 // HasCertificate reports whether the peer presented a certificate.
@@ -141,10 +144,10 @@ func (p *TLSPeer) Metadata() map[string]string {
 	if p == nil {
 		return nil
 	}
-	m := map[string]string{"TLS-Version": tls.VersionName(p.Version)}
+	m := map[string]string{pool.PropTLSVersion: tls.VersionName(p.Version)}
 	if p.HasCertificate() {
-		m["TLS-Subject"] = p.Subject
-		m["TLS-Fingerprint"] = "sha256:" + p.FingerprintHex()
+		m[pool.PropTLSSubject] = p.Subject
+		m[pool.PropTLSFingerprint] = "sha256:" + p.FingerprintHex()
 	}
 	return m
 }
@@ -165,6 +168,7 @@ func newTLSPeer(cs tls.ConnectionState) *TLSPeer {
 		leaf := cs.PeerCertificates[0]
 		p.Subject = leaf.Subject.String()
 		p.Fingerprint = sha256.Sum256(leaf.Raw)
+		p.Certificate = leaf
 	}
 	return p
 }

@@ -1,7 +1,9 @@
 package reactor
 
 import (
+	"maps"
 	"net"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -101,6 +103,9 @@ func (c *conn) askAuth() bool {
 	c.authReq = req
 	z := &ZAPCall{Request: *req, c: c}
 	z.Request.Address = c.peerAddress()
+	if tp := c.tlsPeer(); tp != nil {
+		z.Request.PeerCertificate = tp.Certificate
+	}
 	c.auth = z
 	a := c.opts.Authorizer
 	if a == nil {
@@ -202,6 +207,13 @@ func (c *conn) buildMetadata(peer *zmtp.Peer) *pool.Metadata {
 	pairs := make([]string, 0, 2*(len(peer.Properties)+len(peer.ZAPMetadata)+3))
 	if a := c.peerAddress(); a != "" {
 		pairs = append(pairs, pool.PropPeerAddress, a)
+	}
+	if tp := c.tlsPeer(); tp != nil {
+		// What TLS verified is vouched for by our side, like the address: before the peer's claims.
+		md := tp.Metadata()
+		for _, k := range slices.Sorted(maps.Keys(md)) {
+			pairs = append(pairs, k, md[k])
+		}
 	}
 	if peer.Authorized {
 		pairs = append(pairs, pool.PropUserID, peer.UserID)

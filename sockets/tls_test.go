@@ -7,6 +7,8 @@ package sockets
 // throughout: stunnel checks zloop's client certificate and zloop stunnel's.
 
 import (
+	"crypto/sha256"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"os"
@@ -318,6 +320,67 @@ func TestTLSWithPlain(t *testing.T) {
 			mustSend(t, push, []byte("plain in tls"))
 			if m := mustRecv(t, pull); !sameMsg(m, [][]byte{[]byte("plain in tls")}) {
 				t.Fatalf("got %q", m)
+			}
+		})
+	}
+}
+
+// TestTLSPeerInZAPAndMetadata: the client certificate TLS verified reaches a Go ZAP handler
+// (which can admit by it) and every received message (TLS-Subject, TLS-Fingerprint), beside the
+// User-Id the handler gave.
+func TestTLSPeerInZAPAndMetadata(t *testing.T) {
+	certs := testCerts(t)
+	leaf, err := x509.ParseCertificate(certs.Client.Certificate[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantFP := fmt.Sprintf("sha256:%x", sha256.Sum256(leaf.Raw))
+	for _, tr := range []string{"tls://127.0.0.1:*", "wss://127.0.0.1:*/zmq"} {
+		t.Run(tr[:strings.Index(tr, ":")], func(t *testing.T) {
+			r := newReactor(t)
+			ctx := testCtx(t)
+			seen := make(chan string, 1)
+			handler := func(req ZAPRequest) ZAPReply {
+				if req.PeerCertificate == nil {
+					seen <- ""
+					return ZAPReply{StatusCode: ZAPDenied}
+				}
+				seen <- req.PeerCertificate.Subject.CommonName
+				return ZAPReply{StatusCode: ZAPOK, UserID: "cert:" + req.PeerCertificate.Subject.CommonName}
+			}
+			pull := newSocket(t, r, Pull, tlsServer(t), WithZAPDomain("tls"), WithZAPHandler(handler))
+			ep, err := pull.Bind(tr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			push := newSocket(t, r, Push, tlsClient(t))
+			if err := push.Connect(strings.Replace(ep, "127.0.0.1", "localhost", 1)); err != nil {
+				t.Fatal(err)
+			}
+			if err := push.Send(ctx, []byte("hello")); err != nil {
+				t.Fatal(err)
+			}
+			m, err := pull.RecvMsg(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Release()
+			if cn := <-seen; cn != "zloop client" {
+				t.Fatalf("ZAP handler saw certificate %q, want the client's", cn)
+			}
+			want := map[string]string{
+				"TLS-Subject":     leaf.Subject.String(),
+				"TLS-Fingerprint": wantFP,
+				"User-Id":         "cert:zloop client",
+				"Socket-Type":     "PUSH",
+			}
+			for name, v := range want {
+				if got, ok := m.Gets(name); !ok || got != v {
+					t.Errorf("Gets(%q) = %q, %v; want %q", name, got, ok, v)
+				}
+			}
+			if v, ok := m.Gets("TLS-Version"); !ok || !strings.HasPrefix(v, "TLS 1.") {
+				t.Errorf("TLS-Version = %q, %v", v, ok)
 			}
 		})
 	}
