@@ -16,9 +16,20 @@ type Framer interface {
 type wire struct {
 	f    Framer // nil: ZMTP
 	body []byte // scratch for a command body; kept between commands
+	// seal boxes every frame into a CURVE MESSAGE once a CURVE handshake is done; msg is its
+	// scratch, kept between frames.
+	seal *CurveSealer
+	msg  []byte
 }
 
+// direct reports whether a command can be encoded straight into out (ZMTP, nothing to box).
+func (w *wire) direct() bool { return w.f == nil && w.seal == nil }
+
 func (w *wire) frame(out []byte, flags byte, body []byte) []byte {
+	if w.seal != nil {
+		w.msg = w.seal.AppendMessage(w.msg[:0], flags, body)
+		flags, body = codec.FlagCommand, w.msg
+	}
 	if w.f == nil {
 		return codec.AppendFrame(out, flags, body)
 	}
@@ -26,35 +37,35 @@ func (w *wire) frame(out []byte, flags byte, body []byte) []byte {
 }
 
 func (w *wire) command(out []byte, name string, data []byte) []byte {
-	if w.f == nil {
+	if w.direct() {
 		return codec.AppendCommand(out, name, data)
 	}
 	w.body = codec.AppendCommandBody(w.body[:0], name, data)
-	return w.f.AppendFrame(out, codec.FlagCommand, w.body)
+	return w.frame(out, codec.FlagCommand, w.body)
 }
 
 func (w *wire) metadata(out []byte, name string, props ...codec.Property) []byte {
-	if w.f == nil {
+	if w.direct() {
 		return codec.AppendMetadataCommand(out, name, props...)
 	}
 	w.body = codec.AppendMetadataCommandBody(w.body[:0], name, props...)
-	return w.f.AppendFrame(out, codec.FlagCommand, w.body)
+	return w.frame(out, codec.FlagCommand, w.body)
 }
 
 func (w *wire) error(out []byte, reason string) []byte {
-	if w.f == nil {
+	if w.direct() {
 		return codec.AppendError(out, reason)
 	}
 	w.body = codec.AppendErrorBody(w.body[:0], reason)
-	return w.f.AppendFrame(out, codec.FlagCommand, w.body)
+	return w.frame(out, codec.FlagCommand, w.body)
 }
 
 func (w *wire) ping(out []byte, ttl uint16, context []byte) []byte {
-	if w.f == nil {
+	if w.direct() {
 		return codec.AppendPing(out, ttl, context)
 	}
 	w.body = codec.AppendPingBody(w.body[:0], ttl, context)
-	return w.f.AppendFrame(out, codec.FlagCommand, w.body)
+	return w.frame(out, codec.FlagCommand, w.body)
 }
 
 func (w *wire) pong(out []byte, context []byte) []byte {

@@ -70,6 +70,22 @@ type Config struct {
 	PlainServer                  bool
 	PlainUsername, PlainPassword []byte
 	Authenticate                 func(username, password []byte) bool
+	// Curve selects rfc 26's CURVE mechanism (CurveZMQ): encryption and authentication with
+	// Curve25519 keys. CurvePublicKey and CurveSecretKey are our long-term key pair (both sides; see
+	// CurveKeypair); a client also needs CurveServerKey, the server's public key. With CurveServer
+	// this side is the server: it admits every client that proves its key, unless CurveAuthorize
+	// (the seam for ZAP) refuses it. After the handshake every frame, commands included, travels
+	// boxed in a MESSAGE command; Sealer boxes what the transport sends.
+	Curve                                          bool
+	CurveServer                                    bool
+	CurvePublicKey, CurveSecretKey, CurveServerKey CurveKey
+	// CurveAuthorize, on a CURVE server, runs once a client has completed INITIATE (its vouch
+	// proves it holds the secret of clientKey, the 32-byte public key, which aliases the
+	// session's state for the call only), before READY: a non-nil error refuses the client with
+	// ERROR "400" and fails the handshake with ErrAuthentication (HANDSHAKE_FAILED_AUTH). nil
+	// admits every client, as libzmq does without a ZAP handler. It runs on the session's
+	// goroutine and must return quickly.
+	CurveAuthorize func(clientKey []byte) error
 	// NoHandshake (with NoGreeting) is ZWS 2.0's bare "ZWS2.0" subprotocol: no security handshake
 	// and no READY. Each side's first message is its routing id (one data frame, empty when it has
 	// none), as libzmq does; the peer's socket type is unknown and not checked.
@@ -162,8 +178,13 @@ type Session struct {
 	hbTimeout  time.Duration // 0 = none
 	hbTTL      uint16        // deciseconds, announced in our PINGs
 
-	mech       mechanism
-	wire       wire
+	mech   mechanism
+	wire   wire
+	cipher *curveCipher // CURVE, once the handshake is done: every frame is a MESSAGE
+	// reopen: the MESSAGE with this nonce was opened but its frame refused for flow control; it is
+	// offered again and its plaintext (cipher.plain) is delivered then, without opening it twice.
+	reopen     uint64
+	reopened   bool
 	noGreeting bool
 	bare       bool // NoHandshake: the first data frame is the peer's routing id
 	identity   []byte
@@ -262,6 +283,11 @@ func NewSession(cfg *Config) *Session {
 	for _, p := range cfg.Properties {
 		props = append(props, codec.Property{Name: p.Name, Value: bytes.Clone(p.Value)})
 	}
+	if cfg.Curve {
+		s.mech = &curveMechanism{server: cfg.CurveServer, public: cfg.CurvePublicKey, secret: cfg.CurveSecretKey,
+			serverKey: cfg.CurveServerKey, authorize: cfg.CurveAuthorize, props: props, metadata: s.readyMetadata}
+		return s
+	}
 	if cfg.Plain {
 		s.mech = &plainMechanism{server: cfg.PlainServer, username: bytes.Clone(cfg.PlainUsername),
 			password: bytes.Clone(cfg.PlainPassword), auth: cfg.Authenticate, props: props,
@@ -353,7 +379,7 @@ func (s *Session) sendGreeting(out []byte, upTo int) []byte {
 	if s.sent >= upTo {
 		return out
 	}
-	g := codec.Greeting{Major: 3, Minor: 1, Mechanism: s.mech.name(), AsServer: s.plainServer()}
+	g := codec.Greeting{Major: 3, Minor: 1, Mechanism: s.mech.name(), AsServer: s.asServer()}
 	out = codec.AppendGreetingPart(out, g, s.sent, upTo)
 	s.sent = upTo
 	return out
@@ -454,7 +480,16 @@ func (s *Session) read(in []byte, now time.Time, out []byte, h Handler) (int, []
 		}
 		limit := s.maxMsg
 		command := b[0]&codec.FlagCommand != 0
-		if command {
+		if s.cipher != nil {
+			// Only MESSAGE commands now, bounded by what they carry rather than by the
+			// command limit: MAXMSGSIZE (what is left of it) plus the box's overhead.
+			if !command {
+				return n, out, &Error{Op: "frame", Err: ErrUnexpectedMessage, Detail: "a frame outside MESSAGE on a CURVE connection"}
+			}
+			if limit >= 0 {
+				limit += int64(codec.CurveMessageOverhead) - s.msgTotal
+			}
+		} else if command {
 			limit = int64(s.maxCmd)
 		} else if limit >= 0 {
 			limit -= s.msgTotal
@@ -479,6 +514,9 @@ func (s *Session) read(in []byte, now time.Time, out []byte, h Handler) (int, []
 			}
 			n += m + size
 			if out, err = s.command(b[m:m+size:m+size], now, out, h); err != nil {
+				if err == errNotNow {
+					return n - (m + size), out, nil // offered again when there is room
+				}
 				return n, out, err
 			}
 			continue
@@ -554,6 +592,19 @@ func (s *Session) frameStart(flags byte, size int, h Handler) (bool, error) {
 	}
 	if size < 0 {
 		return false, &Error{Op: "frame", Err: codec.ErrMalformed, Detail: "negative frame size"}
+	}
+	if s.cipher != nil {
+		if flags&codec.FlagCommand == 0 {
+			return false, &Error{Op: "frame", Err: ErrUnexpectedMessage, Detail: "a frame outside MESSAGE on a CURVE connection"}
+		}
+		if s.maxMsg >= 0 && int64(size) > s.maxMsg-s.msgTotal+int64(codec.CurveMessageOverhead) {
+			return false, &Error{Op: "frame", Err: ErrTooLarge}
+		}
+		if r, ok := h.(Roomer); ok && !s.inMsg && !r.Room() {
+			return false, nil // the frame inside may start a message: not before there is room
+		}
+		s.hold(holdCommand, size)
+		return true, nil
 	}
 	if flags&codec.FlagCommand != 0 {
 		if size > s.maxCmd {
@@ -634,7 +685,11 @@ func (s *Session) frameBody(p []byte, last bool, now time.Time, out []byte, h Ha
 			s.peer.Identity = bytes.Clone(s.held)
 			return out, s.becomeReady(now, h)
 		}
-		return s.command(s.held, now, out, h)
+		out, err := s.command(s.held, now, out, h)
+		if err == errNotNow {
+			err = &Error{Op: "message", Err: ErrUnexpectedMessage, Detail: "a CURVE MESSAGE refused after Room said yes"}
+		}
+		return out, err
 	case s.inFrame:
 		if uint64(len(p)) > s.bodyLeft || (last && uint64(len(p)) != s.bodyLeft) {
 			return out, errBodySize
@@ -683,6 +738,9 @@ func (s *Session) greeted(g codec.Greeting, out []byte) ([]byte, error) {
 var libzmqBadError = []byte{0x5E, 'R', 'R', 'O', 'R'}
 
 func (s *Session) command(body []byte, now time.Time, out []byte, h Handler) ([]byte, error) {
+	if s.cipher != nil && s.state == stReady {
+		return s.curveMessage(body, now, out, h)
+	}
 	var c codec.Command
 	if s.state == stHandshake && bytes.HasPrefix(body, libzmqBadError) {
 		c = codec.Command{Name: []byte(codec.CmdError), Data: body[len(libzmqBadError):]} // read it as meant
@@ -698,7 +756,8 @@ func (s *Session) command(body []byte, now time.Time, out []byte, h Handler) ([]
 			return out, err
 		}
 		_, plain := s.mech.(*plainMechanism)
-		return out, &PeerError{Reason: string(reason), Refused: plain && !s.plainServer() && s.state == stHandshake}
+		_, curve := s.mech.(*curveMechanism)
+		return out, &PeerError{Reason: string(reason), Refused: (plain || curve) && !s.asServer() && s.state == stHandshake}
 	}
 	if s.state == stHandshake {
 		var err error
@@ -710,6 +769,11 @@ func (s *Session) command(body []byte, now time.Time, out []byte, h Handler) ([]
 		}
 		return out, s.becomeReady(now, h)
 	}
+	return s.readyCommand(c, now, out, h)
+}
+
+// readyCommand handles a command after the handshake (for CURVE, one that came out of a MESSAGE).
+func (s *Session) readyCommand(c codec.Command, now time.Time, out []byte, h Handler) ([]byte, error) {
 	switch {
 	case c.Is(codec.CmdPing):
 		ttl, ctx, err := codec.ParsePing(c.Data)
@@ -844,8 +908,18 @@ func (s *Session) plainServer() bool {
 	return ok && pm.server
 }
 
+// asServer reports whether we announce as-server in our greeting: a PLAIN or CURVE server.
+func (s *Session) asServer() bool {
+	cm, ok := s.mech.(*curveMechanism)
+	return s.plainServer() || ok && cm.server
+}
+
 // becomeReady ends the handshake: messages flow from here, heartbeats start, and h learns the peer.
 func (s *Session) becomeReady(now time.Time, h Handler) error {
+	if cm, ok := s.mech.(*curveMechanism); ok {
+		s.cipher = cm.cipher
+		s.wire.seal = &CurveSealer{c: s.cipher}
+	}
 	s.state = stReady
 	s.handshaken = true
 	s.handshakeAt = time.Time{}
@@ -853,6 +927,17 @@ func (s *Session) becomeReady(now time.Time, h Handler) error {
 		s.pingAt = now.Add(s.hbIvl)
 	}
 	return h.Ready(&s.peer)
+}
+
+// Sealer returns what boxes frames into CURVE MESSAGE commands once a CURVE handshake has
+// completed, else nil. Everything sent on the connection after the handshake must go through it
+// (the session's own PINGs and PONGs do), in wire order: the transport calls it from whichever
+// goroutine writes, one at a time. It lives as long as the session.
+func (s *Session) Sealer() *CurveSealer {
+	if s.cipher == nil {
+		return nil
+	}
+	return s.wire.seal
 }
 
 // InMessage reports whether a message has been partly delivered: its first frame was announced
