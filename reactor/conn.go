@@ -128,6 +128,9 @@ func newConn(r *Reactor, owner Owner, opts *Options, ep string) *conn {
 		c.framer = rawFramer{c}
 	} else {
 		c.framer = zmtpFramer{c}
+		if opts.Session.Curve {
+			c.framer = &curveFramer{inner: c.framer, c: c}
+		}
 	}
 	c.closeTask = func(context.Context) error { c.closeNow(ErrClosed); return nil }
 	c.expireTask = func(context.Context) error { c.expire(); return nil }
@@ -414,7 +417,7 @@ func isProtocolError(err error) bool {
 	var pe *codec.ProtocolError
 	var ve *codec.VersionError
 	return errors.As(err, &pe) || errors.As(err, &ve) || errors.Is(err, zmtp.ErrIncompatible) ||
-		errors.Is(err, zmtp.ErrMechanismMismatch) || errors.Is(err, zmtp.ErrTooLarge) ||
+		errors.Is(err, zmtp.ErrMechanismMismatch) || errors.Is(err, zmtp.ErrTooLarge) || errors.Is(err, zmtp.ErrCryptographic) ||
 		errors.Is(err, zmtp.ErrTooManyFrames) || errors.Is(err, zmtp.ErrUnexpectedCommand) ||
 		errors.Is(err, ws.ErrProtocol) || errors.Is(err, ws.ErrHandshake) // as libzmq's ws engine
 }

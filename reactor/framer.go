@@ -83,3 +83,39 @@ func (rawFramer) appendHeader(dst []byte, _ byte, _ int) ([]byte, bool) { return
 func (rawFramer) overhead() int { return 0 }
 
 func (rawFramer) subscriptionCommands(*zmtp.Peer) bool { return false }
+
+// curveFramer is CURVE (rfc 26) over another framer: once the handshake is done, every frame goes
+// out boxed in a MESSAGE command (in a frame without the COMMAND flag, as libzmq sends it, and
+// libzmq takes a MESSAGE in a command frame for a command), through the session's Sealer (which the session's own PINGs and
+// PONGs use too, so that one nonce counter orders them all). Bodies are always copied (boxed):
+// appendHeader refuses. The nonces must reach the wire in the order they were taken, so a CURVE
+// connection writes only from its loop (allowDirect keeps senders out). Loop-owned.
+type curveFramer struct {
+	inner framer
+	c     *conn
+	msg   []byte // scratch for a MESSAGE body over ws; grows to the largest frame sent
+}
+
+func (f *curveFramer) parse(in []byte) (int, error) { return f.inner.parse(in) }
+
+func (f *curveFramer) appendFrame(dst []byte, flags byte, body []byte) []byte {
+	s := f.c.sess.Sealer()
+	if s == nil {
+		return dst // not handshaken: the reactor sends nothing before Ready
+	}
+	if _, ok := f.inner.(zmtpFramer); ok {
+		// ZMTP: the MESSAGE is sealed straight after its frame header.
+		dst = codec.AppendFrameHeader(dst, 0, codec.CurveMessageOverhead+len(body))
+		return s.AppendMessage(dst, flags, body)
+	}
+	f.msg = s.AppendMessage(f.msg[:0], flags, body)
+	return f.inner.appendFrame(dst, 0, f.msg)
+}
+
+func (*curveFramer) appendHeader(dst []byte, _ byte, _ int) ([]byte, bool) { return dst, false }
+
+func (f *curveFramer) overhead() int { return f.inner.overhead() + codec.CurveMessageOverhead }
+
+func (f *curveFramer) subscriptionCommands(peer *zmtp.Peer) bool {
+	return f.inner.subscriptionCommands(peer) // boxed, as libzmq 4.3 sends its own
+}

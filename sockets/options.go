@@ -67,6 +67,18 @@ type Options struct {
 	// does without a ZAP handler. The username is the peer's User-Id property. It runs on an event
 	// loop: keep it quick and never block. For later endpoints.
 	PlainAuth func(username, password string) bool
+	// CurveServer (ZMQ_CURVE_SERVER) makes the socket a CURVE server (rfc 26: encryption and
+	// authentication with Curve25519 keys); CurveServerKey (ZMQ_CURVE_SERVERKEY), the server's
+	// public key, a CURVE client. Both sides need their own long-term key pair, CurveSecretKey
+	// (ZMQ_CURVE_SECRETKEY) and CurvePublicKey (ZMQ_CURVE_PUBLICKEY, derived from the secret key
+	// when left zero); see CurveKeypair. A zero key is unset. A server admits every client that
+	// proves its key (libzmq without a ZAP handler). Over ws:// the subprotocol is ZWS2.0/CURVE.
+	// For later endpoints, as libzmq's security options.
+	CurveServer                                    bool
+	CurvePublicKey, CurveSecretKey, CurveServerKey CurveKey
+	// curveKeyErr is a key an option was given that is neither Z85 text nor 32 bytes; validate
+	// reports it, as libzmq's setsockopt would have (EINVAL).
+	curveKeyErr error
 
 	// TCP and IP options, for tcp:// and ws:// endpoints (ipc:// and inproc:// ignore them but
 	// Backlog), each for later endpoints, applied to accepted and dialed connections alike.
@@ -291,6 +303,40 @@ func WithPlainClient(username, password string) Option {
 	return func(o *Options) { o.PlainUsername, o.PlainPassword = username, password }
 }
 
+// WithCurveServer sets ZMQ_CURVE_SERVER: the socket is a CURVE server (it needs
+// WithCurveSecretKey too).
+func WithCurveServer(on bool) Option { return func(o *Options) { o.CurveServer = on } }
+
+// WithCurveSecretKey sets ZMQ_CURVE_SECRETKEY, given as libzmq takes it: 40 characters of Z85
+// text or the 32 raw bytes. Another length or bad text makes the socket's options invalid
+// (ErrInvalid).
+func WithCurveSecretKey(key string) Option {
+	return curveKeyOption(key, func(o *Options) *CurveKey { return &o.CurveSecretKey })
+}
+
+// WithCurvePublicKey sets ZMQ_CURVE_PUBLICKEY (Z85 text or 32 bytes, as WithCurveSecretKey). It
+// must belong to the secret key; left unset, it is derived from it.
+func WithCurvePublicKey(key string) Option {
+	return curveKeyOption(key, func(o *Options) *CurveKey { return &o.CurvePublicKey })
+}
+
+// WithCurveServerKey sets ZMQ_CURVE_SERVERKEY, the server's public key (Z85 text or 32 bytes):
+// the socket is a CURVE client.
+func WithCurveServerKey(key string) Option {
+	return curveKeyOption(key, func(o *Options) *CurveKey { return &o.CurveServerKey })
+}
+
+func curveKeyOption(key string, field func(*Options) *CurveKey) Option {
+	return func(o *Options) {
+		k, err := ParseCurveKey(key)
+		if err != nil {
+			o.curveKeyErr = err
+			return
+		}
+		*field(o) = k
+	}
+}
+
 // WithConnectRoutingID sets ZMQ_CONNECT_ROUTING_ID for the next Connect (copied).
 func WithConnectRoutingID(id []byte) Option {
 	return func(o *Options) { o.ConnectRoutingID = append([]byte(nil), id...) }
@@ -357,6 +403,16 @@ func (o *Options) validate() error {
 		return fmt.Errorf("%w: routing id longer than 255 bytes", ErrInvalid)
 	case len(o.PlainUsername) > 255 || len(o.PlainPassword) > 255:
 		return fmt.Errorf("%w: PLAIN username or password longer than 255 bytes", ErrInvalid)
+	case o.curveKeyErr != nil:
+		return fmt.Errorf("%w: %v", ErrInvalid, o.curveKeyErr)
+	case o.curve() && o.plain():
+		return fmt.Errorf("%w: both PLAIN and CURVE options set", ErrInvalid)
+	case o.curve() && o.CurveSecretKey == CurveKey{}:
+		return fmt.Errorf("%w: CURVE without a secret key", ErrInvalid)
+	case o.curve() && !o.CurveServer && o.CurveServerKey == CurveKey{}:
+		return fmt.Errorf("%w: a CURVE client needs the server's public key", ErrInvalid)
+	case o.curve() && o.CurvePublicKey != CurveKey{} && o.CurvePublicKey != CurvePublic(o.CurveSecretKey):
+		return fmt.Errorf("%w: CURVE public key does not belong to the secret key", ErrInvalid)
 	case len(o.ConnectRoutingID) > 255 || (len(o.ConnectRoutingID) > 0 && o.ConnectRoutingID[0] == 0):
 		return fmt.Errorf("%w: a connect routing id has 1 to 255 bytes and does not start with 0", ErrInvalid)
 	case o.SndHWM < 0 || o.RcvHWM < 0:
@@ -390,6 +446,12 @@ func (o *Options) validate() error {
 // plain reports whether o selects the PLAIN mechanism.
 func (o *Options) plain() bool {
 	return o.PlainServer || o.PlainUsername != "" || o.PlainPassword != ""
+}
+
+// curve reports whether o selects the CURVE mechanism: as in libzmq, any CURVE option does.
+func (o *Options) curve() bool {
+	var zero CurveKey
+	return o.CurveServer || o.CurveServerKey != zero || o.CurveSecretKey != zero || o.CurvePublicKey != zero
 }
 
 // pipeOptions snapshots o for one endpoint of a socket of type t.
@@ -435,6 +497,11 @@ func (o *Options) pipeOptions(t Type) *reactor.Options {
 		if auth := o.PlainAuth; auth != nil {
 			s.Authenticate = func(u, p []byte) bool { return auth(string(u), string(p)) }
 		}
+	}
+	if o.curve() {
+		s.Curve, s.CurveServer = true, o.CurveServer
+		s.CurveSecretKey, s.CurveServerKey = o.CurveSecretKey, o.CurveServerKey
+		s.CurvePublicKey = CurvePublic(o.CurveSecretKey)
 	}
 	s.HandshakeTimeout = o.HandshakeIvl
 	if o.HandshakeIvl == 0 {

@@ -322,6 +322,19 @@ type curveCipher struct {
 	plain      []byte   // the last opened MESSAGE's plaintext; grows to the largest received
 }
 
+// curveFlags maps a MESSAGE's flags byte (rfc 26: bit 0 MORE, bit 1 COMMAND) to ZMTP's frame
+// flags (FlagMore, FlagCommand), dropping every other bit.
+func curveFlags(b byte) byte {
+	var f byte
+	if b&0x01 != 0 {
+		f |= codec.FlagMore
+	}
+	if b&0x02 != 0 {
+		f |= codec.FlagCommand
+	}
+	return f
+}
+
 // CurveSealer boxes frames into CURVE MESSAGE commands after the handshake (see Session.Sealer).
 type CurveSealer struct{ c *curveCipher }
 
@@ -333,7 +346,14 @@ type CurveSealer struct{ c *curveCipher }
 // allocation once its scratch buffer has grown to the largest frame.
 func (s *CurveSealer) AppendMessage(dst []byte, flags byte, body []byte) []byte {
 	c := s.c
-	c.sealBuf = append(append(c.sealBuf[:0], flags&(codec.FlagMore|codec.FlagCommand)), body...)
+	var cf byte
+	if flags&codec.FlagMore != 0 {
+		cf |= 0x01
+	}
+	if flags&codec.FlagCommand != 0 {
+		cf |= 0x02
+	}
+	c.sealBuf = append(append(c.sealBuf[:0], cf), body...)
 	dst = codec.AppendCurveMessageHead(dst, c.next)
 	var nonce [24]byte
 	copy(nonce[:], c.send)
@@ -361,10 +381,9 @@ func (c *curveCipher) open(data []byte) (flags byte, body []byte, err error) {
 	}
 	c.plain = plain
 	c.last = m.Nonce
-	if plain[0]&^(codec.FlagMore|codec.FlagCommand) != 0 {
-		return 0, nil, &Error{Op: "message", Err: codec.ErrReservedFlags, Detail: "in a CURVE MESSAGE"}
-	}
-	return plain[0], plain[1:], nil
+	// Only MORE (bit 0) and COMMAND (bit 1) count; the other bits are ignored, as libzmq ignores
+	// them, and libzmq 4.3 leaves its own message flags there (a subscription's, for one).
+	return curveFlags(plain[0]), plain[1:], nil
 }
 
 // Roomer is implemented by a Handler that can tell, before a frame is announced, whether it
@@ -398,7 +417,7 @@ func (s *Session) curveMessage(body []byte, now time.Time, out []byte, h Handler
 	var flags byte
 	var inner []byte
 	if s.reopened && len(body) >= codec.CurveMessageHead && binary.BigEndian.Uint64(body[8:]) == s.reopen {
-		flags, inner = s.cipher.plain[0], s.cipher.plain[1:]
+		flags, inner = curveFlags(s.cipher.plain[0]), s.cipher.plain[1:]
 	} else {
 		var err error
 		if flags, inner, err = s.cipher.open(body[8:]); err != nil {

@@ -8,6 +8,8 @@ import "github.com/zloop/zloop/codec"
 // encoded twice or parsed back. Called only on the session's goroutine.
 type Framer interface {
 	// AppendFrame appends one frame with ZMTP flags (FlagMore, FlagCommand) and body to dst.
+	// A PING command is handed over as it is, even on a CURVE connection: the Framer must send it
+	// as its own heartbeat (ZWS: a WebSocket ping), not as a frame.
 	AppendFrame(dst []byte, flags byte, body []byte) []byte
 }
 
@@ -28,7 +30,7 @@ func (w *wire) direct() bool { return w.f == nil && w.seal == nil }
 func (w *wire) frame(out []byte, flags byte, body []byte) []byte {
 	if w.seal != nil {
 		w.msg = w.seal.AppendMessage(w.msg[:0], flags, body)
-		flags, body = codec.FlagCommand, w.msg
+		flags, body = 0, w.msg // a MESSAGE goes as a data frame, as libzmq sends it
 	}
 	if w.f == nil {
 		return codec.AppendFrame(out, flags, body)
@@ -65,6 +67,11 @@ func (w *wire) ping(out []byte, ttl uint16, context []byte) []byte {
 		return codec.AppendPing(out, ttl, context)
 	}
 	w.body = codec.AppendPingBody(w.body[:0], ttl, context)
+	if w.f != nil {
+		// A transport that frames itself sends our PING as its own heartbeat (ZWS: a WebSocket
+		// ping, as libzmq's ws engine answers only those), never as a frame: nothing to box.
+		return w.f.AppendFrame(out, codec.FlagCommand, w.body)
+	}
 	return w.frame(out, codec.FlagCommand, w.body)
 }
 

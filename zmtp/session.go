@@ -71,7 +71,8 @@ type Config struct {
 	PlainUsername, PlainPassword []byte
 	Authenticate                 func(username, password []byte) bool
 	// Curve selects rfc 26's CURVE mechanism (CurveZMQ): encryption and authentication with
-	// Curve25519 keys. CurvePublicKey and CurveSecretKey are our long-term key pair (both sides; see
+	// Curve25519 keys. After the handshake every frame is a MESSAGE command; like libzmq the
+	// session sends them in frames without the COMMAND flag and takes them either way. CurvePublicKey and CurveSecretKey are our long-term key pair (both sides; see
 	// CurveKeypair); a client also needs CurveServerKey, the server's public key. With CurveServer
 	// this side is the server: it admits every client that proves its key, unless CurveAuthorize
 	// (the seam for ZAP) refuses it. After the handshake every frame, commands included, travels
@@ -481,11 +482,9 @@ func (s *Session) read(in []byte, now time.Time, out []byte, h Handler) (int, []
 		limit := s.maxMsg
 		command := b[0]&codec.FlagCommand != 0
 		if s.cipher != nil {
-			// Only MESSAGE commands now, bounded by what they carry rather than by the
-			// command limit: MAXMSGSIZE (what is left of it) plus the box's overhead.
-			if !command {
-				return n, out, &Error{Op: "frame", Err: ErrUnexpectedMessage, Detail: "a frame outside MESSAGE on a CURVE connection"}
-			}
+			// Only MESSAGE commands now, whatever the frame's COMMAND flag says (libzmq sends
+			// them as data frames), bounded by what they carry rather than by the command
+			// limit: MAXMSGSIZE (what is left of it) plus the box's overhead.
 			if limit >= 0 {
 				limit += int64(codec.CurveMessageOverhead) - s.msgTotal
 			}
@@ -508,7 +507,7 @@ func (s *Session) read(in []byte, now time.Time, out []byte, h Handler) (int, []
 		}
 		size := int(hdr.Size)
 
-		if hdr.Command() {
+		if hdr.Command() || s.cipher != nil {
 			if len(b) < m+size {
 				return n, out, nil
 			}
@@ -594,9 +593,7 @@ func (s *Session) frameStart(flags byte, size int, h Handler) (bool, error) {
 		return false, &Error{Op: "frame", Err: codec.ErrMalformed, Detail: "negative frame size"}
 	}
 	if s.cipher != nil {
-		if flags&codec.FlagCommand == 0 {
-			return false, &Error{Op: "frame", Err: ErrUnexpectedMessage, Detail: "a frame outside MESSAGE on a CURVE connection"}
-		}
+		// Every frame is a MESSAGE, with or without the COMMAND flag (see read).
 		if s.maxMsg >= 0 && int64(size) > s.maxMsg-s.msgTotal+int64(codec.CurveMessageOverhead) {
 			return false, &Error{Op: "frame", Err: ErrTooLarge}
 		}

@@ -216,6 +216,8 @@ type response struct {
 	Bytes  []byte     `json:"bytes"`
 	Msgs   [][][]byte `json:"msgs"`
 	Zmq    string     `json:"zmq"`
+	Events []string   `json:"events"`
+	Found  bool       `json:"found"`
 }
 
 // await reads the next answer. The caller holds mu, or is Start before p escapes.
@@ -385,6 +387,24 @@ func (p *Peer) Disconnect(ep string) {
 func (p *Peer) ZAP(user, password []byte) {
 	p.t.Helper()
 	p.must("zap", map[string]any{"user": user, "password": password})
+}
+
+// Monitor starts libzmq's socket monitor (all events) for WaitEvent.
+func (p *Peer) Monitor() {
+	p.t.Helper()
+	p.must("monitor", nil)
+}
+
+// WaitEvent waits up to timeout for a monitor event named name as libzmq names it without EVENT_
+// ("HANDSHAKE_FAILED_PROTOCOL"), after Monitor. It returns the names of the events seen on the
+// way, that one included, and whether it came.
+func (p *Peer) WaitEvent(name string, timeout time.Duration) ([]string, bool) {
+	p.t.Helper()
+	resp, err := p.do("waitevent", map[string]any{"name": name, "timeout_ms": millis(timeout)}, overall(timeout))
+	if err != nil {
+		p.t.Fatalf("testpeer %s: %v", p.typ, err)
+	}
+	return resp.Events, resp.Found
 }
 
 // SetInt sets an integer socket option by its libzmq name without ZMQ_ ("SNDHWM").
