@@ -467,3 +467,80 @@ func FuzzCurveServer(f *testing.F) {
 		_ = s.push(t, t0, in)
 	})
 }
+
+// Handshake commands of the wrong size fail the side that gets them with a malformed-command
+// error before anything is opened: one byte short, one byte long, empty.
+func TestCurveTruncatedAndOversized(t *testing.T) {
+	k := newCurveKeys(t)
+	cc, sc := handshakeCommands(t, k)
+	greetS := codec.AppendGreeting(nil, codec.Greeting{Major: 3, Minor: 1, Mechanism: "CURVE", AsServer: true})
+	greetC := codec.AppendGreeting(nil, codec.Greeting{Major: 3, Minor: 1, Mechanism: "CURVE"})
+	body := func(frame []byte) []byte {
+		h, n, err := codec.ParseFrameHeader(frame, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return frame[n : n+int(h.Size)]
+	}
+	resize := func(b []byte, d int) []byte {
+		if d < 0 {
+			return bytes.Clone(b[:len(b)+d])
+		}
+		return append(bytes.Clone(b), make([]byte, d)...)
+	}
+	for _, d := range []int{-1, +1, -1000} {
+		// HELLO to a server (fixed size: any change is refused).
+		hello := body(cc[0])
+		if d == -1000 {
+			d = 7 - len(hello) // the name alone, and one byte
+		}
+		_, sconf := curveConfigs(k, nil)
+		s := newConn(sconf)
+		s.out = s.s.Start(t0, nil)
+		in := append(bytes.Clone(greetC), codec.AppendFrame(nil, codec.FlagCommand, resize(hello, d))...)
+		if err := s.push(t, t0, in); !errors.Is(err, codec.ErrMalformed) {
+			t.Errorf("HELLO %+d bytes: %v", d, err)
+		}
+		// WELCOME to a client.
+		welcome := body(sc[0])
+		if d < -1 {
+			d = 9 - len(welcome)
+		}
+		cconf, _ := curveConfigs(k, nil)
+		c := newConn(cconf)
+		c.out = c.s.Start(t0, nil)
+		in = append(bytes.Clone(greetS), codec.AppendFrame(nil, codec.FlagCommand, resize(welcome, d))...)
+		if err := c.push(t, t0, in); !errors.Is(err, codec.ErrMalformed) {
+			t.Errorf("WELCOME %+d bytes: %v", d, err)
+		}
+	}
+	// A READY shorter than its nonce and tag, to a client that sent INITIATE.
+	client, server := curvePair(t, k, nil)
+	for i := 0; i < 10 && !bytes.Contains(client.out, []byte("\x08INITIATE")); i++ {
+		_ = server.push(t, t0, client.takeOut())
+		_ = client.push(t, t0, server.takeOut())
+	}
+	if err := client.push(t, t0, codec.AppendCommand(nil, "READY", make([]byte, 20))); !errors.Is(err, codec.ErrMalformed) {
+		t.Errorf("short READY: %v", err)
+	}
+}
+
+// FuzzCurveClient fuzzes a CURVE client from the server's first byte, seeded with a real server's
+// side of a handshake (whose boxes are for another client's transient key: they must fail cleanly).
+func FuzzCurveClient(f *testing.F) {
+	k := newCurveKeys(f)
+	client, server := curvePair(f, k, nil)
+	link(f, t0, client, server)
+	seed := append(bytes.Clone(server.wrote), sealMsg(nil, server.s.Sealer(), []byte("m"))...)
+	f.Add(seed)
+	f.Add(seed[:len(seed)/2])
+	f.Fuzz(func(t *testing.T, in []byte) {
+		cc, _ := curveConfigs(k, nil)
+		c := newConn(cc)
+		c.out = c.s.Start(t0, nil)
+		_ = c.push(t, t0, in)
+		if c.s.Ready() {
+			t.Fatal("a client completed a handshake whose WELCOME was for another transient key")
+		}
+	})
+}
