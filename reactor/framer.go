@@ -109,7 +109,11 @@ func (f *curveFramer) appendFrame(dst []byte, flags byte, body []byte) []byte {
 		return s.AppendMessage(dst, flags, body)
 	}
 	f.msg = s.AppendMessage(f.msg[:0], flags, body)
-	return f.inner.appendFrame(dst, 0, f.msg)
+	dst = f.inner.appendFrame(dst, 0, f.msg)
+	if cap(f.msg) > 4<<20 {
+		f.msg = nil // as the sealer's own scratch: a large frame's copy is not kept
+	}
+	return dst
 }
 
 func (*curveFramer) appendHeader(dst []byte, _ byte, _ int) ([]byte, bool) { return dst, false }

@@ -63,6 +63,14 @@ func TestCurve(t *testing.T) {
 			send(t, push, string(big))
 			expectMsg(t, pull, "a", "b")
 			expectMsg(t, pull, string(big))
+			// A MESSAGE larger than any read buffer: it is gathered whole before its box opens.
+			huge := bytes.Repeat([]byte{0x5A}, 20<<20)
+			if err := push.Send(testCtx(t), huge); err != nil {
+				t.Fatal(err)
+			}
+			if m := recvN(t, pull, 1); !bytes.Equal(m[0], huge) {
+				t.Fatal("20 MiB message garbled")
+			}
 
 			router := newSocket(t, r, Router, k.serverOpts()...)
 			rep, err := router.Bind(bind)

@@ -359,7 +359,11 @@ func (s *CurveSealer) AppendMessage(dst []byte, flags byte, body []byte) []byte 
 	copy(nonce[:], c.send)
 	binary.BigEndian.PutUint64(nonce[16:], c.next)
 	c.next++
-	return box.SealAfterPrecomputation(dst, c.sealBuf, &nonce, &c.shared)
+	dst = box.SealAfterPrecomputation(dst, c.sealBuf, &nonce, &c.shared)
+	if cap(c.sealBuf) > maxKeptBuffer {
+		c.sealBuf = nil
+	}
+	return dst
 }
 
 // open opens a MESSAGE's data into c.plain and returns the inner frame's flags and body (valid
@@ -457,5 +461,13 @@ func (s *Session) curveMessage(body []byte, now time.Time, out []byte, h Handler
 	s.frameMore = more
 	h.FrameData(inner, true)
 	s.endFrame()
+	if cap(s.cipher.plain) > maxKeptBuffer {
+		s.cipher.plain = nil // one large message does not stay with the connection
+	}
 	return out, nil
 }
+
+// maxKeptBuffer: the CURVE scratch buffers (plaintext in and out, a ws MESSAGE) are kept between
+// frames up to this size, so that a steady stream of frames up to it allocates nothing; a larger
+// one is let go once used.
+const maxKeptBuffer = 4 << 20

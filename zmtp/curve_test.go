@@ -544,3 +544,44 @@ func FuzzCurveClient(f *testing.F) {
 		}
 	})
 }
+
+// roomRecorder is a recorder that answers Room, as the reactor's connection does.
+type roomRecorder struct {
+	*recorder
+	room bool
+}
+
+func (r *roomRecorder) Room() bool { return r.room }
+
+// A large MESSAGE reaching a Handler that can tell its room is gathered by the session as it
+// arrives: each Read consumes what it is offered instead of waiting for the whole box, and the
+// frame is delivered once. Without room it is not started at all.
+func TestCurveLargeMessageGathered(t *testing.T) {
+	client, server, _ := curveReady(t)
+	big := pattern(300<<10, 7)
+	in := sealMsg(nil, client.s.Sealer(), big)
+	h := &roomRecorder{recorder: server.h}
+	n, _, err := server.s.Read(in[:5000], t0, nil, h)
+	if err != nil || n != 0 {
+		t.Fatalf("without room: consumed %d, %v", n, err)
+	}
+	h.room = true
+	var buf []byte
+	for off := 0; off < len(in); {
+		end := min(off+7000, len(in))
+		buf = append(buf, in[off:end]...)
+		off = end
+		n, _, err := server.s.Read(buf, t0, nil, h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		buf = buf[n:]
+		if len(buf) > 16 {
+			t.Fatalf("%d bytes left unconsumed: the session waits for the whole box", len(buf))
+		}
+	}
+	if got := server.h.messages(); len(got) != 1 || got[0][0] != string(big) {
+		t.Fatalf("got %d messages", len(got))
+	}
+	server.h.check(t)
+}

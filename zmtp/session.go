@@ -458,6 +458,27 @@ func (s *Session) read(in []byte, now time.Time, out []byte, h Handler) (int, []
 			continue
 		}
 
+		if s.holding == holdCommand {
+			// A large CURVE MESSAGE, gathered across reads (see below).
+			k := min(len(b), s.holdLeft)
+			s.held = append(s.held, b[:k]...)
+			s.holdLeft -= k
+			n += k
+			if s.holdLeft > 0 || len(b) == 0 {
+				return n, out, nil
+			}
+			s.holding = holdNone
+			out, err := s.command(s.held, now, out, h)
+			s.dropHeld()
+			if err == errNotNow {
+				err = errRoomLied
+			}
+			if err != nil {
+				return n, out, err
+			}
+			continue
+		}
+
 		if s.inFrame {
 			if len(b) == 0 {
 				return n, out, nil
@@ -509,6 +530,22 @@ func (s *Session) read(in []byte, now time.Time, out []byte, h Handler) (int, []
 
 		if hdr.Command() || s.cipher != nil {
 			if len(b) < m+size {
+				if s.cipher != nil && size >= curveGatherMin {
+					// A MESSAGE opens only whole. Rather than wait until the caller's buffer holds
+					// all of it (offered again and again as it grows), gather it here as it
+					// arrives, once the Handler has room for what it may start: its box is opened
+					// once.
+					r, ok := h.(Roomer)
+					if !ok {
+						return n, out, nil
+					}
+					if !s.inMsg && !r.Room() {
+						return n, out, nil
+					}
+					n += m
+					s.hold(holdCommand, size)
+					continue
+				}
 				return n, out, nil
 			}
 			n += m + size
@@ -640,10 +677,32 @@ func (s *Session) frameStart(flags byte, size int, h Handler) (bool, error) {
 	return true, nil
 }
 
+// curveGatherMin: a CURVE MESSAGE at least this large that has not arrived whole is gathered in
+// held as it arrives (see read).
+const curveGatherMin = 64 << 10
+
+// maxHeldReserve bounds what hold reserves up front: a size announced by the peer is only a claim
+// (without MAXMSGSIZE nothing bounds it), so beyond this the buffer grows as the bytes come.
+const maxHeldReserve = 16 << 20
+
 func (s *Session) hold(k holdKind, size int) {
 	s.holding, s.holdLeft = k, size
+	if r := min(size, maxHeldReserve); cap(s.held) < r {
+		s.held = make([]byte, 0, r)
+	}
 	s.held = s.held[:0]
 }
+
+// dropHeld lets go of a large held buffer once its command was handled, so that one large CURVE
+// message does not stay with the connection for its life.
+func (s *Session) dropHeld() {
+	if cap(s.held) > 1<<20 {
+		s.held = nil
+	}
+}
+
+// errRoomLied: a Roomer said it had room and then refused the frame.
+var errRoomLied = &Error{Op: "message", Err: ErrUnexpectedMessage, Detail: "a CURVE MESSAGE refused after Room said yes"}
 
 // FrameBody passes body bytes of the frame FrameStart began, in order, possibly in several
 // pieces; last marks the final piece (a 0-byte body gets one call with an empty p). The session
@@ -683,8 +742,9 @@ func (s *Session) frameBody(p []byte, last bool, now time.Time, out []byte, h Ha
 			return out, s.becomeReady(now, h)
 		}
 		out, err := s.command(s.held, now, out, h)
+		s.dropHeld()
 		if err == errNotNow {
-			err = &Error{Op: "message", Err: ErrUnexpectedMessage, Detail: "a CURVE MESSAGE refused after Room said yes"}
+			err = errRoomLied
 		}
 		return out, err
 	case s.inFrame:
