@@ -159,7 +159,8 @@ func TestCurveAuthorizeSeam(t *testing.T) {
 	}
 	push := newSocket(t, r, Push, k.clientOpts()...)
 	co := push.opts.pipeOptions(Push)
-	if !co.Session.Curve || co.Session.CurveServer || co.Session.CurveServerKey != k.server.pub || co.Session.CurvePublicKey != k.client.pub {
+	if !co.Session.Curve || co.Session.CurveServer || co.Session.CurveServerKey != k.server.pub ||
+		co.Session.CurvePublicKey != k.client.pub || co.Session.CurveSecretKey != k.client.sec {
 		t.Fatal("client session config")
 	}
 }

@@ -118,7 +118,10 @@ func TestEveryOptionHasWith(t *testing.T) {
 		WithRouterHandover(true), WithConnectRoutingID([]byte("c")), WithProbeRouter(true),
 		WithXPubNoDrop(true), WithReqRelaxed(true), WithReqCorrelate(true), WithConflate(true),
 		WithXPubVerbose(true), WithXPubVerboser(true), WithXPubManual(true), WithInvertMatching(true),
-		WithStreamNotify(false), WithXPubWelcomeMsg([]byte("w")),
+		WithStreamNotify(false), WithXPubWelcomeMsg([]byte("w")), WithCurveServer(true),
+		WithCurveSecretKey("JTKVSB%%)wK0E.X)V>+}o?pNmC{O&4W4b!Ni{Lh6"),
+		WithCurvePublicKey("rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"),
+		WithCurveServerKey("rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"),
 	}
 	def, set := DefaultOptions(), DefaultOptions()
 	for _, o := range withs {
