@@ -71,11 +71,11 @@ type Options struct {
 	// authentication with Curve25519 keys); CurveServerKey (ZMQ_CURVE_SERVERKEY), the server's
 	// public key, a CURVE client. Both sides need their own long-term key pair, CurveSecretKey
 	// (ZMQ_CURVE_SECRETKEY) and CurvePublicKey (ZMQ_CURVE_PUBLICKEY, derived from the secret key
-	// when left zero); see CurveKeypair. A zero key is unset. A server admits every client that
-	// proves its key (libzmq without a ZAP handler). Over ws:// the subprotocol is ZWS2.0/CURVE.
-	// Each key is given as libzmq takes it: 40 characters of Z85 text or the 32 raw bytes (see
-	// CurveKey's String); empty is unset, anything else invalid (ErrInvalid).
-	// For later endpoints, as libzmq's security options.
+	// when left empty); see CurveKeypair. Each key is given as libzmq takes it: 40 characters of
+	// Z85 text or the 32 raw bytes (a CurveKey's String); empty is unset, anything else invalid
+	// (ErrInvalid). A server admits every client that proves its key (libzmq without a ZAP
+	// handler). Over ws:// the subprotocol is ZWS2.0/CURVE. For later endpoints, as libzmq's
+	// security options.
 	CurveServer                                    bool
 	CurvePublicKey, CurveSecretKey, CurveServerKey string
 
