@@ -105,7 +105,8 @@ func (m *curveMechanism) start(w *wire, out []byte) []byte {
 		return out // unreachable: crypto/rand does not fail
 	}
 	m.tPublic, m.tSecret = *pub, *sec
-	clear(sec[:])                                              // the one copy left is m.tSecret, erased at the end
+	clear(sec[:]) // the one copy left is m.tSecret, erased at the end
+
 	m.cipher = newCurveCipher(false, &m.serverKey, &m.tSecret) // C' to S, for HELLO only
 	h := codec.CurveHello{Major: 1, Minor: 0, Transient: m.tPublic, Nonce: m.cipher.next}
 	var zero [64]byte
