@@ -265,14 +265,14 @@ func TestInteropCurveHeartbeats(t *testing.T) {
 	}
 }
 
-// CURVE against libzmq 4.3, both directions, tcp and ws: zloop clients with a libzmq server and
+// CURVE against libzmq 4.3, both directions, tcp, ipc and ws: zloop clients with a libzmq server and
 // libzmq clients with a zloop server, PUSH/PULL (multipart, 100 KiB), REQ/REP, DEALER/ROUTER and
 // PUB/SUB.
 func TestInteropCurve(t *testing.T) {
 	if err := testpeer.Available(); err != nil && os.Getenv("CI") != "true" {
 		t.Skip(err)
 	}
-	for _, bind := range []string{"tcp://127.0.0.1:*", "ws://127.0.0.1:*/curve"} {
+	for _, bind := range []string{"tcp://127.0.0.1:*", "ipc://*", "ws://127.0.0.1:*/curve"} {
 		t.Run(scheme(bind), func(t *testing.T) { testInteropCurve(t, bind) })
 	}
 }
