@@ -236,8 +236,12 @@ func (c *conn) Ready(peer *zmtp.Peer) error {
 
 // runTimers runs the session's timers (handshake timeout, heartbeats) on the loop.
 func (c *conn) runTimers(now time.Time) {
+	locked := c.opts.Session.Curve && c.lockWrites() // a CURVE PING takes a nonce: see curveFramer
 	out, err := c.sess.Tick(now, c.loop.scratch[:0])
 	c.writeOut(out)
+	if locked {
+		c.unlockWrites()
+	}
 	if err != nil && !c.closed() {
 		c.fail(err)
 		if c.gc != nil {

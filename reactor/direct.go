@@ -126,9 +126,7 @@ func (c *conn) flushPending() {
 
 // allowDirect lets senders write directly once the loop has nothing of its own to write (on the loop).
 func (c *conn) allowDirect() {
-	// CURVE: no direct writes, because a MESSAGE's nonce orders it on the wire and the loop takes
-	// nonces too (its batches, the session's PINGs); one writer keeps them in order.
-	if !directWrites || c.dw.ok.Load() || !c.ready() || c.closed() || c.gc == nil || c.opts.raw || c.opts.Session.Curve ||
+	if !directWrites || c.dw.ok.Load() || !c.ready() || c.closed() || c.gc == nil || c.opts.raw ||
 		c.lingering() || c.in == inDetaching || c.failErr != nil || c.gc.OutboundBuffered() > 0 || c.pending() {
 		return
 	}

@@ -86,17 +86,31 @@ func (rawFramer) subscriptionCommands(*zmtp.Peer) bool { return false }
 
 // curveFramer is CURVE (rfc 26) over another framer: once the handshake is done, every frame goes
 // out boxed in a MESSAGE command (in a frame without the COMMAND flag, as libzmq sends it, and
-// libzmq takes a MESSAGE in a command frame for a command), through the session's Sealer (which the session's own PINGs and
-// PONGs use too, so that one nonce counter orders them all). Bodies are always copied (boxed):
-// appendHeader refuses. The nonces must reach the wire in the order they were taken, so a CURVE
-// connection writes only from its loop (allowDirect keeps senders out). Loop-owned.
+// libzmq takes a MESSAGE in a command frame for a command), through the session's Sealer, which
+// the session's own PINGs and PONGs use too, so that one nonce counter orders them all. Bodies are
+// always copied (boxed): appendHeader refuses.
+//
+// The nonces must reach the wire in the order they are taken, and a sender's direct write takes
+// one under the write lock: so the loop takes its own under the write lock too, or with direct
+// writes withdrawn. Its batches are encoded while direct writes are withdrawn (takeOut); the
+// session's answers (parse) and heartbeats (runTimers) are made under the write lock. Loop-owned,
+// but for appendFrame, which a sender's direct write calls under the write lock.
 type curveFramer struct {
 	inner framer
 	c     *conn
 	msg   []byte // scratch for a MESSAGE body over ws; grows to the largest frame sent
 }
 
-func (f *curveFramer) parse(in []byte) (int, error) { return f.inner.parse(in) }
+// parse runs the session under the write lock: the PONGs (and over ws the handshake's commands,
+// sealed ones only after it) that it writes take nonces.
+func (f *curveFramer) parse(in []byte) (int, error) {
+	locked := f.c.lockWrites()
+	n, err := f.inner.parse(in)
+	if locked {
+		f.c.unlockWrites()
+	}
+	return n, err
+}
 
 func (f *curveFramer) appendFrame(dst []byte, flags byte, body []byte) []byte {
 	s := f.c.sess.Sealer()
