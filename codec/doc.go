@@ -22,8 +22,13 @@
 // byte, an oversized frame from its size field) so that a hostile peer cannot
 // make the caller buffer or allocate for input that is already known to be bad.
 //
-// Body parsers (ParseCommand, ParseError, ParsePing, ParseMetadata) take a
+// Body parsers (ParseCommand, ParseError, ParsePing, ParseMetadata, and CURVE's
+// ParseCurveHello, ParseCurveWelcome, ParseCurveInitiate, ParseCurveReady,
+// ParseCurveMessage, which check exact sizes and never open a box) take a
 // complete frame body, so a truncated body is a protocol error, not ErrShort.
+//
+// Z85 (rfc 32, AppendZ85 and AppendZ85Decode) is the text form of CURVE keys;
+// it is not a wire format.
 //
 // # Slice aliasing
 //

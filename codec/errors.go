@@ -32,6 +32,10 @@ var (
 	// ErrMalformed means a greeting, command or metadata block does not
 	// follow the ZMTP grammar.
 	ErrMalformed = errors.New("zmq: malformed input")
+
+	// ErrZ85 means Z85 text (rfc 32) or the bytes to encode are not usable: a length that is not
+	// a multiple of 5 (4 for bytes), a character outside the alphabet, a group over 2^32-1.
+	ErrZ85 = errors.New("zmq: invalid Z85")
 )
 
 // ProtocolError reports input that violates ZMTP and can never become valid.
@@ -110,6 +114,13 @@ var (
 	errPropSizeShort  = malformed("property value size runs past the end")
 	errPropValueShort = malformed("property value runs past the end")
 	errPropValueHuge  = malformed("property value longer than 2^31-1")
+	errCurveHello     = malformed("CURVE HELLO not 200 bytes")
+	errCurveWelcome   = malformed("CURVE WELCOME not 160 bytes")
+	errCurveInitiate  = malformed("CURVE INITIATE shorter than 257 bytes")
+	errCurveReady     = malformed("CURVE READY shorter than its nonce and tag")
+	errCurveMessage   = malformed("CURVE MESSAGE shorter than its nonce, tag and flags")
+	errZ85Length      = &detailError{err: ErrZ85, msg: "length not a multiple of 5 characters (4 bytes)"}
+	errZ85Char        = &detailError{err: ErrZ85, msg: "character outside the alphabet or group over 2^32-1"}
 )
 
 func protoErr(op string, err error) error { return &ProtocolError{Op: op, Err: err} }

@@ -134,6 +134,9 @@ func newConn(r *Reactor, owner Owner, opts *Options, ep string) *conn {
 		c.framer = rawFramer{c}
 	} else {
 		c.framer = zmtpFramer{c}
+		if opts.Session.Curve {
+			c.framer = &curveFramer{inner: c.framer, c: c}
+		}
 	}
 	c.closeTask = func(context.Context) error { c.closeNow(ErrClosed); return nil }
 	c.expireTask = func(context.Context) error { c.expire(); return nil }
@@ -264,8 +267,12 @@ func (c *conn) Ready(peer *zmtp.Peer) error {
 
 // runTimers runs the session's timers (handshake timeout, heartbeats) on the loop.
 func (c *conn) runTimers(now time.Time) {
+	locked := c.opts.Session.Curve && c.lockWrites() // a CURVE PING takes a nonce: see curveFramer
 	out, err := c.sess.Tick(now, c.loop.scratch[:0])
 	c.writeOut(out)
+	if locked {
+		c.unlockWrites()
+	}
 	if err != nil && !c.closed() {
 		c.fail(err)
 		if c.gc != nil {
@@ -459,6 +466,7 @@ func isProtocolError(err error) bool {
 	var ve *codec.VersionError
 	return errors.As(err, &pe) || errors.As(err, &ve) || errors.Is(err, zmtp.ErrIncompatible) ||
 		errors.Is(err, zmtp.ErrMechanismMismatch) || errors.Is(err, zmtp.ErrTooLarge) || errors.Is(err, zmtp.ErrZAPReply) ||
+		errors.Is(err, zmtp.ErrCryptographic) ||
 		errors.Is(err, zmtp.ErrTooManyFrames) || errors.Is(err, zmtp.ErrUnexpectedCommand) ||
 		errors.Is(err, ws.ErrProtocol) || errors.Is(err, ws.ErrHandshake) // as libzmq's ws engine
 }

@@ -195,6 +195,16 @@ func (c *conn) settle() (stop bool) {
 
 // Frame starts a message frame; at a message boundary it refuses when the inbound queue is full.
 // The session has checked size against MAXMSGSIZE.
+// Room implements zmtp.Roomer: a CURVE MESSAGE over ws is taken only when the message it may start
+// has room, since its box is opened once (see Frame).
+func (c *conn) Room() bool {
+	if c.room <= 0 {
+		c.paused = true
+		return false
+	}
+	return true
+}
+
 func (c *conn) Frame(size int, more, first bool) bool {
 	if first {
 		if c.room <= 0 {

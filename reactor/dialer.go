@@ -192,6 +192,9 @@ func (d *Dialer) dial() (net.Conn, error) {
 // wsProtocols are the subprotocols a ws:// client offers and a server accepts, as libzmq names
 // them for the mechanism: the subprotocol replaces ZMTP's greeting.
 func wsProtocols(s *zmtp.Config) []string {
+	if s.Curve {
+		return curveProtocols
+	}
 	if s.Plain {
 		return plainProtocols
 	}
@@ -201,6 +204,7 @@ func wsProtocols(s *zmtp.Config) []string {
 var (
 	nullProtocols  = []string{ws.ProtoNull, ws.ProtoBare}
 	plainProtocols = []string{ws.ProtoPlain}
+	curveProtocols = []string{ws.ProtoCurve}
 )
 
 // upgrade performs a ws:// client's HTTP upgrade on the dialing goroutine, within the handshake

@@ -84,3 +84,57 @@ func (rawFramer) appendHeader(dst []byte, _ byte, _ int) ([]byte, bool) { return
 func (rawFramer) overhead() int { return 0 }
 
 func (rawFramer) subscriptionCommands(*zmtp.Peer) bool { return false }
+
+// curveFramer is CURVE (rfc 26) over another framer: once the handshake is done, every frame goes
+// out boxed in a MESSAGE command (in a frame without the COMMAND flag, as libzmq sends it, and
+// libzmq takes a MESSAGE in a command frame for a command), through the session's Sealer, which
+// the session's own PINGs and PONGs use too, so that one nonce counter orders them all. Bodies are
+// always copied (boxed): appendHeader refuses.
+//
+// The nonces must reach the wire in the order they are taken, and a sender's direct write takes
+// one under the write lock: so the loop takes its own under the write lock too, or with direct
+// writes withdrawn. Its batches are encoded while direct writes are withdrawn (takeOut); the
+// session's answers (parse) and heartbeats (runTimers) are made under the write lock. Loop-owned,
+// but for appendFrame, which a sender's direct write calls under the write lock.
+type curveFramer struct {
+	inner framer
+	c     *conn
+	msg   []byte // scratch for a MESSAGE body over ws; grows to the largest frame sent
+}
+
+// parse runs the session under the write lock: the PONGs (and over ws the handshake's commands,
+// sealed ones only after it) that it writes take nonces.
+func (f *curveFramer) parse(in []byte) (int, error) {
+	locked := f.c.lockWrites()
+	n, err := f.inner.parse(in)
+	if locked {
+		f.c.unlockWrites()
+	}
+	return n, err
+}
+
+func (f *curveFramer) appendFrame(dst []byte, flags byte, body []byte) []byte {
+	s := f.c.sess.Sealer()
+	if s == nil {
+		return dst // not handshaken: the reactor sends nothing before Ready
+	}
+	if _, ok := f.inner.(zmtpFramer); ok {
+		// ZMTP: the MESSAGE is sealed straight after its frame header.
+		dst = codec.AppendFrameHeader(dst, 0, codec.CurveMessageOverhead+len(body))
+		return s.AppendMessage(dst, flags, body)
+	}
+	f.msg = s.AppendMessage(f.msg[:0], flags, body)
+	dst = f.inner.appendFrame(dst, 0, f.msg)
+	if cap(f.msg) > 4<<20 {
+		f.msg = nil // as the sealer's own scratch: a large frame's copy is not kept
+	}
+	return dst
+}
+
+func (*curveFramer) appendHeader(dst []byte, _ byte, _ int) ([]byte, bool) { return dst, false }
+
+func (f *curveFramer) overhead() int { return f.inner.overhead() + codec.CurveMessageOverhead }
+
+func (f *curveFramer) subscriptionCommands(peer *zmtp.Peer) bool {
+	return f.inner.subscriptionCommands(peer) // boxed, as libzmq 4.3 sends its own
+}

@@ -41,6 +41,9 @@ type wsConn struct {
 func newWSConn(c *conn, server bool, path, proto string) *wsConn {
 	w := &wsConn{c: c, server: server, upgraded: !server}
 	c.framer = w
+	if c.opts.Session.Curve {
+		c.framer = &curveFramer{inner: w, c: c} // ZWS2.0/CURVE: each MESSAGE one WebSocket message
+	}
 	w.useProtocol(proto)
 	if server {
 		w.cfg = ws.ServerConfig{Path: path, Protocols: wsProtocols(&c.opts.Session)}
@@ -61,6 +64,9 @@ func newWSConn(c *conn, server bool, path, proto string) *wsConn {
 			cmd = zmtp.DefaultMaxCommandSize
 		}
 		limit = max(limit, cmd)
+		if c.opts.Session.Curve {
+			limit += int64(codec.CurveMessageOverhead) // a whole message in one MESSAGE's box
+		}
 	}
 	w.dec = ws.NewDecoder(server, limit)
 	return w

@@ -59,6 +59,50 @@ var zapMechanisms = []zapMechanism{
 		libClient: func(*testpeer.Peer, bool) {},
 		userID:    "anonymous",
 	},
+	{
+		// CURVE: the client's long-term public key is its one credential; the refused client
+		// completes the handshake with a key of its own that no rule names.
+		name: "CURVE",
+		rules: []testpeer.ZAPRule{{Mechanism: "CURVE", Credentials: [][]byte{zapCurveClient.pub[:]},
+			Status: "200", UserID: "curve-client", Metadata: map[string]string{"X-Tier": "silver"}}},
+		server: func(bool) []Option {
+			return []Option{WithCurveServer(true), WithCurveSecretKey(zapCurveServer.sec.String())}
+		},
+		client: func(admit bool) []Option {
+			k := zapCurveStranger
+			if admit {
+				k = zapCurveClient
+			}
+			return []Option{WithCurveServerKey(zapCurveServer.pub.String()), WithCurveSecretKey(string(k.sec[:]))}
+		},
+		libServer: func(p *testpeer.Peer, _ bool) {
+			p.SetInt("CURVE_SERVER", 1)
+			p.SetBytes("CURVE_SECRETKEY", zapCurveServer.sec[:])
+		},
+		libClient: func(p *testpeer.Peer, admit bool) {
+			k := zapCurveStranger
+			if admit {
+				k = zapCurveClient
+			}
+			p.SetBytes("CURVE_SERVERKEY", zapCurveServer.pub[:])
+			p.SetBytes("CURVE_PUBLICKEY", k.pub[:])
+			p.SetBytes("CURVE_SECRETKEY", k.sec[:])
+		},
+		userID: "curve-client",
+	},
+}
+
+// Fixed CURVE key pairs for the ZAP table: a secret key is any 32 bytes.
+var zapCurveServer, zapCurveClient, zapCurveStranger = fixedCurvePair(1), fixedCurvePair(2), fixedCurvePair(3)
+
+type curvePair struct{ pub, sec CurveKey }
+
+func fixedCurvePair(seed byte) curvePair {
+	var sec CurveKey
+	for i := range sec {
+		sec[i] = seed*31 + byte(i)
+	}
+	return curvePair{pub: CurvePublic(sec), sec: sec}
 }
 
 func pick(admit bool, yes, no string) string {

@@ -78,6 +78,17 @@ type Options struct {
 	// ZAPHandler answers this socket's ZAP requests instead of the reactor's handler (see
 	// SetZAPHandler). For later endpoints.
 	ZAPHandler ZAPHandler
+	// CurveServer (ZMQ_CURVE_SERVER) makes the socket a CURVE server (rfc 26: encryption and
+	// authentication with Curve25519 keys); CurveServerKey (ZMQ_CURVE_SERVERKEY), the server's
+	// public key, a CURVE client. Both sides need their own long-term key pair, CurveSecretKey
+	// (ZMQ_CURVE_SECRETKEY) and CurvePublicKey (ZMQ_CURVE_PUBLICKEY, derived from the secret key
+	// when left empty); see CurveKeypair. Each key is given as libzmq takes it: 40 characters of
+	// Z85 text or the 32 raw bytes (a CurveKey's String); empty is unset, anything else invalid
+	// (ErrInvalid). A server admits every client that proves its key (libzmq without a ZAP
+	// handler). Over ws:// the subprotocol is ZWS2.0/CURVE. For later endpoints, as libzmq's
+	// security options.
+	CurveServer                                    bool
+	CurvePublicKey, CurveSecretKey, CurveServerKey string
 
 	// TCP and IP options, for tcp:// and ws:// endpoints (ipc:// and inproc:// ignore them but
 	// Backlog), each for later endpoints, applied to accepted and dialed connections alike.
@@ -324,6 +335,44 @@ func WithZAPEnforceDomain(on bool) Option { return func(o *Options) { o.ZAPEnfor
 // reactor's again).
 func WithZAPHandler(h ZAPHandler) Option { return func(o *Options) { o.ZAPHandler = h } }
 
+// WithCurveServer sets ZMQ_CURVE_SERVER: the socket is a CURVE server (it needs
+// WithCurveSecretKey too).
+func WithCurveServer(on bool) Option { return func(o *Options) { o.CurveServer = on } }
+
+// WithCurveSecretKey sets ZMQ_CURVE_SECRETKEY, given as libzmq takes it: 40 characters of Z85
+// text or the 32 raw bytes (a CurveKey's String, or string(key[:])). Another length or bad text
+// makes the socket's options invalid (ErrInvalid).
+func WithCurveSecretKey(key string) Option { return func(o *Options) { o.CurveSecretKey = key } }
+
+// WithCurvePublicKey sets ZMQ_CURVE_PUBLICKEY (Z85 text or 32 bytes, as WithCurveSecretKey). It
+// must belong to the secret key; left unset, it is derived from it.
+func WithCurvePublicKey(key string) Option { return func(o *Options) { o.CurvePublicKey = key } }
+
+// WithCurveServerKey sets ZMQ_CURVE_SERVERKEY, the server's public key (Z85 text or 32 bytes):
+// the socket is a CURVE client.
+func WithCurveServerKey(key string) Option { return func(o *Options) { o.CurveServerKey = key } }
+
+// curveKeys parses o's CURVE keys; an unset one stays zero, but for the public key, derived from
+// the secret key when unset.
+func (o *Options) curveKeys() (public, secret, server CurveKey, err error) {
+	for _, k := range []struct {
+		text string
+		key  *CurveKey
+		name string
+	}{{o.CurvePublicKey, &public, "public"}, {o.CurveSecretKey, &secret, "secret"}, {o.CurveServerKey, &server, "server"}} {
+		if k.text == "" {
+			continue
+		}
+		if *k.key, err = ParseCurveKey(k.text); err != nil {
+			return public, secret, server, fmt.Errorf("%w: CURVE %s key: %v", ErrInvalid, k.name, err)
+		}
+	}
+	if o.CurvePublicKey == "" && o.CurveSecretKey != "" {
+		public = CurvePublic(secret)
+	}
+	return public, secret, server, nil
+}
+
 // WithConnectRoutingID sets ZMQ_CONNECT_ROUTING_ID for the next Connect (copied).
 func WithConnectRoutingID(id []byte) Option {
 	return func(o *Options) { o.ConnectRoutingID = append([]byte(nil), id...) }
@@ -392,6 +441,12 @@ func (o *Options) validate() error {
 		return fmt.Errorf("%w: PLAIN username or password longer than 255 bytes", ErrInvalid)
 	case len(o.ZAPDomain) > 254:
 		return fmt.Errorf("%w: ZAP domain longer than 254 bytes", ErrInvalid)
+	case o.curve() && o.plain():
+		return fmt.Errorf("%w: both PLAIN and CURVE options set", ErrInvalid)
+	case o.curve() && o.CurveSecretKey == "":
+		return fmt.Errorf("%w: CURVE without a secret key", ErrInvalid)
+	case o.curve() && !o.CurveServer && o.CurveServerKey == "":
+		return fmt.Errorf("%w: a CURVE client needs the server's public key", ErrInvalid)
 	case len(o.ConnectRoutingID) > 255 || (len(o.ConnectRoutingID) > 0 && o.ConnectRoutingID[0] == 0):
 		return fmt.Errorf("%w: a connect routing id has 1 to 255 bytes and does not start with 0", ErrInvalid)
 	case o.SndHWM < 0 || o.RcvHWM < 0:
@@ -414,6 +469,15 @@ func (o *Options) validate() error {
 	case o.Backlog < 0:
 		return fmt.Errorf("%w: negative Backlog", ErrInvalid)
 	}
+	if o.curve() {
+		public, secret, _, err := o.curveKeys()
+		if err != nil {
+			return err
+		}
+		if public != CurvePublic(secret) {
+			return fmt.Errorf("%w: CURVE public key does not belong to the secret key", ErrInvalid)
+		}
+	}
 	for name := range o.Metadata {
 		if len(name) < 3 || (name[:2] != "X-" && name[:2] != "x-") {
 			return fmt.Errorf("%w: metadata name %q must start with X-", ErrInvalid, name)
@@ -425,6 +489,11 @@ func (o *Options) validate() error {
 // plain reports whether o selects the PLAIN mechanism.
 func (o *Options) plain() bool {
 	return o.PlainServer || o.PlainUsername != "" || o.PlainPassword != ""
+}
+
+// curve reports whether o selects the CURVE mechanism: as in libzmq, any CURVE option does.
+func (o *Options) curve() bool {
+	return o.CurveServer || o.CurveServerKey != "" || o.CurveSecretKey != "" || o.CurvePublicKey != ""
 }
 
 // pipeOptions snapshots o for one endpoint of a socket of type t.
@@ -475,6 +544,11 @@ func (o *Options) pipeOptions(t Type) *reactor.Options {
 		ro.Authorizer = funcAuthorizer(o.ZAPHandler)
 	case o.PlainAuth != nil:
 		ro.Authorizer = funcAuthorizer(plainHandler(o.PlainAuth))
+	}
+	if o.curve() {
+		// validate has parsed the keys already: no error here.
+		s.Curve, s.CurveServer = true, o.CurveServer
+		s.CurvePublicKey, s.CurveSecretKey, s.CurveServerKey, _ = o.curveKeys()
 	}
 	s.HandshakeTimeout = o.HandshakeIvl
 	if o.HandshakeIvl == 0 {

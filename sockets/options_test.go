@@ -121,6 +121,10 @@ func TestEveryOptionHasWith(t *testing.T) {
 		WithXPubVerbose(true), WithXPubVerboser(true), WithXPubManual(true), WithInvertMatching(true),
 		WithStreamNotify(false), WithXPubWelcomeMsg([]byte("w")), WithZAPDomain("d"), WithZAPEnforceDomain(true),
 		WithZAPHandler(func(ZAPRequest) ZAPReply { return ZAPReply{} }), WithTLS(&tls.Config{ServerName: "s"}),
+		WithCurveServer(true),
+		WithCurveSecretKey("JTKVSB%%)wK0E.X)V>+}o?pNmC{O&4W4b!Ni{Lh6"),
+		WithCurvePublicKey("rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"),
+		WithCurveServerKey("rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"),
 	}
 	def, set := DefaultOptions(), DefaultOptions()
 	for _, o := range withs {

@@ -47,9 +47,11 @@
 //
 // # Security mechanisms
 //
-// NULL and PLAIN (Config.Plain) are implemented. The handshake after the greetings sits behind an
-// unexported mechanism interface (an I/O-free state machine fed one command at a time), so that
-// CURVE can be added without touching the framing. A peer announcing a mechanism other than ours
+// NULL, PLAIN (Config.Plain) and CURVE (Config.Curve, rfc 26 with golang.org/x/crypto's nacl/box)
+// are implemented. The handshake after the greetings sits behind an unexported mechanism interface
+// (an I/O-free state machine fed one command at a time). After a CURVE handshake every frame is a
+// MESSAGE command: the session opens what arrives and boxes what it sends itself, and the
+// transport boxes its messages with Session.Sealer. A peer announcing a mechanism other than ours
 // fails with ErrMechanismMismatch (NULL, PLAIN, CURVE) or ErrUnsupportedMechanism.
 //
 // # ZAP

@@ -48,6 +48,12 @@ var (
 	ErrZAPReply = errors.New("zmq: bad ZAP reply")
 	// ErrUnexpectedReply: Session.Authorized without a pending request.
 	ErrUnexpectedReply = errors.New("zmq: ZAP reply without a request")
+	// ErrCryptographic: a CURVE box did not open (a wrong key, a tampered or forged command), or
+	// its nonce did not increase (a replayed or reordered command). libzmq's
+	// ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC.
+	ErrCryptographic = errors.New("zmq: CURVE cryptographic error")
+	// ErrInvalidKey: a CURVE key is neither 40 characters of Z85 text nor 32 raw bytes.
+	ErrInvalidKey = errors.New("zmq: invalid CURVE key")
 	// ErrInvalidConfig: the Config cannot be used (an Identity longer than 255 bytes, a property
 	// name the wire cannot carry). Reported by every Read and Tick.
 	ErrInvalidConfig = errors.New("zmq: invalid session configuration")

@@ -123,3 +123,19 @@ func ExampleSession_Tick() {
 	// t=1s wrote 9 bytes, err=<nil>
 	// t=2s wrote 0 bytes, err=zmq: heartbeat: heartbeat timed out: no answer to PING
 }
+
+// Keys in their Z85 text form, as libzmq's tools print them: the public key derived from a secret
+// key (libzmq's test keys), and a fresh pair.
+func ExampleCurvePublic() {
+	secret, err := zmtp.ParseCurveKey("JTKVSB%%)wK0E.X)V>+}o?pNmC{O&4W4b!Ni{Lh6")
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(zmtp.CurvePublic(secret))
+
+	public, secret, err := zmtp.CurveKeypair()
+	fmt.Println(err, len(public.String()), zmtp.CurvePublic(secret) == public)
+	// Output:
+	// rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7
+	// <nil> 40 true
+}

@@ -8,6 +8,8 @@ import "github.com/zloop/zloop/codec"
 // encoded twice or parsed back. Called only on the session's goroutine.
 type Framer interface {
 	// AppendFrame appends one frame with ZMTP flags (FlagMore, FlagCommand) and body to dst.
+	// A PING command is handed over as it is, even on a CURVE connection: the Framer must send it
+	// as its own heartbeat (ZWS: a WebSocket ping), not as a frame.
 	AppendFrame(dst []byte, flags byte, body []byte) []byte
 }
 
@@ -16,9 +18,20 @@ type Framer interface {
 type wire struct {
 	f    Framer // nil: ZMTP
 	body []byte // scratch for a command body; kept between commands
+	// seal boxes every frame into a CURVE MESSAGE once a CURVE handshake is done; msg is its
+	// scratch, kept between frames.
+	seal *CurveSealer
+	msg  []byte
 }
 
+// direct reports whether a command can be encoded straight into out (ZMTP, nothing to box).
+func (w *wire) direct() bool { return w.f == nil && w.seal == nil }
+
 func (w *wire) frame(out []byte, flags byte, body []byte) []byte {
+	if w.seal != nil {
+		w.msg = w.seal.AppendMessage(w.msg[:0], flags, body)
+		flags, body = 0, w.msg // a MESSAGE goes as a data frame, as libzmq sends it
+	}
 	if w.f == nil {
 		return codec.AppendFrame(out, flags, body)
 	}
@@ -26,35 +39,40 @@ func (w *wire) frame(out []byte, flags byte, body []byte) []byte {
 }
 
 func (w *wire) command(out []byte, name string, data []byte) []byte {
-	if w.f == nil {
+	if w.direct() {
 		return codec.AppendCommand(out, name, data)
 	}
 	w.body = codec.AppendCommandBody(w.body[:0], name, data)
-	return w.f.AppendFrame(out, codec.FlagCommand, w.body)
+	return w.frame(out, codec.FlagCommand, w.body)
 }
 
 func (w *wire) metadata(out []byte, name string, props ...codec.Property) []byte {
-	if w.f == nil {
+	if w.direct() {
 		return codec.AppendMetadataCommand(out, name, props...)
 	}
 	w.body = codec.AppendMetadataCommandBody(w.body[:0], name, props...)
-	return w.f.AppendFrame(out, codec.FlagCommand, w.body)
+	return w.frame(out, codec.FlagCommand, w.body)
 }
 
 func (w *wire) error(out []byte, reason string) []byte {
-	if w.f == nil {
+	if w.direct() {
 		return codec.AppendError(out, reason)
 	}
 	w.body = codec.AppendErrorBody(w.body[:0], reason)
-	return w.f.AppendFrame(out, codec.FlagCommand, w.body)
+	return w.frame(out, codec.FlagCommand, w.body)
 }
 
 func (w *wire) ping(out []byte, ttl uint16, context []byte) []byte {
-	if w.f == nil {
+	if w.direct() {
 		return codec.AppendPing(out, ttl, context)
 	}
 	w.body = codec.AppendPingBody(w.body[:0], ttl, context)
-	return w.f.AppendFrame(out, codec.FlagCommand, w.body)
+	if w.f != nil {
+		// A transport that frames itself sends our PING as its own heartbeat (ZWS: a WebSocket
+		// ping, as libzmq's ws engine answers only those), never as a frame: nothing to box.
+		return w.f.AppendFrame(out, codec.FlagCommand, w.body)
+	}
+	return w.frame(out, codec.FlagCommand, w.body)
 }
 
 func (w *wire) pong(out []byte, context []byte) []byte {

@@ -82,6 +82,17 @@ type Config struct {
 	// owner: Read stops consuming input, AuthRequest returns the request, and Authorized resumes
 	// the handshake with the answer. It must return quickly.
 	Authorize func(req *ZAPRequest) *ZAPReply
+	// Curve selects rfc 26's CURVE mechanism (CurveZMQ): encryption and authentication with
+	// Curve25519 keys. After the handshake every frame is a MESSAGE command; like libzmq the
+	// session sends them in frames without the COMMAND flag and takes them either way.
+	// CurvePublicKey and CurveSecretKey are our long-term key pair (both sides; see
+	// CurveKeypair); a client also needs CurveServerKey, the server's public key. With CurveServer
+	// this side is the server: it admits every client that proves its key, unless ZAP refuses it
+	// (Authorize, AuthRequest; libzmq without a ZAP handler admits all). After the handshake every frame, commands included, travels
+	// boxed in a MESSAGE command; Sealer boxes what the transport sends.
+	Curve                                          bool
+	CurveServer                                    bool
+	CurvePublicKey, CurveSecretKey, CurveServerKey CurveKey
 	// NoHandshake (with NoGreeting) is ZWS 2.0's bare "ZWS2.0" subprotocol: no security handshake
 	// and no READY. Each side's first message is its routing id (one data frame, empty when it has
 	// none), as libzmq does; the peer's socket type is unknown and not checked.
@@ -178,9 +189,14 @@ type Session struct {
 	hbTimeout  time.Duration // 0 = none
 	hbTTL      uint16        // deciseconds, announced in our PINGs
 
-	mech       mechanism
-	wire       wire
-	auth       authorizer // ZAP: a server mechanism's questions and their answers (zap.go)
+	mech   mechanism
+	wire   wire
+	auth   authorizer   // ZAP: a server mechanism's questions and their answers (zap.go)
+	cipher *curveCipher // CURVE, once the handshake is done: every frame is a MESSAGE
+	// reopen: the MESSAGE with this nonce was opened but its frame refused for flow control; it is
+	// offered again and its plaintext (cipher.plain) is delivered then, without opening it twice.
+	reopen     uint64
+	reopened   bool
 	noGreeting bool
 	bare       bool // NoHandshake: the first data frame is the peer's routing id
 	identity   []byte
@@ -283,6 +299,11 @@ func NewSession(cfg *Config) *Session {
 	for _, p := range cfg.Properties {
 		props = append(props, codec.Property{Name: p.Name, Value: bytes.Clone(p.Value)})
 	}
+	if cfg.Curve {
+		s.mech = &curveMechanism{server: cfg.CurveServer, public: cfg.CurvePublicKey, secret: cfg.CurveSecretKey,
+			serverKey: cfg.CurveServerKey, auth: &s.auth, props: props, metadata: s.readyMetadata}
+		return s
+	}
 	if cfg.Plain {
 		s.mech = &plainMechanism{server: cfg.PlainServer, username: bytes.Clone(cfg.PlainUsername),
 			password: bytes.Clone(cfg.PlainPassword), auth: &s.auth, props: props,
@@ -377,7 +398,7 @@ func (s *Session) sendGreeting(out []byte, upTo int) []byte {
 	if s.sent >= upTo {
 		return out
 	}
-	g := codec.Greeting{Major: 3, Minor: 1, Mechanism: s.mech.name(), AsServer: s.plainServer()}
+	g := codec.Greeting{Major: 3, Minor: 1, Mechanism: s.mech.name(), AsServer: s.asServer()}
 	out = codec.AppendGreetingPart(out, g, s.sent, upTo)
 	s.sent = upTo
 	return out
@@ -458,6 +479,27 @@ func (s *Session) read(in []byte, now time.Time, out []byte, h Handler) (int, []
 			continue
 		}
 
+		if s.holding == holdCommand {
+			// A large CURVE MESSAGE, gathered across reads (see below).
+			k := min(len(b), s.holdLeft)
+			s.held = append(s.held, b[:k]...)
+			s.holdLeft -= k
+			n += k
+			if s.holdLeft > 0 || len(b) == 0 {
+				return n, out, nil
+			}
+			s.holding = holdNone
+			out, err := s.command(s.held, now, out, h)
+			s.dropHeld()
+			if err == errNotNow {
+				err = errRoomLied
+			}
+			if err != nil {
+				return n, out, err
+			}
+			continue
+		}
+
 		if s.inFrame {
 			if len(b) == 0 {
 				return n, out, nil
@@ -481,7 +523,14 @@ func (s *Session) read(in []byte, now time.Time, out []byte, h Handler) (int, []
 		}
 		limit := s.maxMsg
 		command := b[0]&codec.FlagCommand != 0
-		if command {
+		if s.cipher != nil {
+			// Only MESSAGE commands now, whatever the frame's COMMAND flag says (libzmq sends
+			// them as data frames), bounded by what they carry rather than by the command
+			// limit: MAXMSGSIZE (what is left of it) plus the box's overhead.
+			if limit >= 0 {
+				limit += int64(codec.CurveMessageOverhead) - s.msgTotal
+			}
+		} else if command {
 			limit = int64(s.maxCmd)
 		} else if limit >= 0 {
 			limit -= s.msgTotal
@@ -500,12 +549,31 @@ func (s *Session) read(in []byte, now time.Time, out []byte, h Handler) (int, []
 		}
 		size := int(hdr.Size)
 
-		if hdr.Command() {
+		if hdr.Command() || s.cipher != nil {
 			if len(b) < m+size {
+				if s.cipher != nil && size >= curveGatherMin {
+					// A MESSAGE opens only whole. Rather than wait until the caller's buffer holds
+					// all of it (offered again and again as it grows), gather it here as it
+					// arrives, once the Handler has room for what it may start: its box is opened
+					// once.
+					r, ok := h.(Roomer)
+					if !ok {
+						return n, out, nil
+					}
+					if !s.inMsg && !r.Room() {
+						return n, out, nil
+					}
+					n += m
+					s.hold(holdCommand, size)
+					continue
+				}
 				return n, out, nil
 			}
 			n += m + size
 			if out, err = s.command(b[m:m+size:m+size], now, out, h); err != nil {
+				if err == errNotNow {
+					return n - (m + size), out, nil // offered again when there is room
+				}
 				return n, out, err
 			}
 			continue
@@ -585,6 +653,17 @@ func (s *Session) frameStart(flags byte, size int, h Handler) (bool, error) {
 	if size < 0 {
 		return false, &Error{Op: "frame", Err: codec.ErrMalformed, Detail: "negative frame size"}
 	}
+	if s.cipher != nil {
+		// Every frame is a MESSAGE, with or without the COMMAND flag (see read).
+		if s.maxMsg >= 0 && int64(size) > s.maxMsg-s.msgTotal+int64(codec.CurveMessageOverhead) {
+			return false, &Error{Op: "frame", Err: ErrTooLarge}
+		}
+		if r, ok := h.(Roomer); ok && !s.inMsg && !r.Room() {
+			return false, nil // the frame inside may start a message: not before there is room
+		}
+		s.hold(holdCommand, size)
+		return true, nil
+	}
 	if flags&codec.FlagCommand != 0 {
 		if size > s.maxCmd {
 			return false, &Error{Op: "command", Err: ErrTooLarge, Detail: "command frame of " + strconv.Itoa(size) + " bytes"}
@@ -622,10 +701,32 @@ func (s *Session) frameStart(flags byte, size int, h Handler) (bool, error) {
 	return true, nil
 }
 
+// curveGatherMin: a CURVE MESSAGE at least this large that has not arrived whole is gathered in
+// held as it arrives (see read).
+const curveGatherMin = 64 << 10
+
+// maxHeldReserve bounds what hold reserves up front: a size announced by the peer is only a claim
+// (without MAXMSGSIZE nothing bounds it), so beyond this the buffer grows as the bytes come.
+const maxHeldReserve = 16 << 20
+
 func (s *Session) hold(k holdKind, size int) {
 	s.holding, s.holdLeft = k, size
+	if r := min(size, maxHeldReserve); cap(s.held) < r {
+		s.held = make([]byte, 0, r)
+	}
 	s.held = s.held[:0]
 }
+
+// dropHeld lets go of a large held buffer once its command was handled, so that one large CURVE
+// message does not stay with the connection for its life.
+func (s *Session) dropHeld() {
+	if cap(s.held) > 1<<20 {
+		s.held = nil
+	}
+}
+
+// errRoomLied: a Roomer said it had room and then refused the frame.
+var errRoomLied = &Error{Op: "message", Err: ErrUnexpectedMessage, Detail: "a CURVE MESSAGE refused after Room said yes"}
 
 // FrameBody passes body bytes of the frame FrameStart began, in order, possibly in several
 // pieces; last marks the final piece (a 0-byte body gets one call with an empty p). The session
@@ -664,7 +765,12 @@ func (s *Session) frameBody(p []byte, last bool, now time.Time, out []byte, h Ha
 			s.peer.Identity = bytes.Clone(s.held)
 			return out, s.becomeReady(now, h)
 		}
-		return s.command(s.held, now, out, h)
+		out, err := s.command(s.held, now, out, h)
+		s.dropHeld()
+		if err == errNotNow {
+			err = errRoomLied
+		}
+		return out, err
 	case s.inFrame:
 		if uint64(len(p)) > s.bodyLeft || (last && uint64(len(p)) != s.bodyLeft) {
 			return out, errBodySize
@@ -721,6 +827,9 @@ func appendLibzmqPlainError(dst []byte, reason string) []byte {
 }
 
 func (s *Session) command(body []byte, now time.Time, out []byte, h Handler) ([]byte, error) {
+	if s.cipher != nil && s.state == stReady {
+		return s.curveMessage(body, now, out, h)
+	}
 	var c codec.Command
 	if s.state == stHandshake && bytes.HasPrefix(body, libzmqBadError) {
 		c = codec.Command{Name: []byte(codec.CmdError), Data: body[len(libzmqBadError):]} // read it as meant
@@ -736,9 +845,11 @@ func (s *Session) command(body []byte, now time.Time, out []byte, h Handler) ([]
 			return out, err
 		}
 		_, plain := s.mech.(*plainMechanism)
-		// libzmq reports an ERROR whose reason is a ZAP status code as an authentication
-		// failure whatever the mechanism (mechanism_base_t::handle_error_reason).
-		refused := s.state == stHandshake && (plain && !s.plainServer() || zapStatusReason(string(reason)) != 0)
+		// A PLAIN or CURVE client reads the server's ERROR as a refusal, and libzmq reports an
+		// ERROR whose reason is a ZAP status code as an authentication failure whatever the
+		// mechanism (mechanism_base_t::handle_error_reason).
+		_, curve := s.mech.(*curveMechanism)
+		refused := s.state == stHandshake && ((plain || curve) && !s.asServer() || zapStatusReason(string(reason)) != 0)
 		return out, &PeerError{Reason: string(reason), Refused: refused}
 	}
 	if s.state == stHandshake {
@@ -751,6 +862,11 @@ func (s *Session) command(body []byte, now time.Time, out []byte, h Handler) ([]
 		}
 		return out, s.becomeReady(now, h)
 	}
+	return s.readyCommand(c, now, out, h)
+}
+
+// readyCommand handles a command after the handshake (for CURVE, one that came out of a MESSAGE).
+func (s *Session) readyCommand(c codec.Command, now time.Time, out []byte, h Handler) ([]byte, error) {
 	switch {
 	case c.Is(codec.CmdPing):
 		ttl, ctx, err := codec.ParsePing(c.Data)
@@ -885,9 +1001,19 @@ func (s *Session) plainServer() bool {
 	return ok && pm.server
 }
 
+// asServer reports whether we announce as-server in our greeting: a PLAIN or CURVE server.
+func (s *Session) asServer() bool {
+	cm, ok := s.mech.(*curveMechanism)
+	return s.plainServer() || ok && cm.server
+}
+
 // becomeReady ends the handshake: messages flow from here, heartbeats start, and h learns the peer.
 func (s *Session) becomeReady(now time.Time, h Handler) error {
 	s.auth.grant(&s.peer)
+	if cm, ok := s.mech.(*curveMechanism); ok {
+		s.cipher = cm.cipher
+		s.wire.seal = &CurveSealer{c: s.cipher}
+	}
 	s.state = stReady
 	s.handshaken = true
 	s.handshakeAt = time.Time{}
@@ -895,6 +1021,17 @@ func (s *Session) becomeReady(now time.Time, h Handler) error {
 		s.pingAt = now.Add(s.hbIvl)
 	}
 	return h.Ready(&s.peer)
+}
+
+// Sealer returns what boxes frames into CURVE MESSAGE commands once a CURVE handshake has
+// completed, else nil. Everything sent on the connection after the handshake must go through it
+// (the session's own PINGs and PONGs do), in wire order: the transport calls it from whichever
+// goroutine writes, one at a time. It lives as long as the session.
+func (s *Session) Sealer() *CurveSealer {
+	if s.cipher == nil {
+		return nil
+	}
+	return s.wire.seal
 }
 
 // InMessage reports whether a message has been partly delivered: its first frame was announced

@@ -18,8 +18,8 @@
 static const char *usage(const char *tool)
 {
 	if (strcmp(tool, "lat") == 0)
-		return "usage: lat req|rep bind|connect ENDPOINT SIZE COUNT [--timeout SEC] [--hwm N] [--warmup N]";
-	return "usage: thr send|recv bind|connect ENDPOINT SIZE COUNT [--timeout SEC] [--hwm N] [--check] [--no-wait]";
+		return "usage: lat req|rep bind|connect ENDPOINT SIZE COUNT [--timeout SEC] [--hwm N] [--warmup N] [--curve]";
+	return "usage: thr send|recv bind|connect ENDPOINT SIZE COUNT [--timeout SEC] [--hwm N] [--check] [--no-wait] [--curve]";
 }
 
 /* parse_int is Go's strconv.Atoi: an optional sign, then decimal digits only, within int64. */
@@ -122,6 +122,8 @@ int bench_parse(const char *tool, int argc, char **argv, struct bench_args *a)
 				a->check = 1;
 		} else if (is_thr && strcmp(name, "no-wait") == 0 && !value) {
 			a->no_wait = 1;
+		} else if (strcmp(name, "curve") == 0 && !value) {
+			a->curve = 1;
 		} else if (strcmp(name, "timeout") == 0) {
 			char *end;
 			errno = 0;
@@ -373,6 +375,33 @@ static int zfail(const char *what)
 	return -1;
 }
 
+/* The contract's CURVE keys (bench/CONTRACT.md): libzmq's own test keys, in Z85. */
+static const char curve_server_secret[] = "JTKVSB%%)wK0E.X)V>+}o?pNmC{O&4W4b!Ni{Lh6";
+static const char curve_client_secret[] = "D:)Q[IlAW!ahhC2ac:9*A}h:p?([4%wOTJ%JR%cs";
+
+/* bench_curve makes s a CURVE server (the binding side) or client with the contract's keys; the
+ * public keys are derived with zmq_curve_public, the server's as the client must know it. */
+static int bench_curve(void *s, int server)
+{
+	char server_public[41], client_public[41];
+	if (zmq_curve_public(server_public, curve_server_secret) < 0 ||
+	    zmq_curve_public(client_public, curve_client_secret) < 0)
+		return zfail("zmq_curve_public");
+	if (server) {
+		int on = 1;
+		if (zmq_setsockopt(s, ZMQ_CURVE_SERVER, &on, sizeof on) < 0 ||
+		    zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, server_public, 40) < 0 ||
+		    zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, curve_server_secret, 40) < 0)
+			return zfail("zmq_setsockopt(CURVE server)");
+		return 0;
+	}
+	if (zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, server_public, 40) < 0 ||
+	    zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, client_public, 40) < 0 ||
+	    zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, curve_client_secret, 40) < 0)
+		return zfail("zmq_setsockopt(CURVE client)");
+	return 0;
+}
+
 void *bench_open(void *ctx, int type, const struct bench_args *a)
 {
 	void *s = zmq_socket(ctx, type);
@@ -393,6 +422,8 @@ void *bench_open(void *ctx, int type, const struct bench_args *a)
 		zfail("zmq_setsockopt(LINGER)");
 		goto fail;
 	}
+	if (a->curve && bench_curve(s, a->bind) < 0)
+		goto fail;
 	return s;
 fail:
 	bench_close(s, 0);

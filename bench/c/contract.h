@@ -29,6 +29,7 @@ struct bench_args {
 	int check;        /* thr only */
 	int no_wait;      /* thr send only: the Go tools' --no-wait extension */
 	long warmup;      /* lat only: default min(1000, count/20) */
+	int curve;        /* --curve: CURVE with the contract's keys, the binding side the server */
 };
 
 struct bench_figure {

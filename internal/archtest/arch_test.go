@@ -22,10 +22,10 @@ const layers = `
 package              project imports           other modules                      I/O-free
 codec                -                         -                                  yes
 pool                 -                         -                                  yes
-zmtp                 codec                     -                                  yes
+zmtp                 codec                     golang.org/x/crypto                yes
 ws                   -                         github.com/gobwas/ws               no
 reactor              codec,pool,ws,zmtp,internal/background,internal/plumb  github.com/panjf2000/gnet/v2  no
-sockets              codec,pool,reactor,internal/plumb  -                         no
+sockets              codec,pool,reactor,zmtp,internal/plumb  -                    no
 examples             -                         -                                  yes
 examples/broker      pool,reactor,sockets      -                                  no
 examples/pubsub      pool,reactor,sockets      -                                  no

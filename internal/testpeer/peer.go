@@ -11,7 +11,7 @@
 // it, and t.Cleanup closes the peer (killing it when it does not exit) so no process
 // outlives its test. When the test binary dies, the peer sees end of input and exits.
 //
-// Methods other than Recv, RecvN, RecvCheck, RecvCheckPattern, RecvMeta and WaitEvent fail
+// Methods other than Recv, RecvN, RecvCheck, RecvCheckPattern, RecvMeta, WaitEvent and WaitEventNamed fail
 // the test with t.Fatalf on any peer error, so, like t.Fatalf, they must be called from the
 // test's goroutine. Those return errors; the Recv methods but RecvMeta may be called from any
 // goroutine.
@@ -218,6 +218,8 @@ type response struct {
 	Msgs   [][][]byte      `json:"msgs"`
 	Zmq    string          `json:"zmq"`
 	Data   json.RawMessage `json:"data"` // an op's own result (zap.go)
+	Events []string        `json:"events"`
+	Found  bool            `json:"found"`
 }
 
 // await reads the next answer. The caller holds mu, or is Start before p escapes.
@@ -387,6 +389,18 @@ func (p *Peer) Disconnect(ep string) {
 func (p *Peer) ZAP(user, password []byte) {
 	p.t.Helper()
 	p.must("zap", map[string]any{"user": user, "password": password})
+}
+
+// WaitEventNamed waits up to timeout for a monitor event named name as libzmq names it without
+// EVENT_ ("HANDSHAKE_FAILED_PROTOCOL"), after Monitor. It returns the names of the events seen on
+// the way, that one included, and whether it came.
+func (p *Peer) WaitEventNamed(name string, timeout time.Duration) ([]string, bool) {
+	p.t.Helper()
+	resp, err := p.do("waiteventnamed", map[string]any{"name": name, "timeout_ms": millis(timeout)}, overall(timeout))
+	if err != nil {
+		p.t.Fatalf("testpeer %s: %v", p.typ, err)
+	}
+	return resp.Events, resp.Found
 }
 
 // SetInt sets an integer socket option by its libzmq name without ZMQ_ ("SNDHWM").

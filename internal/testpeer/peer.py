@@ -74,6 +74,7 @@ class Peer:
         self.ctx = zmq.Context()
         self.sock = self.ctx.socket(t)
         self.sock.setsockopt(zmq.LINGER, 0)
+        self.mon = None
 
     def start_zap(self, user, password):
         import threading
@@ -309,6 +310,23 @@ class Peer:
                     j = next(k for k in range(len(pattern)) if m[8 + k] != pattern[k])
                     return {"ok": False, "error": "message %d: body differs at byte %d" % (i, 8 + j)}
             return {"ok": True}
+        if op == "waiteventnamed":
+            # libzmq's monitor events, by name without EVENT_, until one named cmd["name"]
+            # arrives or the deadline passes: every name seen, and whether it came.
+            from zmq.utils.monitor import recv_monitor_message
+            names = {getattr(zmq, k): k[len("EVENT_"):] for k in dir(zmq)
+                     if k.startswith("EVENT_") and isinstance(getattr(zmq, k), int) and k not in ("EVENT_ALL", "EVENT_ALL_V1", "EVENT_ALL_V2")}
+            deadline = deadline_of(cmd, 10000)
+            seen = []
+            while True:
+                ms = remaining_ms(deadline)
+                if ms == 0 or self.mon.poll(ms) == 0:
+                    return {"ok": True, "events": seen, "found": False}
+                e = recv_monitor_message(self.mon)
+                name = names.get(int(e["event"]), str(int(e["event"])))
+                seen.append(name)
+                if name == cmd["name"]:
+                    return {"ok": True, "events": seen, "found": True}
         if op == "close":
             self.close_monitor()
             self.sock.close(linger=int(cmd.get("linger", 1000)))

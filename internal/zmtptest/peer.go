@@ -43,6 +43,12 @@ func New(c net.Conn, sockType string) *Peer {
 	return &Peer{Conn: c, sess: zmtp.NewSession(&zmtp.Config{SocketType: sockType, HandshakeTimeout: -1})}
 }
 
+// NewWith wraps an established connection with a session of cfg's (a CURVE client, say); call
+// Handshake next.
+func NewWith(c net.Conn, cfg *zmtp.Config) *Peer {
+	return &Peer{Conn: c, sess: zmtp.NewSession(cfg)}
+}
+
 // Handshake sends the greeting and READY and waits for the peer's.
 func (p *Peer) Handshake(timeout time.Duration) error {
 	if _, err := p.Conn.Write(p.sess.Start(time.Now(), nil)); err != nil {

@@ -45,14 +45,27 @@ type Args struct {
 	Warmup int // lat only: round trips left out of the RTT statistics
 	// CPUProfile is a file for a CPU profile of the whole run (an extension of the contract).
 	CPUProfile string
+	// Curve (--curve) runs CURVE (rfc 26) with the contract's fixed keys: the side that binds is
+	// the server (CurveServerSecret), the side that connects a client (CurveClientSecret, knowing
+	// CurveServerPublic).
+	Curve bool
 }
+
+// The contract's CURVE keys, in Z85: libzmq's own test keys, public knowledge. --curve measures
+// the cost of the encryption, it keeps nothing secret.
+const (
+	CurveServerPublic = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"
+	CurveServerSecret = "JTKVSB%%)wK0E.X)V>+}o?pNmC{O&4W4b!Ni{Lh6"
+	CurveClientPublic = "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID"
+	CurveClientSecret = "D:)Q[IlAW!ahhC2ac:9*A}h:p?([4%wOTJ%JR%cs"
+)
 
 // Usage returns the synopsis of tool.
 func Usage(tool string) string {
 	if tool == ToolLat {
-		return "usage: lat req|rep bind|connect ENDPOINT SIZE COUNT [--timeout SEC] [--hwm N] [--warmup N] [--cpuprofile FILE]"
+		return "usage: lat req|rep bind|connect ENDPOINT SIZE COUNT [--timeout SEC] [--hwm N] [--warmup N] [--curve] [--cpuprofile FILE]"
 	}
-	return "usage: thr send|recv bind|connect ENDPOINT SIZE COUNT [--timeout SEC] [--hwm N] [--check] [--no-wait] [--cpuprofile FILE]"
+	return "usage: thr send|recv bind|connect ENDPOINT SIZE COUNT [--timeout SEC] [--hwm N] [--check] [--no-wait] [--curve] [--cpuprofile FILE]"
 }
 
 // Parse parses the arguments (without the program name) of tool. Flags may come before, between
@@ -98,6 +111,8 @@ func Parse(tool string, argv []string) (Args, error) {
 			}
 		case name == "no-wait" && tool == ToolThr && !hasValue:
 			a.NoWait = true
+		case name == "curve" && !hasValue:
+			a.Curve = true
 		case name == "timeout":
 			var v string
 			if v, err = takeValue(); err != nil {

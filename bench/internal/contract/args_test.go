@@ -90,8 +90,8 @@ func TestParseErrors(t *testing.T) {
 
 func TestUsageMentionsEveryFlag(t *testing.T) {
 	for tool, flags := range map[string][]string{
-		ToolThr: {"--timeout", "--hwm", "--check", "--no-wait", "--cpuprofile"},
-		ToolLat: {"--timeout", "--hwm", "--warmup", "--cpuprofile"},
+		ToolThr: {"--timeout", "--hwm", "--check", "--no-wait", "--curve", "--cpuprofile"},
+		ToolLat: {"--timeout", "--hwm", "--warmup", "--curve", "--cpuprofile"},
 	} {
 		u := Usage(tool)
 		if !strings.HasPrefix(u, "usage: "+tool+" ") {

@@ -63,6 +63,9 @@ func init() {
 // Send or Recv (REQ's Recv excepted: go-zeromq reads the reply without a context; the
 // contract's watchdog ends that case).
 func (*Impl) Open(ctx context.Context, kind contract.Kind, a *contract.Args) (contract.Socket, error) {
+	if a.Curve {
+		return nil, errors.New("gozmq: go-zeromq/zmq4 has no CURVE (--curve)")
+	}
 	k := &socket{ctx: ctx, kind: kind}
 	scheme, rest, _ := strings.Cut(a.Endpoint, "://")
 	endpoint := a.Endpoint

@@ -66,6 +66,11 @@ func (l *Impl) Open(_ context.Context, kind contract.Kind, a *contract.Args) (co
 	if err := s.SetLinger(-1); err != nil {
 		return fail(err)
 	}
+	if a.Curve {
+		if err := curve(s, a.Bind); err != nil {
+			return fail(err)
+		}
+	}
 	k := &socket{s: s, frames: a.Check}
 	if kind == contract.Push {
 		// The monitor's PAIR must be connected before the first connection: libzmq drops events
@@ -201,4 +206,24 @@ func (k *socket) Close(flush bool) error {
 		_ = k.s.SetLinger(0)
 	}
 	return k.s.Close()
+}
+
+// curve makes s a CURVE server (binding) or client (connecting) with the contract's keys.
+func curve(s *zmq.Socket, server bool) error {
+	if server {
+		if err := s.SetCurveServer(1); err != nil {
+			return err
+		}
+		if err := s.SetCurvePublickey(contract.CurveServerPublic); err != nil {
+			return err
+		}
+		return s.SetCurveSecretkey(contract.CurveServerSecret)
+	}
+	if err := s.SetCurveServerkey(contract.CurveServerPublic); err != nil {
+		return err
+	}
+	if err := s.SetCurvePublickey(contract.CurveClientPublic); err != nil {
+		return err
+	}
+	return s.SetCurveSecretkey(contract.CurveClientSecret)
 }

@@ -52,6 +52,12 @@ func (z *Impl) Open(_ context.Context, kind contract.Kind, a *contract.Args) (co
 		}
 		opts = append(opts, sockets.WithTLS(cfg))
 	}
+	if a.Curve && a.Bind {
+		opts = append(opts, sockets.WithCurveServer(true), sockets.WithCurveSecretKey(contract.CurveServerSecret))
+	} else if a.Curve {
+		opts = append(opts, sockets.WithCurveServerKey(contract.CurveServerPublic),
+			sockets.WithCurveSecretKey(contract.CurveClientSecret))
+	}
 	s, err := sockets.NewOn(z.r, t, opts...)
 	if err != nil {
 		return nil, err
