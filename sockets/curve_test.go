@@ -564,3 +564,59 @@ func TestCurveDirectWritesKeepNonceOrder(t *testing.T) {
 		t.Logf("%d direct writes in 2000 round trips", d)
 	}
 }
+
+// A client whose public key is not its secret key's (libzmq lets a client set both), so that its
+// vouch does not open: libzmq's server is the reference, and zloop's server must report the same
+// event for the same client. zloop's own options refuse such a pair (ErrInvalid), so only a
+// libzmq client can send one.
+func TestInteropCurveWrongClientKey(t *testing.T) {
+	if err := testpeer.Available(); err != nil && os.Getenv("CI") != "true" {
+		t.Skip(err)
+	}
+	for _, bind := range []string{"tcp://127.0.0.1:*", "ws://127.0.0.1:*/curve"} {
+		t.Run(scheme(bind), func(t *testing.T) {
+			r := newReactor(t)
+			k := newCurveTestKeys(t)
+			mismatched := k
+			mismatched.client.pub = newCurveTestKeys(t).client.pub
+
+			// The reference: libzmq's server and such a client.
+			ls := libzmqCurveServer(t, "PULL", k)
+			ls.Monitor()
+			lep := ls.Bind(bind)
+			lc := libzmqCurveClient(t, "PUSH", mismatched, k.server.pub)
+			lc.Connect(lep)
+			seen, ok := ls.WaitEventNamed("HANDSHAKE_FAILED_PROTOCOL", 10*time.Second)
+			if !ok {
+				t.Fatalf("libzmq's server saw %v, not HANDSHAKE_FAILED_PROTOCOL", seen)
+			}
+
+			// zloop's server and the same client.
+			pull := newSocket(t, r, Pull, k.serverOpts()...)
+			events := pull.Monitor(64)
+			zep, err := pull.Bind(bind)
+			if err != nil {
+				t.Fatal(err)
+			}
+			lc2 := libzmqCurveClient(t, "PUSH", mismatched, k.server.pub)
+			lc2.Connect(zep)
+			e := waitEvent(t, events, func(e reactor.Event) bool {
+				return e.Type == reactor.EventHandshakeFailedNoDetail || e.Type == reactor.EventHandshakeFailedProtocol ||
+					e.Type == reactor.EventHandshakeFailedAuth || e.Type == reactor.EventHandshakeSucceeded
+			})
+			if e.Type != reactor.EventHandshakeFailedProtocol || !errors.Is(e.Err, zmtp.ErrCryptographic) {
+				t.Fatalf("zloop's server: %v (%v); libzmq's gave HANDSHAKE_FAILED_PROTOCOL", e.Type, e.Err)
+			}
+
+			// And the server keeps serving a good client.
+			good := libzmqCurveClient(t, "PUSH", k, k.server.pub)
+			good.Connect(zep)
+			good.Send([]byte("still serving"))
+			ctx := testCtx(t)
+			got, err := pull.Recv(ctx)
+			if err != nil || string(got[0]) != "still serving" {
+				t.Fatalf("after the refusal: %q, %v", got, err)
+			}
+		})
+	}
+}
