@@ -103,8 +103,8 @@ func (c *conn) askAuth() bool {
 	c.authReq = req
 	z := &ZAPCall{Request: *req, c: c}
 	z.Request.Address = c.peerAddress()
-	if tp := c.tlsPeer(); tp != nil {
-		z.Request.PeerCertificate = tp.Certificate
+	if tp := c.tlsPeer(); tp != nil && tp.Certificate != nil {
+		z.Request.PeerCertificate = tp.Certificate.Raw
 	}
 	c.auth = z
 	a := c.opts.Authorizer

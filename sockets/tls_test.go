@@ -341,12 +341,13 @@ func TestTLSPeerInZAPAndMetadata(t *testing.T) {
 			ctx := testCtx(t)
 			seen := make(chan string, 1)
 			handler := func(req ZAPRequest) ZAPReply {
-				if req.PeerCertificate == nil {
+				cert, err := x509.ParseCertificate(req.PeerCertificate)
+				if err != nil {
 					seen <- ""
 					return ZAPReply{StatusCode: ZAPDenied}
 				}
-				seen <- req.PeerCertificate.Subject.CommonName
-				return ZAPReply{StatusCode: ZAPOK, UserID: "cert:" + req.PeerCertificate.Subject.CommonName}
+				seen <- cert.Subject.CommonName
+				return ZAPReply{StatusCode: ZAPOK, UserID: "cert:" + cert.Subject.CommonName}
 			}
 			pull := newSocket(t, r, Pull, tlsServer(t), WithZAPDomain("tls"), WithZAPHandler(handler))
 			ep, err := pull.Bind(tr)

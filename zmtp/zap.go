@@ -2,7 +2,6 @@ package zmtp
 
 import (
 	"bytes"
-	"crypto/x509"
 	"maps"
 	"slices"
 	"strconv"
@@ -48,10 +47,12 @@ type ZAPRequest struct {
 	// Credentials: none for NULL, username and password for PLAIN, the client's 32-byte long-term
 	// public key for CURVE (a TLS certificate would join as another frame).
 	Credentials [][]byte
-	// PeerCertificate is the verified leaf certificate of a tls:// or wss:// client that sent one,
-	// filled in by the transport (nil otherwise). rfc 27 has no frame for it: a Go handler sees it,
-	// a handler socket does not (its frames stay libzmq's, so ported handlers keep working).
-	PeerCertificate *x509.Certificate
+	// PeerCertificate is the DER form of the verified leaf certificate of a tls:// or wss://
+	// client that sent one, filled in by the transport (nil otherwise; x509.ParseCertificate
+	// reads it; it is bytes here because this package does no I/O and crypto/x509 pulls in net).
+	// rfc 27 has no frame for it: a Go handler sees it, a handler socket does not (its frames stay
+	// libzmq's, so ported handlers keep working).
+	PeerCertificate []byte
 }
 
 // ZAPReply is a handler's answer. A Go handler need only set StatusCode (and UserID, Metadata):
