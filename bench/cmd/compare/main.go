@@ -43,7 +43,7 @@ type options struct {
 	runs, hwm                 int
 	timeout, grace, idleWait  time.Duration
 	idleMax                   float64
-	check, limit              bool
+	check, limit, curve       bool
 }
 
 func main() {
@@ -75,6 +75,7 @@ func run(argv []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.grace, "grace", 5*time.Second, "kill a tool this long after its --timeout")
 	fs.DurationVar(&o.idleWait, "idle-wait", 0, "before each pair, wait up to this long for other processes' load to drop to -idle-max")
 	fs.Float64Var(&o.idleMax, "idle-max", 0.15, "the share of all CPUs others may use when a pair starts (with -idle-wait)")
+	fs.BoolVar(&o.curve, "curve", false, "pass --curve to every tool (CURVE security, the contract's test keys; the limit line stays plain)")
 	fs.BoolVar(&o.check, "check", false, "pass --check to thr (sequence numbers; costs a little)")
 	fs.BoolVar(&o.limit, "limit", false, "add the limit line to the thr tests: loopback->loopback, the same "+
 		"messages over one plain TCP or unix socket (bin/loopback), and a '% of limit' column")
@@ -201,6 +202,9 @@ func compare(o *options, stdout, stderr io.Writer) (int, error) {
 	}
 	if o.hwm >= 0 {
 		r.args = []string{"--hwm", strconv.Itoa(o.hwm)}
+	}
+	if o.curve {
+		r.args = append(r.args, "--curve")
 	}
 	meta := machine()
 	started := time.Now()
