@@ -65,8 +65,19 @@ func (c *conn) traffic() gnet.Action {
 }
 
 // read parses what has arrived. It stops when the pipe's inbound queue is full, and then stops the
-// input (pauseInput) so that the kernel pushes back.
+// input (pauseInput) so that the kernel pushes back. What a LoopOwner's handler queued meanwhile
+// (TrySendLoop) is written before it returns.
 func (c *conn) read() {
+	c.readIn()
+	if c.loopDrain {
+		c.loopDrain = false
+		if !c.closed() && c.failErr == nil && c.in != inDetaching {
+			c.drain()
+		}
+	}
+}
+
+func (c *conn) readIn() {
 	for {
 		if c.closed() || c.failErr != nil || c.in == inDetaching || (c.gc == nil && c.carry.len() == 0) {
 			return
@@ -179,7 +190,7 @@ func (c *conn) settle() (stop bool) {
 	if len(c.batch) == 0 && !c.paused {
 		return true
 	}
-	stillPaused := c.pipe.deliver(c.batch, c.paused)
+	stillPaused := c.pipe.deliver(c, c.batch, c.paused)
 	clear(c.batch)
 	c.batch = c.batch[:0]
 	if !c.paused {
