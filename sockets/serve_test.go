@@ -260,3 +260,32 @@ func TestServeAllocs(t *testing.T) {
 		t.Fatalf("%v allocations per echoed message, want 0", n)
 	}
 }
+
+// TestServeBatchesReplies: replies made by the handler go into the loop's batch: pipelined requests
+// that arrive together are answered in a few writes of the loop's, none by a sender.
+func TestServeBatchesReplies(t *testing.T) {
+	r := newReactor(t)
+	s := newServer(t, r, func(c *Call) { c.Echo() })
+	p := dialSwarm(t, s.Endpoint(), "DEALER")
+	defer p.c.Close()
+	const n = 100
+	var reqs []byte
+	for i := 0; i < n; i++ {
+		reqs = codec.AppendFrame(reqs, 0, make([]byte, 64))
+	}
+	before := r.Stats()
+	if _, err := p.c.Write(reqs); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if f, _ := payloadFrames(p.buf); f == n {
+			break
+		}
+		p.fill(t, len(p.buf)+1)
+	}
+	after := r.Stats()
+	writes, direct := after.Writes-before.Writes, after.SenderWrites-before.SenderWrites
+	if direct != 0 || writes > 10 {
+		t.Fatalf("%d replies took %d loop writes and %d sender writes, want a few of the loop's", n, writes, direct)
+	}
+}
