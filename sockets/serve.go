@@ -223,7 +223,7 @@ func ServeOn(r *reactor.Reactor, endpoint string, h Handler, opts ...Option) (*S
 
 type serveTerminator struct{ s *Server }
 
-func (t serveTerminator) Terminate() { t.s.shut(false) }
+func (t serveTerminator) Terminate() { t.s.shut() }
 
 // Endpoint returns the bound endpoint, with an ephemeral port filled in. Any goroutine.
 func (s *Server) Endpoint() string { return s.endpoint }
@@ -270,14 +270,15 @@ func (s *Server) Publish(m *pool.Msg) int {
 }
 
 // Close stops listening and closes every connection, with the LINGER of the options for what is
-// still queued toward the peers. Handlers running on loops finish; no new one starts on a closed
-// connection. Any goroutine except a handler's.
+// still queued toward the peers (the reactor's Shutdown bounds it, as for a Socket). It does not
+// wait: a handler already running on a loop may finish after Close returns, and PeerRefs drop what
+// is sent through them from then on. Any goroutine, a handler's included.
 func (s *Server) Close() error {
-	s.shut(true)
+	s.shut()
 	return nil
 }
 
-func (s *Server) shut(unregister bool) {
+func (s *Server) shut() {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -289,24 +290,11 @@ func (s *Server) shut(unregister bool) {
 		pipes = append(pipes, p)
 	}
 	s.mu.Unlock()
-	if unregister {
-		s.r.Unregister(serveTerminator{s})
-	}
 	_ = s.ln.Close()
-	var wait []<-chan struct{}
 	for _, p := range pipes {
-		wait = append(wait, p.Close(s.opts.Linger))
+		p.Close(s.opts.Linger)
 	}
-	for _, w := range wait {
-		<-w
-	}
-	s.mu.Lock()
-	for p := range s.peers {
-		p.Drain()
-	}
-	clear(s.peers)
-	clear(s.ids.ids)
-	s.mu.Unlock()
+	s.r.Unregister(serveTerminator{s})
 }
 
 // serveOwner is the Server as the reactor sees it (reactor.LoopOwner).
