@@ -336,6 +336,35 @@ func (p *Pipe) TryRecv() *pool.Msg {
 	return m
 }
 
+// TryRecvBatch appends up to cap(dst)-len(dst) received messages to dst, under one lock, and
+// returns it; they belong to the caller, who must Release each. It is TryRecv for a reader that
+// takes what is there in one go (a LoopOwner's PipeReadable). Any goroutine.
+func (p *Pipe) TryRecvBatch(dst []*pool.Msg) []*pool.Msg {
+	if p.inproc {
+		for len(dst) < cap(dst) {
+			m := p.TryRecv()
+			if m == nil {
+				break
+			}
+			dst = append(dst, m)
+		}
+		return dst
+	}
+	p.mu.Lock()
+	n := len(dst)
+	dst = p.in.popInto(dst)
+	var resume *conn
+	if len(dst) > n && p.inPaused && p.in.len() <= lowWater(p.opts.RcvHWM) {
+		p.inPaused = false
+		resume = p.conn
+	}
+	p.mu.Unlock()
+	if resume != nil {
+		resume.scheduleResume()
+	}
+	return dst
+}
+
 // InLen returns the number of received messages waiting in the pipe.
 func (p *Pipe) InLen() int {
 	p.mu.Lock()

@@ -47,9 +47,13 @@ type Server struct {
 // on the loop before the connection's first message, read on that loop afterwards.
 type servePeer struct {
 	id        []byte
-	anonymous bool // its routing id is another peer's: its messages are dropped, as libzmq does
-	call      Call // reused for every message of the peer: a Call costs nothing per message
+	anonymous bool        // its routing id is another peer's: its messages are dropped, as libzmq does
+	call      Call        // reused for every message of the peer: a Call costs nothing per message
+	batch     []*pool.Msg // what PipeReadable took from the pipe, handled one by one
 }
+
+// serveBatch is how many received messages PipeReadable takes from a pipe under one lock.
+const serveBatch = 64
 
 // Call is one received message and the peer it came from, during a Handler call. Its methods are
 // for the handler's goroutine (the loop), during the call; using a Call after the handler returned
@@ -350,26 +354,38 @@ func (o *serveOwner) PipeDetached(p *reactor.Pipe, final bool) {
 func (o *serveOwner) PipeReadable(p *reactor.Pipe) {
 	s := (*Server)(o)
 	sp, _ := peerState(p).(*servePeer)
+	if sp == nil {
+		for m := p.TryRecv(); m != nil; m = p.TryRecv() {
+			m.Release() // attached after the server closed
+		}
+		return
+	}
+	if sp.batch == nil {
+		sp.batch = make([]*pool.Msg, 0, serveBatch)
+	}
 	for {
-		m := p.TryRecv()
-		if m == nil {
+		batch := p.TryRecvBatch(sp.batch[:0])
+		if len(batch) == 0 {
 			return
 		}
-		if sp == nil || sp.anonymous {
-			m.Release()
-			continue
-		}
-		c := &sp.call
-		c.m, c.live = m, true
-		s.h(c)
-		c.live = false
-		if c.m != nil {
-			c.m.Release()
-			c.m = nil
+		for i, m := range batch {
+			batch[i] = nil
+			if sp.anonymous {
+				m.Release()
+				continue
+			}
+			c := &sp.call
+			c.m, c.live = m, true
+			s.h(c)
+			c.live = false
+			if c.m != nil {
+				c.m.Release()
+				c.m = nil
+			}
 		}
 	}
 }
 
-func (o *serveOwner) PipeWritable(*reactor.Pipe)              {}
+func (o *serveOwner) PipeWritable(*reactor.Pipe)               {}
 func (o *serveOwner) PipeCommand(*reactor.Pipe, codec.Command) {}
 func (o *serveOwner) Event(reactor.Event)                      {}
