@@ -129,9 +129,16 @@ func TestServeLater(t *testing.T) {
 }
 
 // TestServeForwardPublish: a peer names another by routing id and the handler forwards to it;
-// a message starting with "all" is published to every peer.
+// a message starting with "all" is published to every peer. With two loops the peers' connections
+// may be on different loops (gnet balances by connection count).
 func TestServeForwardPublish(t *testing.T) {
-	r := newReactor(t)
+	for _, loops := range []int{1, 2} {
+		t.Run(fmt.Sprintf("%dloops", loops), func(t *testing.T) { testServeForwardPublish(t, loops) })
+	}
+}
+
+func testServeForwardPublish(t *testing.T, loops int) {
+	r := newReactorWith(t, reactor.Config{Loops: loops})
 	s := newServer(t, r, func(c *Call) {
 		m := c.Msg()
 		if string(m.Frame(0)) == "all" {
