@@ -184,7 +184,10 @@ func (r PeerRef) Connected() bool { return r.p != nil && r.p.Connected() }
 //   - Publish to every peer: s.Publish.
 //
 // Flow control: the handler runs as messages arrive, so a connection is read only as fast as its
-// handler returns; replies beyond a peer's SNDHWM are dropped, as a ROUTER drops them.
+// handler returns; replies beyond a peer's SNDHWM are dropped, as a ROUTER drops them, and the
+// sending call returns false. ROUTER_MANDATORY and ROUTER_HANDOVER do not apply: the return values
+// say what a mandatory ROUTER's errors would, and a peer announcing a routing id already in use is
+// ignored (kept connected, its messages dropped), as libzmq does without handover.
 func Serve(endpoint string, h Handler, opts ...Option) (*Server, error) {
 	return ServeOn(nil, endpoint, h, opts...)
 }
