@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -91,6 +92,74 @@ func TestServeLibzmq(t *testing.T) {
 				t.Fatalf("%s got %q, want %q", typ, got, want)
 			}
 		}
+	}
+}
+
+// TestServeLibzmqForward: a libzmq DEALER known by its ROUTING_ID and a zloop DEALER reach each
+// other through a forwarding handler, each seeing the other's routing id in front.
+func TestServeLibzmqForward(t *testing.T) {
+	r := newReactor(t)
+	s := newServer(t, r, func(c *Call) {
+		m := c.Msg()
+		if m.Len() != 2 {
+			return
+		}
+		if to, ok := c.Server().Peer(m.Frame(0)); ok {
+			to.SendFrames(c.PeerID(), m.Frame(1))
+		}
+	})
+	l := testpeer.Start(t, "DEALER")
+	l.SetBytes("ROUTING_ID", []byte("L"))
+	l.Connect(s.Endpoint())
+	z := newSocket(t, r, Dealer, WithLinger(0), WithRoutingID([]byte("Z")))
+	if err := z.Connect(s.Endpoint()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "both peers", func() bool { return s.Peers() == 2 })
+	mustSend(t, z, []byte("L"), []byte("to libzmq"))
+	got, err := l.Recv(10 * time.Second)
+	if err != nil || !eqFrames(got, frames([]byte("Z"), []byte("to libzmq"))) {
+		t.Fatalf("libzmq got %q (%v)", got, err)
+	}
+	l.Send([]byte("Z"), []byte("to zloop"))
+	if got := mustRecv(t, z); !eqFrames(got, frames([]byte("L"), []byte("to zloop"))) {
+		t.Fatalf("zloop got %q", got)
+	}
+}
+
+// TestServeSndHWM: replies to a peer that reads nothing pile up to its SNDHWM and are dropped past
+// it, the reply calls saying so, and the loop goes on serving.
+func TestServeSndHWM(t *testing.T) {
+	r := newReactor(t)
+	var took, dropped atomic.Int64
+	body := make([]byte, 1<<20)
+	s := newServer(t, r, func(c *Call) {
+		if c.ReplyFrames(body) {
+			took.Add(1)
+		} else {
+			dropped.Add(1)
+		}
+	}, WithSndHWM(2))
+	p := dialSwarm(t, s.Endpoint(), "DEALER") // never reads again
+	defer p.c.Close()
+	req := codec.AppendFrame(nil, 0, []byte("give"))
+	waitFor(t, "a dropped reply", func() bool {
+		if _, err := p.c.Write(req); err != nil {
+			t.Fatal(err)
+		}
+		return dropped.Load() > 0
+	})
+	if took.Load() < 2 {
+		t.Fatalf("%d replies taken before the first drop, want at least SNDHWM", took.Load())
+	}
+	// The loop still serves others.
+	d := newSocket(t, r, Dealer, WithLinger(0))
+	if err := d.Connect(s.Endpoint()); err != nil {
+		t.Fatal(err)
+	}
+	mustSend(t, d, []byte("x"))
+	if got := mustRecv(t, d); len(got) != 1 || len(got[0]) != len(body) {
+		t.Fatal("another peer was not served")
 	}
 }
 
