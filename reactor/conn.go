@@ -45,6 +45,7 @@ type conn struct {
 	blocked      bool       // stopped encoding at sendBound until gnet's output drains (loop.block)
 	lastOutbound int        // gnet's outbound bytes at the last check while blocked
 	paused       bool       // stopped parsing: the pipe's inbound queue is full (conn_pause.go)
+	loopDrain    bool       // a LoopOwner's handler queued replies during this read: drain after it (Pipe.TrySendLoop)
 	dupFD        int        // a duplicate of the socket while muted or detached, else -1
 	carry        carry      // bytes gnet no longer holds (a detach, EOF while paused, after a 101); parsed first
 	framer       framer     // the wire format (framer.go); set before c is enrolled, never changed

@@ -44,7 +44,7 @@ func (c *conn) traffic() gnet.Action {
 		c.loop.mutedReads.Add(1) // gnet read while we had muted it: see mute
 		c.sc.mutedReads.Add(1)
 	}
-	c.read()
+	drained := c.read()
 	if c.closed() {
 		return gnet.None
 	}
@@ -57,7 +57,9 @@ func (c *conn) traffic() gnet.Action {
 		// (onClose keeps the carry).
 		return gnet.Close
 	}
-	c.drain()
+	if !drained {
+		c.drain()
+	}
 	if c.failErr != nil {
 		return gnet.Close
 	}
@@ -65,8 +67,22 @@ func (c *conn) traffic() gnet.Action {
 }
 
 // read parses what has arrived. It stops when the pipe's inbound queue is full, and then stops the
-// input (pauseInput) so that the kernel pushes back.
-func (c *conn) read() {
+// input (pauseInput) so that the kernel pushes back. What a LoopOwner's handler queued meanwhile
+// (TrySendLoop) is written before it returns; drained says so (the queue was drained after the
+// last message was read, so a caller about to drain need not: a send since then has woken the loop).
+func (c *conn) read() (drained bool) {
+	c.readIn()
+	if c.loopDrain {
+		c.loopDrain = false
+		if !c.closed() && c.failErr == nil && c.in != inDetaching {
+			c.drain()
+			return true
+		}
+	}
+	return false
+}
+
+func (c *conn) readIn() {
 	for {
 		if c.closed() || c.failErr != nil || c.in == inDetaching || (c.gc == nil && c.carry.len() == 0) {
 			return
@@ -179,7 +195,7 @@ func (c *conn) settle() (stop bool) {
 	if len(c.batch) == 0 && !c.paused {
 		return true
 	}
-	stillPaused := c.pipe.deliver(c.batch, c.paused)
+	stillPaused := c.pipe.deliver(c, c.batch, c.paused)
 	clear(c.batch)
 	c.batch = c.batch[:0]
 	if !c.paused {

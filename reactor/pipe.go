@@ -34,6 +34,16 @@ type Owner interface {
 	Event(e Event)
 }
 
+// LoopOwner is an Owner that handles what it receives on the loop itself, inside PipeReadable
+// (sockets.Serve). For such an owner, while PipeReadable runs on the loop of p's connection,
+// p.TrySendLoop queues into that loop's batch without a wake-up: the loop writes it when it is done
+// reading, one write for every reply of the batch.
+type LoopOwner interface {
+	Owner
+	// HandlesOnLoop marks the owner; it is never called.
+	HandlesOnLoop()
+}
+
 // Pipe is one peer of a socket: a bounded queue of messages toward the peer (SNDHWM) and a bounded
 // queue of complete messages received from it (RCVHWM). A dialed pipe exists from Connect on and
 // outlives reconnections, as in libzmq, so messages can be queued before the peer is up; an accepted
@@ -89,10 +99,18 @@ type Pipe struct {
 	inproc   bool
 	twin     *Pipe
 	twinFull bool
+
+	// loopOwner: the owner is a LoopOwner. reading is the connection whose loop is in the owner's
+	// PipeReadable (deliver), nil otherwise; loopQueued says a TrySendLoop meanwhile set scheduled
+	// without waking anybody, so that loop must drain when the read is over.
+	loopOwner  bool
+	reading    *conn
+	loopQueued bool
 }
 
 func newPipe(r *Reactor, owner Owner, opts *Options, dial bool) *Pipe {
-	return &Pipe{r: r, owner: owner, opts: opts, dial: dial}
+	_, lo := owner.(LoopOwner)
+	return &Pipe{r: r, owner: owner, opts: opts, dial: dial, loopOwner: lo}
 }
 
 // unpluggedLocked reports a dialed pipe with IMMEDIATE between connections; p.mu is held. It takes
@@ -194,6 +212,34 @@ func (p *Pipe) trySend(m *pool.Msg, direct bool) bool {
 	return true
 }
 
+// TrySendLoop is TrySend for a LoopOwner's handler: called while the owner's PipeReadable runs on
+// the loop of p's connection, it queues m in p and leaves it for that loop, which writes every such
+// message in one batch when its read is over (no lock of the loop's, no wake-up, no system call of
+// the caller's). Called at any other time, from any goroutine, it is TrySendQueued. It takes m
+// unless it returns false (at SNDHWM, or p closed).
+func (p *Pipe) TrySendLoop(m *pool.Msg) bool {
+	p.mu.Lock()
+	c := p.reading
+	if c == nil || c != p.conn {
+		p.mu.Unlock()
+		return p.trySend(m, false)
+	}
+	if p.closed || (p.opts.SndHWM > 0 && p.outCount >= p.opts.SndHWM) {
+		if !p.closed {
+			p.sawFull = true
+		}
+		p.mu.Unlock()
+		return false
+	}
+	p.out.push(m)
+	p.outCount++
+	if !p.scheduled {
+		p.scheduled, p.loopQueued = true, true
+	}
+	p.mu.Unlock()
+	return true
+}
+
 // SendLatest queues m in place of whatever is still queued and not yet taken by the loop, so the
 // peer gets the newest message (ZMQ_CONFLATE on the sending side). It takes m unless the pipe is
 // closed. Safe for any goroutine.
@@ -290,6 +336,35 @@ func (p *Pipe) TryRecv() *pool.Msg {
 	return m
 }
 
+// TryRecvBatch appends up to cap(dst)-len(dst) received messages to dst, under one lock, and
+// returns it; they belong to the caller, who must Release each. It is TryRecv for a reader that
+// takes what is there in one go (a LoopOwner's PipeReadable). Any goroutine.
+func (p *Pipe) TryRecvBatch(dst []*pool.Msg) []*pool.Msg {
+	if p.inproc {
+		for len(dst) < cap(dst) {
+			m := p.TryRecv()
+			if m == nil {
+				break
+			}
+			dst = append(dst, m)
+		}
+		return dst
+	}
+	p.mu.Lock()
+	n := len(dst)
+	dst = p.in.popInto(dst)
+	var resume *conn
+	if len(dst) > n && p.inPaused && p.in.len() <= lowWater(p.opts.RcvHWM) {
+		p.inPaused = false
+		resume = p.conn
+	}
+	p.mu.Unlock()
+	if resume != nil {
+		resume.scheduleResume()
+	}
+	return dst
+}
+
 // InLen returns the number of received messages waiting in the pipe.
 func (p *Pipe) InLen() int {
 	p.mu.Lock()
@@ -323,10 +398,10 @@ func (p *Pipe) inRoom() int {
 	return p.opts.RcvHWM - p.in.len()
 }
 
-// deliver appends received messages (on the loop) and reports readability on an empty-to-non-empty
+// deliver appends received messages (on c's loop) and reports readability on an empty-to-non-empty
 // transition. paused says the connection stopped reading because the queue was full; deliver returns
 // whether it must stay paused (false when the reader drained the queue meanwhile).
-func (p *Pipe) deliver(batch []*pool.Msg, paused bool) bool {
+func (p *Pipe) deliver(c *conn, batch []*pool.Msg, paused bool) bool {
 	p.mu.Lock()
 	wasEmpty := p.in.len() == 0
 	for _, m := range batch {
@@ -341,9 +416,23 @@ func (p *Pipe) deliver(batch []*pool.Msg, paused bool) bool {
 			paused = false
 		}
 	}
+	call := wasEmpty && len(batch) > 0
+	if call && p.loopOwner {
+		p.reading = c
+	}
 	p.mu.Unlock()
-	if wasEmpty && len(batch) > 0 {
-		p.owner.PipeReadable(p)
+	if !call {
+		return paused
+	}
+	p.owner.PipeReadable(p)
+	if p.loopOwner {
+		p.mu.Lock()
+		p.reading = nil
+		if p.loopQueued {
+			p.loopQueued = false
+			c.loopDrain = true // read drains when it returns (flushLoop)
+		}
+		p.mu.Unlock()
 	}
 	return paused
 }

@@ -255,34 +255,54 @@ func BenchmarkRouterEchoRaw(b *testing.B) {
 	for _, n := range benchPeers() {
 		for _, k := range []int{1, 4} {
 			b.Run(fmt.Sprintf("%ddealers/%dinflight", n, k), func(b *testing.B) {
-				benchRouterEchoRaw(b, n, k)
+				benchRouterEchoRaw(b, n, k, false)
 			})
 		}
 	}
 }
 
-func benchRouterEchoRaw(b *testing.B, n, k int) {
+// BenchmarkServeEchoRaw is BenchmarkRouterEchoRaw with the echo made by a Serve handler on the loop
+// (Call.Echo) instead of a goroutine's RecvMsg and SendMsg on a ROUTER socket. Alternate the two
+// (-bench 'RouterEchoRaw|ServeEchoRaw' -count 5) and compare medians.
+func BenchmarkServeEchoRaw(b *testing.B) {
+	for _, n := range benchPeers() {
+		for _, k := range []int{1, 4} {
+			b.Run(fmt.Sprintf("%ddealers/%dinflight", n, k), func(b *testing.B) {
+				benchRouterEchoRaw(b, n, k, true)
+			})
+		}
+	}
+}
+
+func benchRouterEchoRaw(b *testing.B, n, k int, serve bool) {
 	r := newReactor(b)
-	router := newSocket(b, r, Router, WithLinger(0))
-	ep := bindTCP(b, router)
+	var ep string
+	echoDone := make(chan struct{})
+	ctx, cancel := context.WithCancel(context.Background())
+	if serve {
+		s := newServer(b, r, func(c *Call) { c.Echo() })
+		ep = s.Endpoint()
+		close(echoDone)
+	} else {
+		router := newSocket(b, r, Router, WithLinger(0))
+		ep = bindTCP(b, router)
+		go func() {
+			defer close(echoDone)
+			for {
+				m, err := router.RecvMsg(ctx)
+				if err != nil {
+					return
+				}
+				if err := router.SendMsg(ctx, m); err != nil {
+					return
+				}
+			}
+		}()
+	}
 	peers := make([]*swarmPeer, n)
 	for i := range peers {
 		peers[i] = dialSwarm(b, ep, "DEALER")
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	echoDone := make(chan struct{})
-	go func() {
-		defer close(echoDone)
-		for {
-			m, err := router.RecvMsg(ctx)
-			if err != nil {
-				return
-			}
-			if err := router.SendMsg(ctx, m); err != nil {
-				return
-			}
-		}
-	}()
 	defer func() {
 		cancel()
 		<-echoDone

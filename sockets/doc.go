@@ -14,6 +14,16 @@
 // and must never block. A Send may write a message to the kernel from the calling goroutine when
 // its peer's connection is idle (see package reactor), still under the socket's mutex.
 //
+// # Handlers on the loops: Serve
+//
+// Serve binds a ROUTER endpoint without a Socket: a Handler runs on the event loop that read each
+// message and replies into that loop's write batch (Call.Reply, Call.Echo), with no goroutine
+// hand-off and no socket mutex. A Call and what it returns are valid only during the handler; the
+// message outlives it through Call.Take, and the peer through a PeerRef (Call.Peer, Server.Peer),
+// which any goroutine may use later: the way to reply after slow work, or to forward to another
+// peer. Server.Publish sends to every peer. On the wire nothing changes: DEALER and REQ peers see a
+// ROUTER.
+//
 // # Locks
 //
 // The order is the socket's mutex, then a pipe's lock, then the connection's write lock, which a

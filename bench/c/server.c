@@ -1,12 +1,13 @@
 /* server: the libzmq side of the swarm benchmark (bench/CONTRACT.md, "swarm servers"), with the
  * command line of bench/cmd/zloop/server:
  *
- *   server idle|pub|router-echo ENDPOINT [--size BYTES] [--loops N] [--backlog N]
+ *   server idle|pub|router-echo|router-serve ENDPOINT [--size BYTES] [--loops N] [--backlog N]
  *
  * idle binds a ROUTER and holds its connections; pub binds a PUB and, once a line arrives on
  * stdin, sends SIZE-byte messages with zmq_send as fast as it can; router-echo binds a ROUTER and
  * sends every frame back with zmq_msg_recv/zmq_msg_send (the routing frame first, so the reply
- * finds its peer). It prints READY once it listens and runs until SIGTERM or SIGINT (exit 0).
+ * finds its peer); router-serve is router-echo here (libzmq has no handler API: the case compares
+ * zloop's handler API with libzmq's ROUTER). It prints READY once it listens and runs until SIGTERM or SIGINT (exit 0).
  * --loops is ZMQ_IO_THREADS (default 1); library defaults otherwise (SNDHWM 1000), LINGER 0. */
 #include <errno.h>
 #include <poll.h>
@@ -27,7 +28,7 @@ static void on_signal(int sig)
 
 static int usage(const char *why)
 {
-	fprintf(stderr, "server libzmq-c: %s\nusage: server idle|pub|router-echo ENDPOINT [--size BYTES] [--loops N] [--backlog N]\n", why);
+	fprintf(stderr, "server libzmq-c: %s\nusage: server idle|pub|router-echo|router-serve ENDPOINT [--size BYTES] [--loops N] [--backlog N]\n", why);
 	return 1;
 }
 
@@ -84,16 +85,16 @@ int main(int argc, char **argv)
 			return usage("unknown flag");
 	}
 	if (npos != 2)
-		return usage("want idle|pub|router-echo ENDPOINT");
+		return usage("want idle|pub|router-echo|router-serve ENDPOINT");
 	int mode;
 	if (!strcmp(pos[0], "idle"))
 		mode = 0;
 	else if (!strcmp(pos[0], "pub"))
 		mode = 1;
-	else if (!strcmp(pos[0], "router-echo"))
+	else if (!strcmp(pos[0], "router-echo") || !strcmp(pos[0], "router-serve"))
 		mode = 2;
 	else
-		return usage("mode is not idle, pub or router-echo");
+		return usage("mode is not idle, pub, router-echo or router-serve");
 
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);

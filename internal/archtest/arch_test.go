@@ -28,6 +28,7 @@ reactor              codec,pool,ws,zmtp,internal/background,internal/plumb  gith
 sockets              codec,pool,reactor,zmtp,internal/plumb  -                    no
 examples             -                         -                                  yes
 examples/broker      pool,reactor,sockets      -                                  no
+examples/forwarder   pool,reactor,sockets      -                                  no
 examples/pubsub      pool,reactor,sockets      -                                  no
 examples/quickstart  pool,reactor,sockets      -                                  no
 examples/reqrep      pool,reactor,sockets      -                                  no

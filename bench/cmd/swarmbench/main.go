@@ -53,6 +53,13 @@ var standard = []testCase{
 
 var big = testCase{"idle-100k", "idle", "idle", 100000, 0}
 
+// serve are the ROUTER echo cases with zloop's loop-resident handler API (server router-serve;
+// libzmq's server runs its router-echo for them): run by name, or all of them with -cases serve.
+var serve = []testCase{
+	{"serve-1k-k1", "dealer", "router-serve", 1000, 1},
+	{"serve-1k-k4", "dealer", "router-serve", 1000, 4},
+}
+
 // perProcess is the most connections one server (or swarm) process takes under the cap of 20,000
 // descriptors.
 const perProcess = 19950
@@ -78,7 +85,7 @@ func run(argv []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.out, "out", "results", "directory for the raw lines, the table and the chart")
 	fs.StringVar(&o.name, "name", "", "base name of the output files (default <date>-swarm)")
 	fs.StringVar(&o.impls, "impls", "zloop,libzmq-c", "servers: bin/<impl>/server; ratios are the first over the second")
-	fs.StringVar(&o.cases, "cases", "standard", "case names, comma-separated; standard, all (standard and idle-100k)")
+	fs.StringVar(&o.cases, "cases", "standard", "case names, comma-separated; standard, all (standard and idle-100k), serve (echo through the handler API)")
 	fs.IntVar(&o.runs, "runs", 3, "interleaved repeats (the table shows medians)")
 	fs.IntVar(&o.n, "n", 0, "connections of every case instead of its own (a quick run)")
 	fs.IntVar(&o.threads, "threads", 1, "epoll loops of each swarm client")
@@ -112,9 +119,11 @@ func parseCases(spec string, n int) ([]testCase, error) {
 		case "all":
 			out = append(out, standard...)
 			out = append(out, big)
+		case "serve":
+			out = append(out, serve...)
 		default:
 			found := false
-			for _, c := range append(standard[:len(standard):len(standard)], big) {
+			for _, c := range append(append(standard[:len(standard):len(standard)], big), serve...) {
 				if c.Name == name {
 					out, found = append(out, c), true
 				}

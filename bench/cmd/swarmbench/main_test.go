@@ -29,6 +29,10 @@ func TestParseCases(t *testing.T) {
 	if err != nil || len(cs) != 2 || cs[0].Inflight != 4 || cs[0].N != 50 || cs[1].N != 50 {
 		t.Fatalf("%v, %v", cs, err)
 	}
+	cs, err = parseCases("serve,echo-1k-k1", 0)
+	if err != nil || len(cs) != 3 || cs[0].Server != "router-serve" || cs[1].Inflight != 4 || cs[2].Server != "router-echo" {
+		t.Fatalf("%v, %v", cs, err)
+	}
 	// -n must not change the table of standard cases itself.
 	if standard[0].N != 1000 {
 		t.Fatal("parseCases edited the standard cases")

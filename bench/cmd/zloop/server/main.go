@@ -1,10 +1,12 @@
 // Command server is the zloop side of the swarm benchmark (bench/CONTRACT.md, "swarm servers"):
 //
-//	server idle|pub|router-echo ENDPOINT [--size BYTES] [--loops N] [--backlog N]
+//	server idle|pub|router-echo|router-serve ENDPOINT [--size BYTES] [--loops N] [--backlog N]
 //
 // idle binds a ROUTER and holds its connections; pub binds a PUB and, once a line arrives on
 // stdin, sends SIZE-byte messages with Send as fast as it can; router-echo binds a ROUTER and
-// sends every message back with RecvMsg/SendMsg. It prints READY once it listens and runs until
+// sends every message back with RecvMsg/SendMsg; router-serve does what router-echo does with the
+// loop-resident handler API instead (sockets.Serve: Call.Echo on the loop, no socket, no goroutine
+// hand-off), which a peer cannot tell from a ROUTER. It prints READY once it listens and runs until
 // SIGTERM or SIGINT (exit 0). One loop (the reactor's Loops), as libzmq's one I/O thread.
 package main
 
@@ -62,8 +64,8 @@ func parse(argv []string) (args, error) {
 			return a, fmt.Errorf("unknown flag --%s", name)
 		}
 	}
-	if len(pos) != 2 || (pos[0] != "idle" && pos[0] != "pub" && pos[0] != "router-echo") {
-		return a, errors.New("want idle|pub|router-echo ENDPOINT")
+	if len(pos) != 2 || (pos[0] != "idle" && pos[0] != "pub" && pos[0] != "router-echo" && pos[0] != "router-serve") {
+		return a, errors.New("want idle|pub|router-echo|router-serve ENDPOINT")
 	}
 	a.mode, a.endpoint = pos[0], pos[1]
 	return a, nil
@@ -73,7 +75,7 @@ func run(argv []string) int {
 	a, err := parse(argv)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "server zloop:", err)
-		fmt.Fprintln(os.Stderr, "usage: server idle|pub|router-echo ENDPOINT [--size BYTES] [--loops N] [--backlog N]")
+		fmt.Fprintln(os.Stderr, "usage: server idle|pub|router-echo|router-serve ENDPOINT [--size BYTES] [--loops N] [--backlog N]")
 		return 1
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
@@ -84,13 +86,24 @@ func run(argv []string) int {
 		return 1
 	}
 	defer r.Close()
-	typ := sockets.Router
-	if a.mode == "pub" {
-		typ = sockets.Pub
-	}
 	opts := []sockets.Option{sockets.WithLinger(0)}
 	if a.backlog > 0 {
 		opts = append(opts, sockets.WithBacklog(a.backlog))
+	}
+	if a.mode == "router-serve" {
+		srv, err := sockets.ServeOn(r, a.endpoint, func(c *sockets.Call) { c.Echo() }, opts...)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "server zloop: serve %s: %v\n", a.endpoint, err)
+			return 1
+		}
+		defer srv.Close()
+		fmt.Println("READY")
+		<-ctx.Done()
+		return 0
+	}
+	typ := sockets.Router
+	if a.mode == "pub" {
+		typ = sockets.Pub
 	}
 	s, err := sockets.NewOn(r, typ, opts...)
 	if err != nil {
