@@ -27,6 +27,15 @@ const (
 	pauseSoftLimit = 256 << 10
 	// handMax is how many messages the loop takes from a pipe under one lock.
 	handMax = 256
+	// turnBudget bounds what the loop writes between two polls of its descriptors: one drain
+	// stops past it and goes on in the loop's next turn (a task posted to the waker), and the
+	// waker's run leaves the tasks after it for the next turn. Without it a publisher that keeps
+	// every subscriber's queue full made one turn drain them all (N x SNDHWM messages), and a
+	// drain of a queue refilled as fast as it empties never ended: a new connection's accept and
+	// handshake, which need a turn each, waited behind it. libzmq's I/O thread writes one batch
+	// per connection per poll. Eight of our batches keep the extra wake-up and poll per turn
+	// (three small system calls) a few per cent of the turn's writes.
+	turnBudget = 8 * outBatch
 	// pollMin/pollMax bound the interval at which a loop checks connections blocked on output.
 	pollMin = 20 * time.Microsecond
 	pollMax = 2 * time.Millisecond
@@ -126,6 +135,10 @@ func (l *loop) arm(at time.Time) {
 }
 
 const unprobed = -2
+
+// written is what the loop's writes have handed to the kernel or to gnet so far: the clock of
+// turnBudget. Counted by the loop's own writes (and the output watcher's of held bodies).
+func (l *loop) written() uint64 { return l.inline.Load() + l.queued.Load() }
 
 // outWatch returns the reactor's output watcher, or nil where there is none.
 func (l *loop) outWatch() *outWatcher {
