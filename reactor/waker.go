@@ -1,6 +1,7 @@
 package reactor
 
 import (
+	"runtime"
 	"slices"
 	"sync"
 
@@ -108,6 +109,10 @@ func (w *waker) later(tasks []task) {
 	if wake {
 		w.wake()
 	}
+	// The loop is busy and does not block in epoll_wait, so other goroutines on its P (a
+	// listener's, which hands the loop its new connections one at a time) would wait for the
+	// scheduler's preemption, 10 ms, while a sender keeps the other P.
+	runtime.Gosched()
 }
 
 // close closes the write end once no post can write to it any more. Called by Reactor.Shutdown after
