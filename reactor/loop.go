@@ -102,6 +102,10 @@ type loop struct {
 
 	muteFD int // epoll set or kqueue for muting (mute_*.go); unprobed until needed, -1 if none
 
+	// enrolled: a connection was opened since the loop last yielded its P (waker.later); the
+	// goroutine that enrolled it waits to go on.
+	enrolled bool
+
 	ow      *outWatcher // the reactor's output watcher (outwatch_linux.go), once asked for
 	owAsked bool
 

@@ -400,6 +400,7 @@ func (h *events) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	if c.loop == nil {
 		c.loop = r.loopOf(gc)
 	}
+	c.loop.enrolled = true
 	out := c.opened(gc)
 	if c.failErr != nil && !c.closed() {
 		return out, gnet.Close // refused at once (a ws client's NULL with an enforced domain and no ZAP handler)
