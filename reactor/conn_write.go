@@ -116,6 +116,7 @@ func (c *conn) drain() {
 				p.mu.Unlock()
 				c.scheduleDrain()
 			}
+			c.loop.yieldToEnroller()
 			return
 		}
 		if c.pending() {

@@ -1,6 +1,7 @@
 package reactor
 
 import (
+	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -139,6 +140,19 @@ func (l *loop) arm(at time.Time) {
 }
 
 const unprobed = -2
+
+// yieldToEnroller yields the loop's P if a connection was opened since it last did, at the end of a
+// turn cut short (turnBudget). The goroutine that enrolled the connection (a listener's, which
+// hands the loop its new connections one at a time and waits for each OnOpen) is runnable, but
+// the loop is busy and does not block in epoll_wait: with a sender keeping the other P it would
+// wait for the scheduler's preemption, 10 ms. Once per connection, not per turn, so that a
+// fan-out with no newcomers does not let its readers' goroutines in between every turn.
+func (l *loop) yieldToEnroller() {
+	if l.enrolled {
+		l.enrolled = false
+		runtime.Gosched()
+	}
+}
 
 // written is what the loop's writes have handed to the kernel or to gnet so far: the clock of
 // turnBudget. Counted by the loop's own writes (and the output watcher's of held bodies).

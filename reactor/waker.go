@@ -1,7 +1,6 @@
 package reactor
 
 import (
-	"runtime"
 	"slices"
 	"sync"
 
@@ -109,16 +108,7 @@ func (w *waker) later(tasks []task) {
 	if wake {
 		w.wake()
 	}
-	if w.l.enrolled {
-		// The goroutine that enrolled a connection (a listener's, which hands the loop its new
-		// connections one at a time and waits for each OnOpen) is runnable, but the loop is
-		// busy and does not block in epoll_wait: with a sender keeping the other P it would
-		// wait for the scheduler's preemption, 10 ms. Yield once per connection, not per turn,
-		// so that a fan-out with no newcomers does not let its readers' goroutines in between
-		// every turn.
-		w.l.enrolled = false
-		runtime.Gosched()
-	}
+	w.l.yieldToEnroller()
 }
 
 // close closes the write end once no post can write to it any more. Called by Reactor.Shutdown after

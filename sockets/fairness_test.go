@@ -20,19 +20,26 @@ import (
 // each poll). The clock is the loop's own work, the bytes it writes to the subscribers, not the
 // wall: with turns the handshakes cost a few turns of writing each (a turn is 256 KiB), without
 // them every turn drained all the full queues (100 subscribers x 1000 messages, some 7 MB) and a
-// connection needed several turns to be accepted and to finish its handshake.
+// connection needed several turns to be accepted and to finish its handshake. With no SNDHWM one
+// subscriber is enough: its drain, refilled as fast as it empties, never ended.
 func TestPubFlatOutStillAcceptsSubscribers(t *testing.T) {
+	t.Run("100subs/hwm1000", func(t *testing.T) { testPubFlatOut(t, 100, 200, 1000) })
+	t.Run("1sub/nohwm", func(t *testing.T) { testPubFlatOut(t, 1, 50, 0) })
+}
+
+// testPubFlatOut connects before subscribers, publishes flat out with SNDHWM hwm, and has arriving
+// more connect, parallel at a time.
+func testPubFlatOut(t *testing.T, before, arriving, hwm int) {
 	const (
-		before   = 100 // subscribers connected before the publisher starts
-		arriving = 200 // subscribers connecting while it publishes
-		parallel = 16  // of those, handshakes under way at once
-		// budget is the loop's writing in which all arriving handshakes must be done: 2 MiB
-		// each. Each costs about 0.5 MiB of it with turns (more on a busy machine, whose other
-		// goroutines the loop may wait behind), and 30 MiB and more without.
-		budget = arriving * 2 << 20
+		parallel = 16
+		// mib is the loop's writing in which each arriving handshake must be done. Each costs
+		// about 0.6 MiB of it with turns (more on a busy machine, whose other goroutines the
+		// loop may wait behind), and 6 MiB and more without (growing with the subscribers).
+		mib = 2
 	)
+	budget := uint64(arriving) * mib << 20
 	r := newReactor(t)
-	pub := newSocket(t, r, Pub, WithLinger(0))
+	pub := newSocket(t, r, Pub, WithLinger(0), WithSndHWM(hwm))
 	ep := bindTCP(t, pub)
 	var readers sync.WaitGroup
 	conns := []net.Conn{} // nil once the test closed them
@@ -131,7 +138,7 @@ func TestPubFlatOutStillAcceptsSubscribers(t *testing.T) {
 			}
 		}()
 	}
-	for up.Load() < arriving && written(r)-start < budget && time.Now().Before(deadline) && len(errs) == 0 {
+	for up.Load() < int64(arriving) && written(r)-start < budget && time.Now().Before(deadline) && len(errs) == 0 {
 		time.Sleep(time.Millisecond)
 	}
 	spent, n, failed := written(r)-start, up.Load(), len(errs) > 0
@@ -146,11 +153,11 @@ func TestPubFlatOutStillAcceptsSubscribers(t *testing.T) {
 	if failed {
 		t.Fatalf("%d of %d subscribers got through their handshake: %v", n, arriving, <-errs)
 	}
-	if n < arriving {
+	if n < int64(arriving) {
 		t.Fatalf("%d of %d subscribers got through their handshake while the loop wrote %d MiB to the others",
 			n, arriving, spent>>20)
 	}
-	t.Logf("%d handshakes while the loop wrote %d MiB (%d KiB each)", arriving, spent>>20, spent/arriving>>10)
+	t.Logf("%d handshakes while the loop wrote %d MiB (%d KiB each)", arriving, spent>>20, spent/uint64(arriving)>>10)
 }
 
 // written is what r's loops have written so far.
