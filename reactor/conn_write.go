@@ -102,7 +102,23 @@ func (c *conn) drain() {
 	}
 	p := c.pipe
 	buf := c.loop.scratch[:0]
+	start := c.loop.written()
 	for {
+		if c.loop.written()-start >= turnBudget {
+			// The rest waits for the loop's next turn, after it polled: the other connections'
+			// input (a new peer's handshake) gets its turn meanwhile.
+			if len(buf) > 0 {
+				c.write(buf)
+			}
+			if !c.closed() && c.gc != nil {
+				p.mu.Lock()
+				p.scheduled = true // a producer that comes meanwhile need not post again
+				p.mu.Unlock()
+				c.scheduleDrain()
+			}
+			c.loop.yieldToEnroller()
+			return
+		}
 		if c.pending() {
 			// A large body waits for room (the batch went out before it): nothing may follow it yet.
 			c.waitPart()

@@ -1,6 +1,7 @@
 package reactor
 
 import (
+	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -27,6 +28,15 @@ const (
 	pauseSoftLimit = 256 << 10
 	// handMax is how many messages the loop takes from a pipe under one lock.
 	handMax = 256
+	// turnBudget bounds what the loop writes between two polls of its descriptors: one drain
+	// stops past it and goes on in the loop's next turn (a task posted to the waker), and the
+	// waker's run leaves the tasks after it for the next turn. Without it a publisher that keeps
+	// every subscriber's queue full made one turn drain them all (N x SNDHWM messages), and a
+	// drain of a queue refilled as fast as it empties never ended: a new connection's accept and
+	// handshake, which need a turn each, waited behind it. libzmq's I/O thread writes one batch
+	// per connection per poll. Eight of our batches keep the extra wake-up and poll per turn
+	// (three small system calls) a few per cent of the turn's writes.
+	turnBudget = 8 * outBatch
 	// pollMin/pollMax bound the interval at which a loop checks connections blocked on output.
 	pollMin = 20 * time.Microsecond
 	pollMax = 2 * time.Millisecond
@@ -94,6 +104,10 @@ type loop struct {
 
 	muteFD int // epoll set or kqueue for muting (mute_*.go); unprobed until needed, -1 if none
 
+	// enrolled: a connection was opened since the loop last yielded its P (waker.later); the
+	// goroutine that enrolled it waits to go on.
+	enrolled bool
+
 	ow      *outWatcher // the reactor's output watcher (outwatch_linux.go), once asked for
 	owAsked bool
 
@@ -127,6 +141,23 @@ func (l *loop) arm(at time.Time) {
 }
 
 const unprobed = -2
+
+// yieldToEnroller yields the loop's P if a connection was opened since it last did, at the end of a
+// turn cut short (turnBudget). The goroutine that enrolled the connection (a listener's, which
+// hands the loop its new connections one at a time and waits for each OnOpen) is runnable, but
+// the loop is busy and does not block in epoll_wait: with a sender keeping the other P it would
+// wait for the scheduler's preemption, 10 ms. Once per connection, not per turn, so that a
+// fan-out with no newcomers does not let its readers' goroutines in between every turn.
+func (l *loop) yieldToEnroller() {
+	if l.enrolled {
+		l.enrolled = false
+		runtime.Gosched()
+	}
+}
+
+// written is what the loop's writes have handed to the kernel or to gnet so far: the clock of
+// turnBudget. Counted by the loop's own writes (and the output watcher's of held bodies).
+func (l *loop) written() uint64 { return l.inline.Load() + l.queued.Load() }
 
 // outWatch returns the reactor's output watcher, or nil where there is none.
 func (l *loop) outWatch() *outWatcher {

@@ -402,6 +402,7 @@ func (h *events) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	if c.loop == nil {
 		c.loop = r.loopOf(gc)
 	}
+	c.loop.enrolled = true
 	out := c.opened(gc)
 	if (c.failErr != nil || (c.tls != nil && c.tls.eof)) && !c.closed() {
 		// What arrived with the connection failed it (a TLS record, a ws carry), or it was refused

@@ -1,6 +1,7 @@
 package reactor
 
 import (
+	"slices"
 	"sync"
 
 	"github.com/panjf2000/gnet/v2"
@@ -94,6 +95,22 @@ func (w *waker) wake() {
 	w.fdMu.Unlock()
 }
 
+// later puts tasks the loop's turn had no room for (turnBudget) back in front of those posted
+// meanwhile, and wakes the loop for its next turn: gnet polls the other descriptors first. On
+// the loop, from run; it clears tasks.
+func (w *waker) later(tasks []task) {
+	w.mu.Lock()
+	w.tasks = slices.Insert(w.tasks, 0, tasks...)
+	wake := !w.pending
+	w.pending = true
+	w.mu.Unlock()
+	clear(tasks)
+	if wake {
+		w.wake()
+	}
+	w.l.yieldToEnroller()
+}
+
 // close closes the write end once no post can write to it any more. Called by Reactor.Shutdown after
 // the loops stopped.
 func (w *waker) close() {
@@ -117,7 +134,12 @@ func (w *waker) run(gc gnet.Conn) {
 	w.pending = false
 	w.mu.Unlock()
 	tasks := w.running
+	start := w.l.written()
 	for i, t := range tasks {
+		if i > 0 && w.l.written()-start >= turnBudget {
+			w.later(tasks[i:])
+			break
+		}
 		switch t.kind {
 		case taskDrain:
 			if !t.c.closed() && t.c.in != inDetached {
