@@ -29,7 +29,7 @@ func (f *FanOut) Send(m *pool.Msg, to []*Pipe) int {
 			continue
 		}
 		// Before m is handed to any loop: Share writes to m.
-		if s := m.Share(); p.trySend(s, false) {
+		if s := m.Share(); p.trySend(s, sendLoop) {
 			sent++
 		} else {
 			s.Release()

@@ -71,7 +71,7 @@ func TestTrySendLoop(t *testing.T) {
 			if k := echo.posted.Load(); k != 0 {
 				t.Fatalf("%d replies made on the loop posted a drain to it", k)
 			}
-			// Off the loop, it is TrySendQueued.
+			// Off the loop, it is a queued send that wakes the loop.
 			if !bp.TrySendLoop(newMsg([]byte("from outside"))) {
 				t.Fatal("TrySendLoop off the loop refused")
 			}

@@ -11,9 +11,9 @@ import (
 	"time"
 )
 
-// TrySend on an idle connection writes from the sender's goroutine; TrySendQueued (a fan-out's send)
+// TrySend on an idle connection writes from the sender's goroutine; TrySendLoop called off the loop
 // always leaves the write to the loop. Both deliver everything in order.
-func TestTrySendQueuedLeavesWritesToLoop(t *testing.T) {
+func TestTrySendLoopOffLoopLeavesWritesToLoop(t *testing.T) {
 	r := newTestReactor(t, Config{Loops: 1})
 	var sc Counters
 	k := pair(t, r, "tcp", testOptions("PULL"), pushOptions(&sc))
@@ -24,7 +24,7 @@ func TestTrySendQueuedLeavesWritesToLoop(t *testing.T) {
 		m := newMsg(seqMsg(seq, 100))
 		sendFn := k.cp.TrySend
 		if queued {
-			sendFn = k.cp.TrySendQueued
+			sendFn = k.cp.TrySendLoop
 		}
 		if !sendFn(m) {
 			t.Fatal("refused")

@@ -164,15 +164,26 @@ func (p *Pipe) Connected() bool {
 // TrySend queues m for the peer and returns true, or returns false without taking m when the queue
 // is at SNDHWM or the pipe is closed. On success m belongs to the pipe: the caller must not touch it
 // again. The owning loop is woken once per burst, not once per message; on an idle connection the
-// calling goroutine may write m to the kernel itself (direct.go).
-func (p *Pipe) TrySend(m *pool.Msg) bool { return p.trySend(m, true) }
+// calling goroutine may write m to the kernel itself (direct.go). Any goroutine.
+func (p *Pipe) TrySend(m *pool.Msg) bool { return p.trySend(m, sendDirect) }
 
-// TrySendQueued is TrySend that always leaves the writing to the loop, so that a sender going
-// through many pipes does not make a system call per peer. A message for many pipes at once is
-// cheaper still through FanOut (one message for all, one wake-up per loop).
-func (p *Pipe) TrySendQueued(m *pool.Msg) bool { return p.trySend(m, false) }
+// TrySendLoop is TrySend for a LoopOwner's handler: called while the owner's PipeReadable runs on
+// the loop of p's connection, it queues m in p and leaves it for that loop, which writes every such
+// message in one batch when its read is over (no lock of the loop's, no wake-up, no system call of
+// the caller's). Called at any other time, from any goroutine, it queues m for the loop and wakes
+// it, never writing from the caller's goroutine. It takes m unless it returns false (at SNDHWM, or
+// p closed).
+func (p *Pipe) TrySendLoop(m *pool.Msg) bool { return p.trySend(m, sendLoop) }
 
-func (p *Pipe) trySend(m *pool.Msg, direct bool) bool {
+// sendMode is who writes a message trySend queues.
+type sendMode uint8
+
+const (
+	sendDirect sendMode = iota // the caller, on an idle connection; else the loop, woken
+	sendLoop                   // the loop: without a wake-up when the caller is its reading handler
+)
+
+func (p *Pipe) trySend(m *pool.Msg, mode sendMode) bool {
 	p.mu.Lock()
 	if p.inproc && p.twin != nil && !p.closed {
 		q := p.twin
@@ -189,7 +200,7 @@ func (p *Pipe) trySend(m *pool.Msg, direct bool) bool {
 	c := p.conn
 	// A peer with more messages waiting to be read (requests pipelined to a ROUTER) is about to get
 	// more replies: those go through the loop, which writes them in one system call.
-	if direct && c != nil && !p.scheduled && p.outCount == 0 && p.in.len() == 0 && c.dw.ok.Load() {
+	if mode == sendDirect && c != nil && !p.scheduled && p.outCount == 0 && p.in.len() == 0 && c.dw.ok.Load() {
 		now := time.Now().UnixNano()
 		idle := now-p.idleAt >= int64(directGap)
 		p.idleAt = now
@@ -204,39 +215,15 @@ func (p *Pipe) trySend(m *pool.Msg, direct bool) bool {
 	wake := c != nil && !p.scheduled
 	if wake {
 		p.scheduled = true
+		if mode == sendLoop && p.reading != nil && p.reading == c {
+			// The loop reading c runs this handler: it drains after the read (conn.read).
+			p.loopQueued, wake = true, false
+		}
 	}
 	p.mu.Unlock()
 	if wake {
 		c.scheduleDrain()
 	}
-	return true
-}
-
-// TrySendLoop is TrySend for a LoopOwner's handler: called while the owner's PipeReadable runs on
-// the loop of p's connection, it queues m in p and leaves it for that loop, which writes every such
-// message in one batch when its read is over (no lock of the loop's, no wake-up, no system call of
-// the caller's). Called at any other time, from any goroutine, it is TrySendQueued. It takes m
-// unless it returns false (at SNDHWM, or p closed).
-func (p *Pipe) TrySendLoop(m *pool.Msg) bool {
-	p.mu.Lock()
-	c := p.reading
-	if c == nil || c != p.conn {
-		p.mu.Unlock()
-		return p.trySend(m, false)
-	}
-	if p.closed || (p.opts.SndHWM > 0 && p.outCount >= p.opts.SndHWM) {
-		if !p.closed {
-			p.sawFull = true
-		}
-		p.mu.Unlock()
-		return false
-	}
-	p.out.push(m)
-	p.outCount++
-	if !p.scheduled {
-		p.scheduled, p.loopQueued = true, true
-	}
-	p.mu.Unlock()
 	return true
 }
 
