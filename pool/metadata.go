@@ -110,7 +110,8 @@ func (md *Metadata) Each(f func(name, value string)) {
 
 // SetMetadata gives m the metadata of the connection it arrived over (nil: none). The metadata
 // is shared, not copied. Called by whoever receives m from the wire; sockets clear it on send, as
-// libzmq does (a forwarded message does not carry its old connection's properties).
+// libzmq does (a forwarded message does not carry its old connection's properties). The owner's
+// goroutine.
 func (m *Msg) SetMetadata(md *Metadata) {
 	m.live("SetMetadata")
 	m.md = md

@@ -158,15 +158,11 @@ func (l *Listener) accept() {
 		}
 		l.owner.Event(Event{Type: EventAccepted, Endpoint: l.addr, Remote: c.remote})
 		if err := l.r.enroll(nc, c); err != nil {
-			// enroll has closed nc. The loop duplicates the descriptor, so at the descriptor limit
-			// accept succeeds and this fails: the peer announced as ACCEPTED gets its closing event,
-			// with its address and the cause, and the listener backs off as for a failed accept
-			// instead of accepting and dropping the rest of the backlog one by one.
-			l.forget(c)
-			if l.isClosed() {
+			// The listener backs off as for a failed accept instead of accepting and dropping the
+			// rest of the backlog one by one.
+			if !l.enrollFailed(c, err) {
 				return
 			}
-			l.owner.Event(Event{Type: EventAcceptFailed, Endpoint: l.addr, Remote: c.remote, Err: err})
 			if backoff = nextBackoff(backoff); !l.pause(backoff) {
 				return
 			}
@@ -220,13 +216,21 @@ func (l *Listener) handshakeTLS(nc net.Conn, c *conn) {
 		return
 	}
 	if err := l.r.enroll(nc, c); err != nil {
-		// As for a plain connection: at the descriptor limit the loop's duplicate fails, and the
-		// peer announced as ACCEPTED gets its closing event.
-		l.forget(c)
-		if !l.isClosed() {
-			l.owner.Event(Event{Type: EventAcceptFailed, Endpoint: l.addr, Remote: c.remote, Err: err})
-		}
+		l.enrollFailed(c, err)
 	}
+}
+
+// enrollFailed reports a connection that was accepted (and announced as ACCEPTED) but could not
+// be handed to a loop; enroll has closed it. The loop duplicates the descriptor, so at the
+// descriptor limit accept succeeds and enroll fails: the peer gets its closing event, with its
+// address and the cause. It reports false when the listener is closed (then nothing is said).
+func (l *Listener) enrollFailed(c *conn, err error) bool {
+	l.forget(c)
+	if l.isClosed() {
+		return false
+	}
+	l.owner.Event(Event{Type: EventAcceptFailed, Endpoint: l.addr, Remote: c.remote, Err: err})
+	return true
 }
 
 // handshaking adds nc to the handshakes in progress (on) or removes it; adding fails once the
