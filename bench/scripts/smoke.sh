@@ -46,6 +46,9 @@ grep -q '% of limit' "$out/large.md" || { echo "## compare -limit: no limit colu
 	>"$out/stdout" 2>"$out/stderr" || { fail=1; cat "$out/stderr" >&2; }
 # thr: 2 sizes x 3 pairs x 2 transports x 2 tools; lat: 2 pairs x 2 transports x 2 tools
 grep -c '^RESULT status=ok ' "$out/tls.txt" | grep -qx 32 || { echo "## compare tls,wss: not 32 ok RESULT lines" >&2; fail=1; }
+# the CURVE cipher alone in small: x/crypto's box and libsodium's, one run.
+"$BIN"/boxbench -bin "$BIN" -runs 1 -sizes 64,65536 >"$out/box.md" 2>"$out/stderr" || { fail=1; cat "$out/stderr" >&2; }
+grep -c '^| [0-9]' "$out/box.md" | grep -qx 2 || { echo "## boxbench: not 2 rows" >&2; fail=1; }
 # echorss in small: both echo servers, tcp and ws, one message and several at once.
 "$BIN"/echorss -bin "$BIN" -out "$out" -name echorss -impls zloop,libzmq-c -transports tcp,ws \
 	-cases 1x2000000,4x500000 -timeout 15s >"$out/stdout" 2>"$out/stderr" || { fail=1; cat "$out/stderr" >&2; }
