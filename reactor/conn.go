@@ -437,6 +437,10 @@ func (c *conn) finish(err error) {
 	var te *TLSError
 	switch {
 	case wasReady:
+		if zmtp.MessageRefused(err) && !c.silenced {
+			// As libzmq's CURVE decoder, which reports its refusal where it happens.
+			c.owner.Event(Event{Type: EventHandshakeFailedProtocol, Endpoint: c.ep, Remote: c.remote, Err: err})
+		}
 		ev.Type = EventDisconnected
 	case errors.As(err, &te):
 		ev.Type = EventHandshakeFailedProtocol // libzmq has no TLS event; Err is the *TLSError

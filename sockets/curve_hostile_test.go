@@ -72,14 +72,16 @@ func TestCurveHostile(t *testing.T) {
 		conn  func(t *testing.T) net.Conn
 		input []byte
 		want  reactor.EventType
+		then  reactor.EventType // and after it, when not 0
 	}{
-		{"HELLO with a bad box", dial, hello, reactor.EventHandshakeFailedProtocol},
-		{"HELLO truncated", dial, append(bytes.Clone(hello[:64]), codec.AppendCommand(nil, "HELLO", make([]byte, 100))...), reactor.EventHandshakeFailedProtocol},
-		{"HELLO oversized", dial, append(bytes.Clone(hello[:64]), codec.AppendCommand(nil, "HELLO", make([]byte, 300))...), reactor.EventHandshakeFailedProtocol},
-		{"INITIATE first", dial, append(bytes.Clone(hello[:64]), codec.AppendCommand(nil, "INITIATE", make([]byte, 300))...), reactor.EventHandshakeFailedProtocol},
-		{"garbage after the handshake", handshaken, codec.AppendFrame(nil, 0, []byte("\x07MESSAGE garbage garbage garbage garbage")), reactor.EventDisconnected},
-		{"a plain frame after the handshake", handshaken, codec.AppendFrame(nil, 0, []byte("hello")), reactor.EventDisconnected},
-		{"a MESSAGE over MAXMSGSIZE announced, then nothing", handshaken, codec.AppendFrameHeader(nil, 0, 1<<62), reactor.EventDisconnected},
+		{"HELLO with a bad box", dial, hello, reactor.EventHandshakeFailedProtocol, 0},
+		{"HELLO truncated", dial, append(bytes.Clone(hello[:64]), codec.AppendCommand(nil, "HELLO", make([]byte, 100))...), reactor.EventHandshakeFailedProtocol, 0},
+		{"HELLO oversized", dial, append(bytes.Clone(hello[:64]), codec.AppendCommand(nil, "HELLO", make([]byte, 300))...), reactor.EventHandshakeFailedProtocol, 0},
+		{"INITIATE first", dial, append(bytes.Clone(hello[:64]), codec.AppendCommand(nil, "INITIATE", make([]byte, 300))...), reactor.EventHandshakeFailedProtocol, 0},
+		{"garbage after the handshake", handshaken, codec.AppendFrame(nil, 0, []byte("\x07MESSAGE garbage garbage garbage garbage")), reactor.EventHandshakeFailedProtocol, reactor.EventDisconnected},
+		{"a plain frame after the handshake", handshaken, codec.AppendFrame(nil, 0, []byte("hello")), reactor.EventHandshakeFailedProtocol, reactor.EventDisconnected},
+		{"a PING outside MESSAGE after the handshake", handshaken, codec.AppendCommand(nil, "PING", []byte{0, 1}), reactor.EventHandshakeFailedProtocol, reactor.EventDisconnected},
+		{"a MESSAGE over MAXMSGSIZE announced, then nothing", handshaken, codec.AppendFrameHeader(nil, 0, 1<<62), reactor.EventDisconnected, 0},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -89,6 +91,13 @@ func TestCurveHostile(t *testing.T) {
 			}
 			e := waitEvent(t, events, func(e reactor.Event) bool { return e.Type == tc.want && e.Err != nil })
 			t.Logf("%v: %v", e.Type, e.Err)
+			if tc.then != 0 {
+				// The very next event of this connection: nothing between the refusal and the close.
+				n := waitEvent(t, events, func(n reactor.Event) bool { return n.Remote == e.Remote })
+				if n.Type != tc.then || !errors.Is(n.Err, e.Err) {
+					t.Fatalf("after %v: %v (%v), want %v with the same error", e.Type, n.Type, n.Err, tc.then)
+				}
+			}
 			_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
 			buf := make([]byte, 512)
 			for {

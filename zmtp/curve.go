@@ -367,17 +367,17 @@ func (s *CurveSealer) AppendMessage(dst []byte, flags byte, body []byte) []byte 
 func (c *curveCipher) open(data []byte) (flags byte, body []byte, err error) {
 	m, err := codec.ParseCurveMessage(data)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, &Error{Op: opMessage, Err: err}
 	}
 	if m.Nonce <= c.last {
-		return 0, nil, &Error{Op: "message", Err: ErrCryptographic, Detail: "MESSAGE nonce not increasing (replayed or reordered)"}
+		return 0, nil, &Error{Op: opMessage, Err: ErrCryptographic, Detail: "MESSAGE nonce not increasing (replayed or reordered)"}
 	}
 	var nonce [24]byte
 	copy(nonce[:], c.recv)
 	binary.BigEndian.PutUint64(nonce[16:], m.Nonce)
 	plain, ok := box.OpenAfterPrecomputation(c.plain[:0], m.Box, &nonce, &c.shared)
 	if !ok {
-		return 0, nil, &Error{Op: "message", Err: ErrCryptographic, Detail: "MESSAGE does not open"}
+		return 0, nil, &Error{Op: opMessage, Err: ErrCryptographic, Detail: "MESSAGE does not open"}
 	}
 	c.plain = plain
 	c.last = m.Nonce
@@ -406,13 +406,13 @@ func (s *Session) curveMessage(body []byte, now time.Time, out []byte, h Handler
 	if !codec.IsCurveMessage(body) {
 		c, err := codec.ParseCommand(body)
 		if err != nil {
-			return out, err
+			return out, &Error{Op: opMessage, Err: err}
 		}
 		if c.Is(codec.CmdError) {
 			reason, _ := codec.ParseError(c.Data)
 			return out, &PeerError{Reason: string(reason)}
 		}
-		return out, &Error{Op: "command", Err: ErrUnexpectedCommand, Detail: quote(string(c.Name)) + " outside MESSAGE on a CURVE connection"}
+		return out, &Error{Op: opMessage, Err: ErrUnexpectedCommand, Detail: quote(string(c.Name)) + " outside MESSAGE on a CURVE connection"}
 	}
 	var flags byte
 	var inner []byte

@@ -60,8 +60,9 @@ var (
 )
 
 // Error is a protocol violation or a local failure detected by a Session. Err is one of the
-// sentinels above; Op names the stage ("greeting", "handshake", "frame", "command", "heartbeat",
-// "config").
+// sentinels above (or, for "message", the codec's error); Op names the stage ("greeting",
+// "handshake", "frame", "command", "heartbeat", "config", and "message" for a CURVE MESSAGE refused
+// once the handshake is over, see MessageRefused).
 type Error struct {
 	Op     string
 	Err    error
@@ -83,6 +84,18 @@ func (e *Error) Error() string {
 
 // Unwrap returns the sentinel so errors.Is works.
 func (e *Error) Unwrap() error { return e.Err }
+
+// opMessage is the Op of a CURVE MESSAGE refused after the handshake.
+const opMessage = "message"
+
+// MessageRefused reports whether err is a frame refused by CURVE after the handshake: not a
+// MESSAGE, a malformed one, one whose nonce does not increase, or one whose box does not open.
+// libzmq's CURVE decoder reports these as HANDSHAKE_FAILED_PROTOCOL, handshake over or not, before
+// the connection's DISCONNECTED; any other error after the handshake only as DISCONNECTED.
+func MessageRefused(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Op == opMessage
+}
 
 // PeerError reports an ERROR command received from the peer. errors.Is(err, ErrPeer) matches it.
 type PeerError struct {
