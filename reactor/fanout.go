@@ -63,9 +63,10 @@ func (f *FanOut) Send(m *pool.Msg, to []*Pipe) int {
 func (p *Pipe) pushShared(m *pool.Msg) (*conn, bool) {
 	p.mu.Lock()
 	if p.closed || p.unpluggedLocked() || (p.opts.SndHWM > 0 && p.outCount >= p.opts.SndHWM) {
-		if !p.closed && !p.unpluggedLocked() {
-			p.sawFull = true
-		}
+		// Unlike TrySend's refusal this one asks for no PipeWritable: a fan-out drops and nobody
+		// waits for room (XPUB_NODROP asks CanSend first, which does ask). The owner's handler
+		// takes the socket's lock, which a publisher sending flat out holds nearly all the time:
+		// a loop that called it after every hand it wrote waited for that lock, not the kernel.
 		p.mu.Unlock()
 		return nil, false
 	}
