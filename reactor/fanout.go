@@ -13,6 +13,7 @@ import "github.com/zloop/zloop/pool"
 // between calls, so one goroutine at a time uses it (a socket's, under the socket's lock).
 type FanOut struct {
 	wake []*conn // connections whose drain is to be posted, grouped by loop at the end
+	net  []*Pipe // the network pipes of a Send not known to be full
 }
 
 // Send queues m for every pipe of to with room and drops it for the others (at SNDHWM, closed, or
@@ -20,12 +21,17 @@ type FanOut struct {
 // pipes took it. It never writes to a socket itself: the loops write, batched. Inproc pipes get a
 // share of m of their own (their reader owns and may change what it receives). m must not be
 // shared already (pool.Msg.Share): its holders read it concurrently.
+//
+// A pipe a fan-out found at SNDHWM is skipped, without its lock, until its loop has written some of
+// its queue (Pipe.fanFull): with a publisher sending flat out most subscribers are full most of the
+// time, and each of them cost a lock taken against its loop, a refusal and a release per message.
 func (f *FanOut) Send(m *pool.Msg, to []*Pipe) int {
-	net := 0
 	sent := 0
 	for _, p := range to {
 		if !p.inproc {
-			net++
+			if !p.fanFull.Load() {
+				f.net = append(f.net, p)
+			}
 			continue
 		}
 		// Before m is handed to any loop: Share writes to m.
@@ -35,15 +41,12 @@ func (f *FanOut) Send(m *pool.Msg, to []*Pipe) int {
 			s.Release()
 		}
 	}
-	if net == 0 {
+	if len(f.net) == 0 {
 		m.Release()
 		return sent
 	}
-	m.Hold(net - 1) // one holder per network pipe; each that refuses releases its own
-	for _, p := range to {
-		if p.inproc {
-			continue
-		}
+	m.Hold(len(f.net) - 1) // one holder per network pipe; each that refuses releases its own
+	for _, p := range f.net {
 		if c, ok := p.pushShared(m); ok {
 			sent++
 			if c != nil {
@@ -53,6 +56,8 @@ func (f *FanOut) Send(m *pool.Msg, to []*Pipe) int {
 			m.Release()
 		}
 	}
+	clear(f.net)
+	f.net = f.net[:0]
 	f.post()
 	return sent
 }
@@ -67,6 +72,9 @@ func (p *Pipe) pushShared(m *pool.Msg) (*conn, bool) {
 		// waits for room (XPUB_NODROP asks CanSend first, which does ask). The owner's handler
 		// takes the socket's lock, which a publisher sending flat out holds nearly all the time:
 		// a loop that called it after every hand it wrote waited for that lock, not the kernel.
+		if !p.closed && !p.unpluggedLocked() {
+			p.fanFull.Store(true) // until roomLocked: the next fan-outs skip it
+		}
 		p.mu.Unlock()
 		return nil, false
 	}

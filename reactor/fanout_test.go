@@ -1,8 +1,11 @@
 package reactor
 
 import (
+	"encoding/binary"
 	"net"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/zloop/zloop/pool"
 )
@@ -108,5 +111,84 @@ func TestFanOutRefusalAsksNoWritable(t *testing.T) {
 	p.mu.Unlock()
 	if !asked {
 		t.Fatal("TrySend's refusal did not ask for PipeWritable")
+	}
+}
+
+// A pipe a fan-out found full is skipped until its loop has written some of its queue, and then
+// taken back: every message it accepted arrives once and in order, and once its queue is below
+// SNDHWM it is never skipped (Pipe.fanFull is only a hint, cleared wherever room is made).
+func TestFanOutFullPipeComesBack(t *testing.T) {
+	r := newTestReactor(t, Config{Loops: 1})
+	bopts := testOptions("PUB")
+	bopts.SndHWM = 4
+	copts := testOptions("SUB")
+	copts.RcvHWM = 4
+	k := pair(t, r, "tcp", bopts, copts)
+	const size = 4 << 10
+	var f FanOut
+	to := []*Pipe{k.bp}
+	var accepted []uint64
+	seq := uint64(0)
+	send := func() {
+		if f.Send(newMsg(seqMsg(seq, size)), to) == 1 {
+			accepted = append(accepted, seq)
+		}
+		seq++
+	}
+	// Nobody reads: the reader's connection pauses, the kernel's buffers and gnet's fill, then
+	// the pipe, and a fan-out finds it full.
+	deadline := time.Now().Add(waitLimit)
+	for !k.bp.fanFull.Load() {
+		if time.Now().After(deadline) {
+			t.Fatalf("the pipe never filled (%d messages taken)", len(accepted))
+		}
+		send()
+	}
+	full := len(accepted)
+	for range 50 {
+		send() // mostly skipped: dropped, as at SNDHWM
+	}
+	// Read while sending: the pipe empties and comes back into the fan-out.
+	var got []uint64
+	take := func() {
+		for m := k.cp.TryRecv(); m != nil; m = k.cp.TryRecv() {
+			b := m.Frame(0)
+			s := binary.LittleEndian.Uint64(b)
+			if err := checkSeq(b, s, size); err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, s)
+			m.Release()
+		}
+	}
+	for len(accepted) < full+500 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the pipe took %d messages after it was full, want 500", len(accepted)-full)
+		}
+		send()
+		take()
+	}
+	for len(got) < len(accepted) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of the %d messages taken arrived", len(got), len(accepted))
+		}
+		take()
+		select {
+		case <-k.co.readable:
+		case <-time.After(10 * time.Millisecond): // a read resumed by TryRecv fills the pipe again
+		}
+	}
+	if !slices.Equal(got, accepted) {
+		t.Fatalf("arrived %v..., want the %d taken in order", got[:min(len(got), 20)], len(accepted))
+	}
+	waitFor(t, "the queue written", func() bool { return k.bp.OutLen() == 0 })
+	if k.bp.fanFull.Load() {
+		t.Fatal("an empty pipe is still skipped")
+	}
+	if n := f.Send(newMsg(seqMsg(seq, size)), to); n != 1 {
+		t.Fatalf("an empty pipe took %d of a fan-out's message", n)
+	}
+	if b := recv(t, k.co, k.cp); binary.LittleEndian.Uint64(b[0]) != seq {
+		t.Fatalf("got seq %d, want %d", binary.LittleEndian.Uint64(b[0]), seq)
 	}
 }

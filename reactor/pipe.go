@@ -2,6 +2,7 @@ package reactor
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/zloop/zloop/codec"
@@ -72,8 +73,14 @@ type Pipe struct {
 	// scheduled: a drain task is pending (or running) on conn's loop, so producers need not wake it.
 	scheduled bool
 	sawFull   bool // a TrySend failed on a full queue: report PipeWritable when room frees
-	inPaused  bool // the connection stopped reading because in was full
-	closed    bool
+	// fanFull: a fan-out found the queue at SNDHWM, and nothing made room since. FanOut reads it
+	// without the lock and skips the pipe (libzmq's dist_t keeps a full pipe out of its active
+	// set), so that a send when most subscribers are full costs a load per pipe, not a lock, a
+	// refusal and a release. Set under mu by pushShared; cleared under mu wherever outCount goes
+	// down (roomLocked), so a pipe with room is never skipped.
+	fanFull  atomic.Bool
+	inPaused bool // the connection stopped reading because in was full
+	closed   bool
 	// lingering: closed to senders, but a dialed pipe that still delivers what its closed socket
 	// queued, until lingerEnd (zero: no limit); it keeps attaching connections meanwhile.
 	lingering bool
@@ -255,6 +262,7 @@ func (p *Pipe) SendLatest(m *pool.Msg) bool {
 	p.outCount -= n
 	p.out.push(m)
 	p.outCount++
+	p.roomLocked()
 	c := p.conn
 	wake := c != nil && !p.scheduled
 	if wake {
@@ -481,6 +489,7 @@ func (p *Pipe) encoded(n int) {
 			p.scheduled, wake = true, p.conn
 		}
 	}
+	p.roomLocked()
 	notify := p.sawFull && (p.opts.SndHWM <= 0 || p.outCount < p.opts.SndHWM)
 	if notify {
 		p.sawFull = false
@@ -559,6 +568,7 @@ func (p *Pipe) dropOutLocked() {
 	if p.busy {
 		p.outCount = len(p.hand)
 		p.staleHand = true
+		p.roomLocked()
 		return
 	}
 	for i, m := range p.hand {
@@ -567,6 +577,17 @@ func (p *Pipe) dropOutLocked() {
 	}
 	p.hand = p.hand[:0]
 	p.outCount = 0
+	p.roomLocked()
+}
+
+// roomLocked lets fan-outs back in once outCount is below SNDHWM; p.mu is held. Every place that
+// lowers outCount of a network pipe calls it (inproc pipes never go through pushShared).
+func (p *Pipe) roomLocked() {
+	if p.opts.SndHWM <= 0 || p.outCount < p.opts.SndHWM {
+		if p.fanFull.Load() {
+			p.fanFull.Store(false)
+		}
+	}
 }
 
 // Drain releases every message still queued in the pipe in either direction, except what a
