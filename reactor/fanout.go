@@ -18,14 +18,22 @@ type FanOut struct {
 
 // Send queues m for every pipe of to with room and drops it for the others (at SNDHWM, closed, or
 // IMMEDIATE between connections), as libzmq's dist_t; it takes m in every case and returns how many
-// pipes took it. It never writes to a socket itself: the loops write, batched. Inproc pipes get a
-// share of m of their own (their reader owns and may change what it receives). m must not be
-// shared already (pool.Msg.Share): its holders read it concurrently.
+// pipes took it. To many pipes it never writes to a socket itself: the loops write, batched; to one
+// it is TrySend (which writes to an idle connection at once). Inproc pipes get a share of m of
+// their own (their reader owns and may change what it receives). m must not be shared already
+// (pool.Msg.Share): its holders read it concurrently. A refusal asks for no PipeWritable.
 //
 // A pipe a fan-out found at SNDHWM is skipped, without its lock, until its loop has written some of
 // its queue (Pipe.fanFull): with a publisher sending flat out most subscribers are full most of the
 // time, and each of them cost a lock taken against its loop, a refusal and a release per message.
 func (f *FanOut) Send(m *pool.Msg, to []*Pipe) int {
+	if len(to) == 1 {
+		if to[0].trySend(m, sendDirect, false) {
+			return 1
+		}
+		m.Release()
+		return 0
+	}
 	sent := 0
 	for _, p := range to {
 		if !p.inproc {
@@ -35,7 +43,7 @@ func (f *FanOut) Send(m *pool.Msg, to []*Pipe) int {
 			continue
 		}
 		// Before m is handed to any loop: Share writes to m.
-		if s := m.Share(); p.trySend(s, sendLoop) {
+		if s := m.Share(); p.trySend(s, sendLoop, false) {
 			sent++
 		} else {
 			s.Release()

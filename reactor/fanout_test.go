@@ -80,34 +80,42 @@ func TestFanOutRefusalAsksNoWritable(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	opts := testOptions("PUB")
-	opts.SndHWM = 2
-	d, err := r.Connect("tcp://"+ln.Addr().String(), opts, newOwner(t, "pub"))
-	if err != nil {
-		t.Fatal(err)
+	var pipes []*Pipe
+	for range 3 {
+		opts := testOptions("PUB")
+		opts.SndHWM = 2
+		d, err := r.Connect("tcp://"+ln.Addr().String(), opts, newOwner(t, "pub"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { <-d.Close(0); d.Pipe().Drain() }()
+		pipes = append(pipes, d.Pipe())
 	}
-	defer func() { <-d.Close(0) }()
-	p := d.Pipe()
-	defer p.Drain()
 	var f FanOut
-	for i, want := range []int{1, 1, 0, 0} {
-		if got := f.Send(newTestMsg(i), []*Pipe{p}); got != want {
-			t.Fatalf("message %d went to %d pipes, want %d", i, got, want)
+	// One pipe (TrySend's path, which may write directly) and several (the loops').
+	for _, to := range [][]*Pipe{pipes[:1], pipes[1:]} {
+		for i, want := range []int{len(to), len(to), 0, 0} {
+			if got := f.Send(newTestMsg(i), to); got != want {
+				t.Fatalf("message %d went to %d of %d pipes, want %d", i, got, len(to), want)
+			}
+		}
+		for _, p := range to {
+			p.mu.Lock()
+			asked := p.sawFull
+			p.mu.Unlock()
+			if asked {
+				t.Fatalf("a fan-out's refusal to %d pipes asked for PipeWritable", len(to))
+			}
 		}
 	}
-	p.mu.Lock()
-	asked := p.sawFull
-	p.mu.Unlock()
-	if asked {
-		t.Fatal("a fan-out's refusal asked for PipeWritable")
-	}
+	p := pipes[0]
 	m := newTestMsg(9)
 	if p.TrySend(m) {
 		t.Fatal("TrySend took a message past SNDHWM")
 	}
 	m.Release()
 	p.mu.Lock()
-	asked = p.sawFull
+	asked := p.sawFull
 	p.mu.Unlock()
 	if !asked {
 		t.Fatal("TrySend's refusal did not ask for PipeWritable")
@@ -124,13 +132,27 @@ func TestFanOutFullPipeComesBack(t *testing.T) {
 	copts := testOptions("SUB")
 	copts.RcvHWM = 4
 	k := pair(t, r, "tcp", bopts, copts)
+	// A second pipe, never connected, that is full after its first four: the fan-out goes to
+	// several pipes, and skips this one from then on.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	d, err := r.Connect("tcp://"+ln.Addr().String(), bopts, newOwner(t, "idle"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { <-d.Close(0); d.Pipe().Drain() }()
+	idle := d.Pipe()
 	const size = 4 << 10
 	var f FanOut
-	to := []*Pipe{k.bp}
+	to := []*Pipe{idle, k.bp}
 	var accepted []uint64
 	seq := uint64(0)
 	send := func() {
-		if f.Send(newMsg(seqMsg(seq, size)), to) == 1 {
+		before := idle.OutLen()
+		if f.Send(newMsg(seqMsg(seq, size)), to)-(idle.OutLen()-before) == 1 {
 			accepted = append(accepted, seq)
 		}
 		seq++
@@ -185,8 +207,11 @@ func TestFanOutFullPipeComesBack(t *testing.T) {
 	if k.bp.fanFull.Load() {
 		t.Fatal("an empty pipe is still skipped")
 	}
+	if !idle.fanFull.Load() || idle.OutLen() != 4 {
+		t.Fatalf("the unconnected pipe holds %d, want its SNDHWM 4, and skipped", idle.OutLen())
+	}
 	if n := f.Send(newMsg(seqMsg(seq, size)), to); n != 1 {
-		t.Fatalf("an empty pipe took %d of a fan-out's message", n)
+		t.Fatalf("an empty pipe and a full one took %d of a fan-out's message, want 1", n)
 	}
 	if b := recv(t, k.co, k.cp); binary.LittleEndian.Uint64(b[0]) != seq {
 		t.Fatalf("got seq %d, want %d", binary.LittleEndian.Uint64(b[0]), seq)

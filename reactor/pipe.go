@@ -76,8 +76,9 @@ type Pipe struct {
 	// fanFull: a fan-out found the queue at SNDHWM, and nothing made room since. FanOut reads it
 	// without the lock and skips the pipe (libzmq's dist_t keeps a full pipe out of its active
 	// set), so that a send when most subscribers are full costs a load per pipe, not a lock, a
-	// refusal and a release. Set under mu by pushShared; cleared under mu wherever outCount goes
-	// down (roomLocked), so a pipe with room is never skipped.
+	// refusal and a release. Set under mu by a fan-out's refusal (pushShared, or trySend for a
+	// fan-out to one pipe); cleared under mu wherever outCount goes down (roomLocked), so a pipe
+	// with room is never skipped.
 	fanFull  atomic.Bool
 	inPaused bool // the connection stopped reading because in was full
 	closed   bool
@@ -172,7 +173,7 @@ func (p *Pipe) Connected() bool {
 // is at SNDHWM or the pipe is closed. On success m belongs to the pipe: the caller must not touch it
 // again. The owning loop is woken once per burst, not once per message; on an idle connection the
 // calling goroutine may write m to the kernel itself (direct.go). Any goroutine.
-func (p *Pipe) TrySend(m *pool.Msg) bool { return p.trySend(m, sendDirect) }
+func (p *Pipe) TrySend(m *pool.Msg) bool { return p.trySend(m, sendDirect, true) }
 
 // TrySendLoop is TrySend for a LoopOwner's handler: called while the owner's PipeReadable runs on
 // the loop of p's connection, it queues m in p and leaves it for that loop, which writes every such
@@ -180,7 +181,7 @@ func (p *Pipe) TrySend(m *pool.Msg) bool { return p.trySend(m, sendDirect) }
 // the caller's). Called at any other time, from any goroutine, it queues m for the loop and wakes
 // it, never writing from the caller's goroutine. It takes m unless it returns false (at SNDHWM, or
 // p closed).
-func (p *Pipe) TrySendLoop(m *pool.Msg) bool { return p.trySend(m, sendLoop) }
+func (p *Pipe) TrySendLoop(m *pool.Msg) bool { return p.trySend(m, sendLoop, true) }
 
 // sendMode is who writes a message trySend queues.
 type sendMode uint8
@@ -190,16 +191,23 @@ const (
 	sendLoop                   // the loop: without a wake-up when the caller is its reading handler
 )
 
-func (p *Pipe) trySend(m *pool.Msg, mode sendMode) bool {
+// trySend is TrySend and TrySendLoop; ask says a refusal at the limit asks for PipeWritable (or
+// the inproc twin's taskWritable). A fan-out, which drops and has nobody waiting, does not ask: the
+// owner's handler would take the socket's lock on the loop, against a publisher that holds it.
+func (p *Pipe) trySend(m *pool.Msg, mode sendMode, ask bool) bool {
 	p.mu.Lock()
 	if p.inproc && p.twin != nil && !p.closed {
 		q := p.twin
 		p.mu.Unlock()
-		return p.sendInproc(q, m)
+		return p.sendInproc(q, m, ask)
 	}
 	if p.closed || p.unpluggedLocked() || (p.opts.SndHWM > 0 && p.outCount >= p.opts.SndHWM) {
 		if !p.closed && !p.unpluggedLocked() {
-			p.sawFull = true
+			if ask {
+				p.sawFull = true
+			} else {
+				p.fanFull.Store(true) // a fan-out's one pipe: as pushShared
+			}
 		}
 		p.mu.Unlock()
 		return false
