@@ -56,6 +56,15 @@ type Pipe struct {
 	owner Owner
 	opts  *Options
 	dial  bool
+	// fanFull: a fan-out found the queue at SNDHWM, and nothing made room since. FanOut reads it
+	// without the lock and skips the pipe (libzmq's dist_t keeps a full pipe out of its active
+	// set), so that a send when most subscribers are full costs a load per pipe, not a lock, a
+	// refusal and a release. Set under mu by a fan-out's refusal (pushShared, or trySend for a
+	// fan-out to one pipe); cleared under mu wherever outCount goes down (roomLocked), so a pipe
+	// with room is never skipped. It sits among the fields written once, away from those the loop
+	// writes as it drains (mu, the queues), so that a publisher reading it for every message does
+	// not keep taking their cache line from the loop.
+	fanFull atomic.Bool
 
 	// data belongs to the socket layer (routing ids, subscriptions), which reaches it through
 	// internal/plumb; the reactor never reads it.
@@ -73,15 +82,8 @@ type Pipe struct {
 	// scheduled: a drain task is pending (or running) on conn's loop, so producers need not wake it.
 	scheduled bool
 	sawFull   bool // a TrySend failed on a full queue: report PipeWritable when room frees
-	// fanFull: a fan-out found the queue at SNDHWM, and nothing made room since. FanOut reads it
-	// without the lock and skips the pipe (libzmq's dist_t keeps a full pipe out of its active
-	// set), so that a send when most subscribers are full costs a load per pipe, not a lock, a
-	// refusal and a release. Set under mu by a fan-out's refusal (pushShared, or trySend for a
-	// fan-out to one pipe); cleared under mu wherever outCount goes down (roomLocked), so a pipe
-	// with room is never skipped.
-	fanFull  atomic.Bool
-	inPaused bool // the connection stopped reading because in was full
-	closed   bool
+	inPaused  bool // the connection stopped reading because in was full
+	closed    bool
 	// lingering: closed to senders, but a dialed pipe that still delivers what its closed socket
 	// queued, until lingerEnd (zero: no limit); it keeps attaching connections meanwhile.
 	lingering bool
