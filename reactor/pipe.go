@@ -207,7 +207,7 @@ func (p *Pipe) trySend(m *pool.Msg, mode sendMode, ask bool) bool {
 		if !p.closed && !p.unpluggedLocked() {
 			if ask {
 				p.sawFull = true
-			} else {
+			} else if !p.inproc {
 				p.fanFull.Store(true) // a fan-out's one pipe: as pushShared
 			}
 		}
