@@ -13,37 +13,48 @@ import "github.com/zloop/zloop/pool"
 // between calls, so one goroutine at a time uses it (a socket's, under the socket's lock).
 type FanOut struct {
 	wake []*conn // connections whose drain is to be posted, grouped by loop at the end
+	net  []*Pipe // the network pipes of a Send not known to be full
 }
 
 // Send queues m for every pipe of to with room and drops it for the others (at SNDHWM, closed, or
 // IMMEDIATE between connections), as libzmq's dist_t; it takes m in every case and returns how many
-// pipes took it. It never writes to a socket itself: the loops write, batched. Inproc pipes get a
-// share of m of their own (their reader owns and may change what it receives). m must not be
-// shared already (pool.Msg.Share): its holders read it concurrently.
+// pipes took it. To many pipes it never writes to a socket itself: the loops write, batched; to one
+// it is TrySend (which writes to an idle connection at once). Inproc pipes get a share of m of
+// their own (their reader owns and may change what it receives). m must not be shared already
+// (pool.Msg.Share): its holders read it concurrently. A refusal asks for no PipeWritable.
+//
+// A pipe a fan-out found at SNDHWM is skipped, without its lock, until its loop has written some of
+// its queue (Pipe.fanFull): with a publisher sending flat out most subscribers are full most of the
+// time, and each of them cost a lock taken against its loop, a refusal and a release per message.
 func (f *FanOut) Send(m *pool.Msg, to []*Pipe) int {
-	net := 0
+	if len(to) == 1 {
+		if to[0].trySend(m, sendDirect, false) {
+			return 1
+		}
+		m.Release()
+		return 0
+	}
 	sent := 0
 	for _, p := range to {
 		if !p.inproc {
-			net++
+			if !p.fanFull.Load() {
+				f.net = append(f.net, p)
+			}
 			continue
 		}
 		// Before m is handed to any loop: Share writes to m.
-		if s := m.Share(); p.trySend(s, sendLoop) {
+		if s := m.Share(); p.trySend(s, sendLoop, false) {
 			sent++
 		} else {
 			s.Release()
 		}
 	}
-	if net == 0 {
+	if len(f.net) == 0 {
 		m.Release()
 		return sent
 	}
-	m.Hold(net - 1) // one holder per network pipe; each that refuses releases its own
-	for _, p := range to {
-		if p.inproc {
-			continue
-		}
+	m.Hold(len(f.net) - 1) // one holder per network pipe; each that refuses releases its own
+	for _, p := range f.net {
 		if c, ok := p.pushShared(m); ok {
 			sent++
 			if c != nil {
@@ -53,6 +64,8 @@ func (f *FanOut) Send(m *pool.Msg, to []*Pipe) int {
 			m.Release()
 		}
 	}
+	clear(f.net)
+	f.net = f.net[:0]
 	f.post()
 	return sent
 }
@@ -63,8 +76,12 @@ func (f *FanOut) Send(m *pool.Msg, to []*Pipe) int {
 func (p *Pipe) pushShared(m *pool.Msg) (*conn, bool) {
 	p.mu.Lock()
 	if p.closed || p.unpluggedLocked() || (p.opts.SndHWM > 0 && p.outCount >= p.opts.SndHWM) {
+		// Unlike TrySend's refusal this one asks for no PipeWritable: a fan-out drops and nobody
+		// waits for room (XPUB_NODROP asks CanSend first, which does ask). The owner's handler
+		// takes the socket's lock, which a publisher sending flat out holds nearly all the time:
+		// a loop that called it after every hand it wrote waited for that lock, not the kernel.
 		if !p.closed && !p.unpluggedLocked() {
-			p.sawFull = true
+			p.fanFull.Store(true) // until roomLocked: the next fan-outs skip it
 		}
 		p.mu.Unlock()
 		return nil, false

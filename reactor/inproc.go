@@ -232,11 +232,11 @@ func inprocLimit(p, q *Pipe) int {
 }
 
 // sendInproc puts m straight into the peer's inbound queue.
-func (p *Pipe) sendInproc(q *Pipe, m *pool.Msg) bool {
+func (p *Pipe) sendInproc(q *Pipe, m *pool.Msg, ask bool) bool {
 	limit := inprocLimit(p, q)
 	q.mu.Lock()
 	if q.closed || (limit > 0 && q.in.len() >= limit) {
-		if !q.closed {
+		if ask && !q.closed {
 			q.twinFull = true
 		}
 		q.mu.Unlock()

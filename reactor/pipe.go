@@ -2,6 +2,7 @@ package reactor
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/zloop/zloop/codec"
@@ -55,6 +56,15 @@ type Pipe struct {
 	owner Owner
 	opts  *Options
 	dial  bool
+	// fanFull: a fan-out found the queue at SNDHWM, and nothing made room since. FanOut reads it
+	// without the lock and skips the pipe (libzmq's dist_t keeps a full pipe out of its active
+	// set), so that a send when most subscribers are full costs a load per pipe, not a lock, a
+	// refusal and a release. Set under mu by a fan-out's refusal (pushShared, or trySend for a
+	// fan-out to one pipe); cleared under mu wherever outCount goes down (roomLocked), so a pipe
+	// with room is never skipped. It sits among the fields written once, away from those the loop
+	// writes as it drains (mu, the queues), so that a publisher reading it for every message does
+	// not keep taking their cache line from the loop.
+	fanFull atomic.Bool
 
 	// data belongs to the socket layer (routing ids, subscriptions), which reaches it through
 	// internal/plumb; the reactor never reads it.
@@ -165,7 +175,7 @@ func (p *Pipe) Connected() bool {
 // is at SNDHWM or the pipe is closed. On success m belongs to the pipe: the caller must not touch it
 // again. The owning loop is woken once per burst, not once per message; on an idle connection the
 // calling goroutine may write m to the kernel itself (direct.go). Any goroutine.
-func (p *Pipe) TrySend(m *pool.Msg) bool { return p.trySend(m, sendDirect) }
+func (p *Pipe) TrySend(m *pool.Msg) bool { return p.trySend(m, sendDirect, true) }
 
 // TrySendLoop is TrySend for a LoopOwner's handler: called while the owner's PipeReadable runs on
 // the loop of p's connection, it queues m in p and leaves it for that loop, which writes every such
@@ -173,7 +183,7 @@ func (p *Pipe) TrySend(m *pool.Msg) bool { return p.trySend(m, sendDirect) }
 // the caller's). Called at any other time, from any goroutine, it queues m for the loop and wakes
 // it, never writing from the caller's goroutine. It takes m unless it returns false (at SNDHWM, or
 // p closed).
-func (p *Pipe) TrySendLoop(m *pool.Msg) bool { return p.trySend(m, sendLoop) }
+func (p *Pipe) TrySendLoop(m *pool.Msg) bool { return p.trySend(m, sendLoop, true) }
 
 // sendMode is who writes a message trySend queues.
 type sendMode uint8
@@ -183,16 +193,23 @@ const (
 	sendLoop                   // the loop: without a wake-up when the caller is its reading handler
 )
 
-func (p *Pipe) trySend(m *pool.Msg, mode sendMode) bool {
+// trySend is TrySend and TrySendLoop; ask says a refusal at the limit asks for PipeWritable (or
+// the inproc twin's taskWritable). A fan-out, which drops and has nobody waiting, does not ask: the
+// owner's handler would take the socket's lock on the loop, against a publisher that holds it.
+func (p *Pipe) trySend(m *pool.Msg, mode sendMode, ask bool) bool {
 	p.mu.Lock()
 	if p.inproc && p.twin != nil && !p.closed {
 		q := p.twin
 		p.mu.Unlock()
-		return p.sendInproc(q, m)
+		return p.sendInproc(q, m, ask)
 	}
 	if p.closed || p.unpluggedLocked() || (p.opts.SndHWM > 0 && p.outCount >= p.opts.SndHWM) {
 		if !p.closed && !p.unpluggedLocked() {
-			p.sawFull = true
+			if ask {
+				p.sawFull = true
+			} else if !p.inproc {
+				p.fanFull.Store(true) // a fan-out's one pipe: as pushShared
+			}
 		}
 		p.mu.Unlock()
 		return false
@@ -255,6 +272,7 @@ func (p *Pipe) SendLatest(m *pool.Msg) bool {
 	p.outCount -= n
 	p.out.push(m)
 	p.outCount++
+	p.roomLocked()
 	c := p.conn
 	wake := c != nil && !p.scheduled
 	if wake {
@@ -481,6 +499,7 @@ func (p *Pipe) encoded(n int) {
 			p.scheduled, wake = true, p.conn
 		}
 	}
+	p.roomLocked()
 	notify := p.sawFull && (p.opts.SndHWM <= 0 || p.outCount < p.opts.SndHWM)
 	if notify {
 		p.sawFull = false
@@ -559,6 +578,7 @@ func (p *Pipe) dropOutLocked() {
 	if p.busy {
 		p.outCount = len(p.hand)
 		p.staleHand = true
+		p.roomLocked()
 		return
 	}
 	for i, m := range p.hand {
@@ -567,6 +587,17 @@ func (p *Pipe) dropOutLocked() {
 	}
 	p.hand = p.hand[:0]
 	p.outCount = 0
+	p.roomLocked()
+}
+
+// roomLocked lets fan-outs back in once outCount is below SNDHWM; p.mu is held. Every place that
+// lowers outCount of a network pipe calls it (inproc pipes never go through pushShared).
+func (p *Pipe) roomLocked() {
+	if p.opts.SndHWM <= 0 || p.outCount < p.opts.SndHWM {
+		if p.fanFull.Load() {
+			p.fanFull.Store(false)
+		}
+	}
 }
 
 // Drain releases every message still queued in the pipe in either direction, except what a

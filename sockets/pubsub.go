@@ -41,8 +41,9 @@ type publisher struct {
 	blocked []*reactor.Pipe // pipes with input left unread while pending was full
 	last    *reactor.Pipe   // XPubManual: the peer of the last message the reader took
 	gen     uint64
-	match   []*reactor.Pipe // scratch of send
-	peers   []*reactor.Pipe // live pipes: an inverting publisher sends to those that do not match
+	match   []*reactor.Pipe   // scratch of send
+	sets    [][]*reactor.Pipe // scratch of send: the pipes of each matching prefix, the trie's
+	peers   []*reactor.Pipe   // live pipes: an inverting publisher sends to those that do not match
 	fan     reactor.FanOut
 }
 
@@ -295,37 +296,53 @@ func (t *publisher) send(m *pool.Msg) (bool, error) {
 	t.gen++
 	gen := t.gen
 	t.match = t.match[:0]
-	if t.o.InvertMatching {
+	t.sets = t.subs.matchSets(m.Frame(0), t.sets[:0])
+	to := t.match
+	switch {
+	case t.o.InvertMatching:
 		// libzmq's dist_t::reverse_match: the live pipes that did not match.
-		t.subs.match(m.Frame(0), func(p *reactor.Pipe) { peerState(p).(*pubPeer).mark = gen })
+		for _, set := range t.sets {
+			for _, p := range set {
+				peerState(p).(*pubPeer).mark = gen
+			}
+		}
 		for _, p := range t.peers {
 			if st := pubState(p); st.mark != gen {
 				st.mark = gen
 				t.match = append(t.match, p)
 			}
 		}
-	} else {
-		t.subs.match(m.Frame(0), func(p *reactor.Pipe) {
-			if st := peerState(p).(*pubPeer); st.mark != gen {
-				st.mark = gen
-				t.match = append(t.match, p)
+		to = t.match
+	case len(t.sets) == 1:
+		// One prefix matched (everybody subscribed to the same topic, or to everything): its
+		// pipes are distinct, and go as they are, without a copy or a mark per pipe.
+		to = t.sets[0]
+	default:
+		for _, set := range t.sets {
+			for _, p := range set {
+				if st := peerState(p).(*pubPeer); st.mark != gen {
+					st.mark = gen
+					t.match = append(t.match, p)
+				}
 			}
-		})
+		}
+		to = t.match
 	}
-	if len(t.match) == 0 {
+	clear(t.sets)
+	if len(to) == 0 {
 		m.Release()
 		return true, nil
 	}
 	latest := t.o.Conflate && !t.xpub
 	if t.o.XPubNoDrop && !latest {
-		for _, p := range t.match {
+		for _, p := range to {
 			if !p.CanSend() { // it will report PipeWritable once it has room
 				clear(t.match)
 				return false, nil
 			}
 		}
 	}
-	fanOut(&t.fan, m, t.match, latest)
+	fanOut(&t.fan, m, to, latest)
 	clear(t.match)
 	return true, nil
 }

@@ -196,9 +196,9 @@ func (q *inQueue) release() {
 // pipe refused goes to the next.
 func fanOut(f *reactor.FanOut, m *pool.Msg, to []*reactor.Pipe, latest bool) {
 	if !latest {
-		if len(to) > 1 {
+		if len(to) > 0 {
 			f.Send(m, to)
-		} else if len(to) == 0 || !to[0].TrySend(m) {
+		} else {
 			m.Release()
 		}
 		return

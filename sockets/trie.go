@@ -250,6 +250,18 @@ func (s *pipeSet) remove(topic []byte, p *reactor.Pipe) (found, last bool) {
 	return true, false
 }
 
+// matchSets appends to dst the pipes of every prefix of data that has any, one slice per prefix:
+// the trie's own, for reading during the caller's lock only. One prefix's pipes are distinct; a
+// pipe may be in several of them.
+func (s *pipeSet) matchSets(data []byte, dst [][]*reactor.Pipe) [][]*reactor.Pipe {
+	s.t.prefixes(data, func(v *[]*reactor.Pipe) {
+		if len(*v) > 0 {
+			dst = append(dst, *v)
+		}
+	})
+	return dst
+}
+
 // match calls fn for every pipe subscribed to a prefix of data; a pipe subscribed to several
 // such prefixes comes once per prefix (callers de-duplicate).
 func (s *pipeSet) match(data []byte, fn func(p *reactor.Pipe)) {

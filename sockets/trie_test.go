@@ -2,6 +2,7 @@ package sockets
 
 import (
 	"bytes"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"sort"
@@ -189,6 +190,25 @@ func runPipeOps(t testing.TB, ops []byte, pipes []*reactor.Pipe) {
 				if got[p] != n {
 					t.Fatalf("match %q: %v, want %v", topic, got, want)
 				}
+			}
+			// matchSets: the same pipes, one non-empty set per matching prefix, each distinct.
+			sets := s.matchSets(topic, nil)
+			fromSets := map[*reactor.Pipe]int{}
+			for _, set := range sets {
+				if len(set) == 0 {
+					t.Fatalf("matchSets %q: an empty set", topic)
+				}
+				seen := map[*reactor.Pipe]bool{}
+				for _, p := range set {
+					if seen[p] {
+						t.Fatalf("matchSets %q: a pipe twice in one set", topic)
+					}
+					seen[p] = true
+					fromSets[p]++
+				}
+			}
+			if !maps.Equal(fromSets, want) {
+				t.Fatalf("matchSets %q: %v, want %v", topic, fromSets, want)
 			}
 		}
 		checkRadix(t, &s.t, noPipes)

@@ -1,12 +1,15 @@
 // Command server is the zloop side of the swarm benchmark (bench/CONTRACT.md, "swarm servers"):
 //
 //	server idle|pub|router-echo|router-serve ENDPOINT [--size BYTES] [--loops N] [--backlog N]
+//	       [--cpuprofile FILE] [--stats 1]
 //
 // idle binds a ROUTER and holds its connections; pub binds a PUB and, once a line arrives on
 // stdin, sends SIZE-byte messages with Send as fast as it can; router-echo binds a ROUTER and
 // sends every message back with RecvMsg/SendMsg; router-serve does what router-echo does with the
 // loop-resident handler API instead (sockets.Serve: Call.Echo on the loop, no socket, no goroutine
-// hand-off), which a peer cannot tell from a ROUTER. It prints READY once it listens and runs until
+// hand-off), which a peer cannot tell from a ROUTER. --cpuprofile writes a pprof CPU profile of the
+// whole run to FILE and --stats 1 prints the reactor's write counters (and pub's Send calls) on
+// stderr at the end: for finding out why a case is slow, not part of the contract. It prints READY once it listens and runs until
 // SIGTERM or SIGINT (exit 0). One loop (the reactor's Loops), as libzmq's one I/O thread.
 package main
 
@@ -17,6 +20,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -31,6 +35,8 @@ type args struct {
 	mode, endpoint string
 	size, loops    int
 	backlog        int
+	cpuprofile     string
+	stats          bool
 }
 
 func parse(argv []string) (args, error) {
@@ -49,6 +55,10 @@ func parse(argv []string) (args, error) {
 			i++
 			val = argv[i]
 		}
+		if name == "cpuprofile" {
+			a.cpuprofile = val
+			continue
+		}
 		n, err := strconv.Atoi(val)
 		if err != nil || n < 0 {
 			return a, fmt.Errorf("--%s %q", name, val)
@@ -60,6 +70,8 @@ func parse(argv []string) (args, error) {
 			a.loops = max(n, 1)
 		case "backlog":
 			a.backlog = n
+		case "stats":
+			a.stats = n != 0
 		default:
 			return a, fmt.Errorf("unknown flag --%s", name)
 		}
@@ -78,6 +90,19 @@ func run(argv []string) int {
 		fmt.Fprintln(os.Stderr, "usage: server idle|pub|router-echo|router-serve ENDPOINT [--size BYTES] [--loops N] [--backlog N]")
 		return 1
 	}
+	if a.cpuprofile != "" {
+		f, err := os.Create(a.cpuprofile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "server zloop:", err)
+			return 1
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, "server zloop:", err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	r, err := reactor.New(reactor.Config{Loops: a.loops})
@@ -86,6 +111,10 @@ func run(argv []string) int {
 		return 1
 	}
 	defer r.Close()
+	var sends uint64
+	if a.stats {
+		defer func() { fmt.Fprintf(os.Stderr, "server zloop: sends=%d %+v\n", sends, r.Stats()) }()
+	}
 	opts := []sockets.Option{sockets.WithLinger(0)}
 	if a.backlog > 0 {
 		opts = append(opts, sockets.WithBacklog(a.backlog))
@@ -133,6 +162,7 @@ func run(argv []string) int {
 		}
 		body := make([]byte, a.size)
 		for ctx.Err() == nil {
+			sends++
 			if err := s.Send(ctx, body); err != nil {
 				if ctx.Err() != nil {
 					return 0
