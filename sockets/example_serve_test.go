@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/zloop/zloop/pool"
+	"github.com/zloop/zloop/reactor"
 	"github.com/zloop/zloop/sockets"
 )
 
@@ -70,4 +71,33 @@ func ExampleCall_Take() {
 	reply, err := d.Recv(ctx)
 	fmt.Printf("%s %v\n", reply[0], err)
 	// Output: 17 bytes <nil>
+}
+
+// A broker keeps track of its peers with the server's monitor: who connected, who left and why.
+func ExampleServer_Monitor() {
+	srv, err := sockets.Serve("tcp://127.0.0.1:*", func(c *sockets.Call) { c.Echo() }, sockets.WithLinger(0))
+	if err != nil {
+		panic(err)
+	}
+	defer srv.Close()
+	events := srv.Monitor(16)
+
+	d, _ := sockets.New(sockets.Dealer, sockets.WithLinger(0))
+	_ = d.Connect(srv.Endpoint())
+	for e := range events {
+		if e.Type == reactor.EventHandshakeSucceeded {
+			fmt.Println("peer joined")
+			break
+		}
+	}
+	_ = d.Close()
+	for e := range events {
+		if e.Type == reactor.EventDisconnected {
+			fmt.Println("peer left")
+			break
+		}
+	}
+	// Output:
+	// peer joined
+	// peer left
 }

@@ -3,6 +3,8 @@ package sockets
 import (
 	"bytes"
 	"fmt"
+	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -363,5 +365,65 @@ func TestServeBatchesReplies(t *testing.T) {
 	writes, direct := after.Writes-before.Writes, after.SenderWrites-before.SenderWrites
 	if direct != 0 || writes > 10 {
 		t.Fatalf("%d replies took %d loop writes and %d sender writes, want a few of the loop's", n, writes, direct)
+	}
+}
+
+// TestServeMonitor: a Server's monitor reports its peers coming and going and a hostile peer's
+// refusal, as a ROUTER's would, while the handler keeps serving; Close stops it.
+func TestServeMonitor(t *testing.T) {
+	r := newReactor(t)
+	s := newServer(t, r, func(c *Call) { c.Echo() })
+	events := s.Monitor(64)
+	d := newSocket(t, r, Dealer, WithLinger(0))
+	if err := d.Connect(s.Endpoint()); err != nil {
+		t.Fatal(err)
+	}
+	mustSend(t, d, []byte("a"))
+	if got := mustRecv(t, d); !eqFrames(got, frames([]byte("a"))) {
+		t.Fatalf("dealer got %q", got)
+	}
+	acc := waitEvent(t, events, func(e reactor.Event) bool { return e.Type == reactor.EventAccepted })
+	waitEvent(t, events, func(e reactor.Event) bool {
+		return e.Type == reactor.EventHandshakeSucceeded && e.Remote == acc.Remote
+	})
+
+	// Not ZMTP: refused on the monitor, the dealer still served.
+	raw, err := net.Dial("tcp", strings.TrimPrefix(s.Endpoint(), "tcp://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	if _, err := raw.Write([]byte("GET / HTTP/1.0\r\n\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	bad := waitEvent(t, events, func(e reactor.Event) bool { return e.Type == reactor.EventHandshakeFailedProtocol })
+	if bad.Remote == acc.Remote || bad.Err == nil {
+		t.Fatalf("refusal %+v: want the raw peer's, with its error", bad)
+	}
+	mustSend(t, d, []byte("b"))
+	if got := mustRecv(t, d); !eqFrames(got, frames([]byte("b"))) {
+		t.Fatalf("dealer got %q", got)
+	}
+
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, events, func(e reactor.Event) bool {
+		return e.Type == reactor.EventDisconnected && e.Remote == acc.Remote
+	})
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, events, func(e reactor.Event) bool { return e.Type == reactor.EventMonitorStopped })
+	deadline := time.After(10 * time.Second)
+	for open := true; open; {
+		select {
+		case _, open = <-events:
+		case <-deadline:
+			t.Fatal("monitor not closed after Close")
+		}
+	}
+	if _, open := <-s.Monitor(1); open {
+		t.Fatal("Monitor after Close: want a closed channel")
 	}
 }
