@@ -1,6 +1,7 @@
 // Command server is the zloop side of the swarm benchmark (bench/CONTRACT.md, "swarm servers"):
 //
 //	server idle|pub|router-echo|router-serve ENDPOINT [--size BYTES] [--loops N] [--backlog N]
+//	       [--memprofile FILE]
 //
 // idle binds a ROUTER and holds its connections; pub binds a PUB and, once a line arrives on
 // stdin, sends SIZE-byte messages with Send as fast as it can; router-echo binds a ROUTER and
@@ -8,6 +9,10 @@
 // loop-resident handler API instead (sockets.Serve: Call.Echo on the loop, no socket, no goroutine
 // hand-off), which a peer cannot tell from a ROUTER. It prints READY once it listens and runs until
 // SIGTERM or SIGINT (exit 0). One loop (the reactor's Loops), as libzmq's one I/O thread.
+//
+// --memprofile FILE (zloop only, for finding what a connection costs) records every allocation
+// (runtime.MemProfileRate 1) and writes a heap profile to FILE on SIGUSR1 (after a GC, so that it
+// shows what is live), or at exit when no SIGUSR1 came: at exit the connections are gone.
 package main
 
 import (
@@ -17,8 +22,11 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/zloop/zloop/reactor"
@@ -31,6 +39,7 @@ type args struct {
 	mode, endpoint string
 	size, loops    int
 	backlog        int
+	memprofile     string
 }
 
 func parse(argv []string) (args, error) {
@@ -48,6 +57,10 @@ func parse(argv []string) (args, error) {
 			}
 			i++
 			val = argv[i]
+		}
+		if name == "memprofile" {
+			a.memprofile = val
+			continue
 		}
 		n, err := strconv.Atoi(val)
 		if err != nil || n < 0 {
@@ -75,8 +88,25 @@ func run(argv []string) int {
 	a, err := parse(argv)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "server zloop:", err)
-		fmt.Fprintln(os.Stderr, "usage: server idle|pub|router-echo|router-serve ENDPOINT [--size BYTES] [--loops N] [--backlog N]")
+		fmt.Fprintln(os.Stderr, "usage: server idle|pub|router-echo|router-serve ENDPOINT [--size BYTES] [--loops N] [--backlog N] [--memprofile FILE]")
 		return 1
+	}
+	if a.memprofile != "" {
+		runtime.MemProfileRate = 1
+		var signalled atomic.Bool
+		defer func() {
+			if !signalled.Load() {
+				writeHeap(a.memprofile)
+			}
+		}()
+		usr1 := make(chan os.Signal, 1)
+		signal.Notify(usr1, syscall.SIGUSR1)
+		go func() {
+			for range usr1 {
+				signalled.Store(true)
+				writeHeap(a.memprofile)
+			}
+		}()
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
@@ -162,4 +192,21 @@ func run(argv []string) int {
 		}
 	}
 	return 0
+}
+
+// writeHeap writes the live heap (after a GC) to path; a failure is reported, not fatal.
+func writeHeap(path string) {
+	runtime.GC()
+	f, err := os.Create(path)
+	if err == nil {
+		err = pprof.Lookup("heap").WriteTo(f, 0)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "server zloop: memprofile:", err)
+		return
+	}
+	fmt.Fprintln(os.Stderr, "server zloop: heap profile written to", path)
 }
