@@ -54,7 +54,6 @@ type Pipe struct {
 	r     *Reactor
 	owner Owner
 	opts  *Options
-	dial  bool
 
 	// data belongs to the socket layer (routing ids, subscriptions), which reaches it through
 	// internal/plumb; the reactor never reads it.
@@ -77,7 +76,11 @@ type Pipe struct {
 	// lingering: closed to senders, but a dialed pipe that still delivers what its closed socket
 	// queued, until lingerEnd (zero: no limit); it keeps attaching connections meanwhile.
 	lingering bool
-	lingerEnd time.Time
+	// Flags that belong with fields further down sit with these: a flag among words costs a word,
+	// and a server keeps a pipe per peer. dial: the pipe is a dialer's; inproc, twinFull: see twin;
+	// loopOwner, loopQueued: see reading.
+	dial, inproc bool
+	lingerEnd    time.Time
 	// hand holds messages the loop took from out but could not encode yet (the kernel and gnet's
 	// buffer were full). Owned by whichever loop the pipe is attached to; while busy (between
 	// takeOut and encoded) only that loop touches it, even if the pipe is closed meanwhile (a
@@ -90,22 +93,20 @@ type Pipe struct {
 	// handoff: a loop found the hand busy with another loop (a connection made while the one
 	// before was still in its last write); encoded schedules the new connection's drain.
 	handoff bool
+
+	twinFull, loopOwner, loopQueued bool
 	// idleAt is when TrySend last found the pipe idle (nothing queued, the loop not woken): a send
 	// within directGap of it is part of a burst and goes through the loop, batched.
 	idleAt int64
 
 	// inproc: twin is the other end of the pair (nil until both sides exist); twinFull says the
 	// twin found our inbound queue full and waits for PipeWritable.
-	inproc   bool
-	twin     *Pipe
-	twinFull bool
+	twin *Pipe
 
 	// loopOwner: the owner is a LoopOwner. reading is the connection whose loop is in the owner's
 	// PipeReadable (deliver), nil otherwise; loopQueued says a TrySendLoop meanwhile set scheduled
 	// without waking anybody, so that loop must drain when the read is over.
-	loopOwner  bool
-	reading    *conn
-	loopQueued bool
+	reading *conn
 }
 
 func newPipe(r *Reactor, owner Owner, opts *Options, dial bool) *Pipe {
