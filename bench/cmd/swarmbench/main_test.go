@@ -63,7 +63,7 @@ func TestSplit(t *testing.T) {
 }
 
 func TestAggregate(t *testing.T) {
-	c := testCase{"echo-1k-k4", "dealer", "router-echo", 1000, 4}
+	c := testCase{"echo-1k-k4", "dealer", "router-echo", 1000, 4, nil, 0}
 	plays := []play{
 		{Case: c, Impl: "a", Figures: map[string]float64{"rt_per_s": 100, "rtt_p99_us": 10}},
 		{Case: c, Impl: "b", Figures: map[string]float64{"rt_per_s": 50, "rtt_p99_us": 40}},

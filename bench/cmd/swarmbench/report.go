@@ -19,6 +19,8 @@ func (m metric) format(v float64) string {
 	switch {
 	case m.Key == "rss_per_conn_b":
 		return fmt.Sprintf("%.1f KB", v/1000)
+	case m.Key == "server_cpu_per_s":
+		return fmt.Sprintf("%.2f ms/s", v*1000)
 	case strings.HasSuffix(m.Key, "_us"):
 		return fmt.Sprintf("%.0f us", v)
 	case strings.HasSuffix(m.Key, "_s") && !strings.HasSuffix(m.Key, "_per_s"):
@@ -39,7 +41,13 @@ func metricsOf(c testCase) []metric {
 	case "dealer":
 		return []metric{{"rt_per_s", "round trips", false}, {"rtt_p50_us", "RTT p50", true}, {"rtt_p99_us", "RTT p99", true}}
 	}
-	return []metric{{"rss_per_conn_b", "RSS per connection", true}, {"conn_per_s", "connect rate", false}, {"connect_s", "connect time", true}}
+	idle := []metric{{"rss_per_conn_b", "RSS per connection", true}, {"conn_per_s", "connect rate", false}, {"connect_s", "connect time", true}}
+	if c.Hold > 0 {
+		// The servers' CPU over the hold (per second of idle time), and the PINGs the swarm
+		// answered meanwhile: the same rate on both sides says both did their heartbeats.
+		idle = append([]metric{{"server_cpu_per_s", "server CPU when idle", true}, {"pings_per_s", "PINGs answered", false}}, idle...)
+	}
+	return idle
 }
 
 // row is one metric of one case: the median over the ok runs of each implementation.

@@ -1,7 +1,7 @@
 // Command server is the zloop side of the swarm benchmark (bench/CONTRACT.md, "swarm servers"):
 //
 //	server idle|pub|router-echo|router-serve ENDPOINT [--size BYTES] [--loops N] [--backlog N]
-//	       [--memprofile FILE]
+//	       [--heartbeat MS] [--heartbeat-timeout MS] [--memprofile FILE] [--cpuprofile FILE]
 //
 // idle binds a ROUTER and holds its connections; pub binds a PUB and, once a line arrives on
 // stdin, sends SIZE-byte messages with Send as fast as it can; router-echo binds a ROUTER and
@@ -9,10 +9,14 @@
 // loop-resident handler API instead (sockets.Serve: Call.Echo on the loop, no socket, no goroutine
 // hand-off), which a peer cannot tell from a ROUTER. It prints READY once it listens and runs until
 // SIGTERM or SIGINT (exit 0). One loop (the reactor's Loops), as libzmq's one I/O thread.
+// --heartbeat is ZMQ_HEARTBEAT_IVL in milliseconds (0, the default: none), --heartbeat-timeout
+// ZMQ_HEARTBEAT_TIMEOUT (0: the interval, libzmq's default).
 //
 // --memprofile FILE (zloop only, for finding what a connection costs) records every allocation
 // (runtime.MemProfileRate 1) and writes a heap profile to FILE on SIGUSR1 (after a GC, so that it
 // shows what is live), or at exit when no SIGUSR1 came: at exit the connections are gone.
+// --cpuprofile FILE profiles the CPU from the first SIGUSR2 to the next (or to the exit): a window
+// of the run, such as a swarm's hold.
 package main
 
 import (
@@ -26,8 +30,10 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/zloop/zloop/reactor"
 	"github.com/zloop/zloop/sockets"
@@ -39,7 +45,9 @@ type args struct {
 	mode, endpoint string
 	size, loops    int
 	backlog        int
+	hbIvl, hbTO    int // milliseconds
 	memprofile     string
+	cpuprofile     string
 }
 
 func parse(argv []string) (args, error) {
@@ -62,6 +70,10 @@ func parse(argv []string) (args, error) {
 			a.memprofile = val
 			continue
 		}
+		if name == "cpuprofile" {
+			a.cpuprofile = val
+			continue
+		}
 		n, err := strconv.Atoi(val)
 		if err != nil || n < 0 {
 			return a, fmt.Errorf("--%s %q", name, val)
@@ -73,6 +85,10 @@ func parse(argv []string) (args, error) {
 			a.loops = max(n, 1)
 		case "backlog":
 			a.backlog = n
+		case "heartbeat":
+			a.hbIvl = n
+		case "heartbeat-timeout":
+			a.hbTO = n
 		default:
 			return a, fmt.Errorf("unknown flag --%s", name)
 		}
@@ -88,7 +104,7 @@ func run(argv []string) int {
 	a, err := parse(argv)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "server zloop:", err)
-		fmt.Fprintln(os.Stderr, "usage: server idle|pub|router-echo|router-serve ENDPOINT [--size BYTES] [--loops N] [--backlog N] [--memprofile FILE]")
+		fmt.Fprintln(os.Stderr, "usage: server idle|pub|router-echo|router-serve ENDPOINT [--size BYTES] [--loops N] [--backlog N] [--heartbeat MS] [--heartbeat-timeout MS] [--memprofile FILE] [--cpuprofile FILE]")
 		return 1
 	}
 	if a.memprofile != "" {
@@ -108,6 +124,9 @@ func run(argv []string) int {
 			}
 		}()
 	}
+	if a.cpuprofile != "" {
+		defer profileCPU(a.cpuprofile)()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	r, err := reactor.New(reactor.Config{Loops: a.loops})
@@ -119,6 +138,9 @@ func run(argv []string) int {
 	opts := []sockets.Option{sockets.WithLinger(0)}
 	if a.backlog > 0 {
 		opts = append(opts, sockets.WithBacklog(a.backlog))
+	}
+	if a.hbIvl > 0 {
+		opts = append(opts, sockets.WithHeartbeat(time.Duration(a.hbIvl)*time.Millisecond, 0, time.Duration(a.hbTO)*time.Millisecond))
 	}
 	if a.mode == "router-serve" {
 		srv, err := sockets.ServeOn(r, a.endpoint, func(c *sockets.Call) { c.Echo() }, opts...)
@@ -209,4 +231,43 @@ func writeHeap(path string) {
 		return
 	}
 	fmt.Fprintln(os.Stderr, "server zloop: heap profile written to", path)
+}
+
+// profileCPU starts and stops a CPU profile into path at each SIGUSR2; the returned func stops a
+// profile still running (at exit).
+func profileCPU(path string) (stop func()) {
+	var mu sync.Mutex
+	var f *os.File
+	end := func() {
+		if f != nil {
+			pprof.StopCPUProfile()
+			_ = f.Close()
+			f = nil
+			fmt.Fprintln(os.Stderr, "server zloop: CPU profile written to", path)
+		}
+	}
+	usr2 := make(chan os.Signal, 1)
+	signal.Notify(usr2, syscall.SIGUSR2)
+	go func() {
+		for range usr2 {
+			mu.Lock()
+			if f != nil {
+				end()
+			} else if nf, err := os.Create(path); err == nil {
+				if err := pprof.StartCPUProfile(nf); err != nil {
+					_ = nf.Close()
+					fmt.Fprintln(os.Stderr, "server zloop: cpuprofile:", err)
+				} else {
+					f = nf
+				}
+			}
+			mu.Unlock()
+		}
+	}()
+	return func() {
+		signal.Stop(usr2)
+		mu.Lock()
+		end()
+		mu.Unlock()
+	}
 }
