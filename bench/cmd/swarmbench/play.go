@@ -243,6 +243,9 @@ func merge(pl *play) {
 			pl.Figures[k] = max(pl.Figures[k], get(k))
 		}
 	}
+	if cpu, n := pl.Figures["server_cpu_per_s"], pl.Figures["rt_per_s"]+pl.Figures["deliveries_per_s"]; cpu > 0 && n > 0 {
+		pl.Figures["server_us_per_msg"] = cpu / n * 1e6
+	}
 	if connect > 0 {
 		pl.Figures["connect_s"] = connect
 		pl.Figures["conn_per_s"] = n / connect
@@ -258,7 +261,7 @@ func (pl play) raw() string {
 	fmt.Fprintf(&b, "# case=%s impl=%s round=%d n=%d procs=%d status=%s", pl.Case.Name, pl.Impl, pl.Round, pl.Case.N,
 		len(split(pl.Case.N)), map[bool]string{true: "ok", false: "error"}[pl.Err == nil])
 	keys := []string{"server_cpu_s", "connect_s", "conn_per_s", "rss_per_conn_b", "deliveries_per_s", "rt_per_s", "rtt_p50_us", "rtt_p99_us",
-		"server_cpu_per_s", "pings_per_s"}
+		"server_cpu_per_s", "pings_per_s", "server_us_per_msg"}
 	for _, k := range keys {
 		if v, ok := pl.Figures[k]; ok {
 			fmt.Fprintf(&b, " %s=%.4g", k, v)

@@ -19,6 +19,8 @@ func (m metric) format(v float64) string {
 	switch {
 	case m.Key == "rss_per_conn_b":
 		return fmt.Sprintf("%.1f KB", v/1000)
+	case m.Key == "server_us_per_msg":
+		return fmt.Sprintf("%.2f us", v)
 	case m.Key == "server_cpu_per_s":
 		return fmt.Sprintf("%.2f ms/s", v*1000)
 	case strings.HasSuffix(m.Key, "_us"):
@@ -37,9 +39,10 @@ func (m metric) format(v float64) string {
 func metricsOf(c testCase) []metric {
 	switch c.Mode {
 	case "sub":
-		return []metric{{"deliveries_per_s", "deliveries", false}}
+		return []metric{{"deliveries_per_s", "deliveries", false}, {"server_us_per_msg", "server CPU per delivery", true}}
 	case "dealer":
-		return []metric{{"rt_per_s", "round trips", false}, {"rtt_p50_us", "RTT p50", true}, {"rtt_p99_us", "RTT p99", true}}
+		return []metric{{"rt_per_s", "round trips", false}, {"rtt_p50_us", "RTT p50", true}, {"rtt_p99_us", "RTT p99", true},
+			{"server_us_per_msg", "server CPU per round trip", true}}
 	}
 	idle := []metric{{"rss_per_conn_b", "RSS per connection", true}, {"conn_per_s", "connect rate", false}, {"connect_s", "connect time", true}}
 	if c.Hold > 0 {

@@ -170,6 +170,7 @@ func Run(a *Args, in io.Reader, out io.Writer) (contract.Result, error) {
 			return fail(err)
 		}
 		m0, c0, w0 := sum(func(l *loop) int64 { return l.msgs.Load() }), cpuTime(), time.Now()
+		s0, sErr := readCPU(a.Pids)
 		sh.measuring.Store(true)
 		if err := wait(a.Window); err != nil {
 			return fail(err)
@@ -177,6 +178,10 @@ func Run(a *Args, in io.Reader, out io.Writer) (contract.Result, error) {
 		sh.measuring.Store(false)
 		m1, c1, w1 := sum(func(l *loop) int64 { return l.msgs.Load() }), cpuTime(), time.Now()
 		el := w1.Sub(w0).Seconds()
+		if s1, err := readCPU(a.Pids); len(a.Pids) > 0 && sErr == nil && err == nil {
+			// The servers' CPU over the window: divided by the rate, what a message costs them.
+			res.Add("server_cpu_per_s", "%.4f", (s1-s0)/el)
+		}
 		if a.Mode == ModeSub {
 			res.Add("deliveries_per_s", "%.0f", float64(m1-m0)/el)
 		} else {
