@@ -95,6 +95,9 @@ type Pipe struct {
 	handoff bool
 
 	twinFull, loopOwner, loopQueued bool
+	// pipelined: a message was queued while the peer's next messages waited to be read (replies
+	// to pipelined requests); the reply that finds none waiting writes them all (trySend).
+	pipelined bool
 	// idleAt is when TrySend last found the pipe idle (nothing queued, the loop not woken): a send
 	// within directGap of it is part of a burst and goes through the loop, batched.
 	idleAt int64
@@ -210,6 +213,18 @@ func (p *Pipe) trySend(m *pool.Msg, mode sendMode) bool {
 			m.Release()
 			return true
 		}
+	}
+	// The reply to the last of them: it and the replies queued before it go out now, in one write
+	// from the caller, rather than waiting for the loop (busy reading the other peers) to drain.
+	// Only replies: a sender streaming to a peer that sends nothing keeps the loop's large batches.
+	if mode == sendDirect && c != nil && p.pipelined && p.outCount > 0 && p.in.len() == 0 && !p.sawFull && c.dw.ok.Load() &&
+		c.tryDirectQueued(&p.out, p.outCount, m) {
+		p.outCount, p.pipelined = 0, false
+		p.mu.Unlock()
+		return true
+	}
+	if p.in.len() > 0 {
+		p.pipelined = true
 	}
 	p.out.push(m)
 	p.outCount++
