@@ -3,6 +3,7 @@ package reactor
 import (
 	"context"
 	"errors"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -24,6 +25,10 @@ type conn struct {
 	remote string
 	dialer *Dialer   // nil for an accepted connection
 	ln     *Listener // nil for a dialed connection
+
+	// doneMu guards done and ended: done is made by the first goroutine that asks (doneChan),
+	// most connections never being waited for, and closed by finish.
+	doneMu sync.Mutex
 	done   chan struct{}
 
 	// Set once on the loop before any other goroutine can see c (through its pipe).
@@ -31,41 +36,41 @@ type conn struct {
 	// sc are the socket's counters (Options.Counters), counted into besides the loop's.
 	sc *Counters
 
-	closeTask, unbindTask, expireTask gnet.RunnableFunc
 	// lingerAsked is set (by any goroutine) before a lingering close is scheduled, so that an
 	// unbind closing the listener's connections leaves this one to finish sending.
 	lingerAsked atomic.Bool
+	ended       bool // under doneMu: finish ran, and doneChan answers closedChan
 
 	// loop-owned
-	gc           gnet.Conn // nil while detached or after close
-	sess         *zmtp.Session
-	pipe         *Pipe
-	life         life       // handshake, ready, lingering, closed
-	in           input      // where the input is: in gnet, muted, detaching, detached, or gone
+	gc   gnet.Conn // nil while detached or after close
+	sess *zmtp.Session
+	pipe *Pipe
+	life life  // handshake, ready, lingering, closed
+	in   input // where the input is: in gnet, muted, detaching, detached, or gone
+	// The flags are together, not by the fields they go with: a connection of a server with many
+	// peers is mostly this struct, and a flag between two words costs a word.
 	blocked      bool       // stopped encoding at sendBound until gnet's output drains (loop.block)
-	lastOutbound int        // gnet's outbound bytes at the last check while blocked
 	paused       bool       // stopped parsing: the pipe's inbound queue is full (conn_pause.go)
 	loopDrain    bool       // a LoopOwner's handler queued replies during this read: drain after it (Pipe.TrySendLoop)
-	dupFD        int        // a duplicate of the socket while muted or detached, else -1
-	carry        carry      // bytes gnet no longer holds (a detach, EOF while paused, after a 101); parsed first
+	curMore      bool       // the frame of cur being received has MORE
+	writing      bool       // the loop holds dw.mu for a write of its own
+	silenced     bool       // ZAP said 300: reported, waiting for the handshake timer (zap.go)
+	lastOutbound int        // gnet's outbound bytes at the last check while blocked
+	carry        carry      // bytes gnet no longer holds (a detach, EOF while paused, the bytes that came with a client's WebSocket 101); parsed first
 	framer       framer     // the wire format (framer.go); set before c is enrolled, never changed
 	ws           *wsConn    // ZWS 2.0: the framer of a ws:// connection, nil for the others
 	tls          *tlsStream // tls:// and wss://: the record layer under the framer (tls.go), nil for the others
-	initial      []byte     // bytes that came with the connection (after a client's WebSocket 101)
 	lingerEnd    time.Time  // zero: linger forever
 	failErr      error      // why the connection is being closed by us
 	cur          *pool.Msg  // message being received
-	curMore      bool
-	curLeft      int // bytes of the current frame's body still to come
-	room         int // messages the pipe's inbound queue still takes
+	curLeft      int        // bytes of the current frame's body still to come
+	room         int        // messages the pipe's inbound queue still takes
 	batch        []*pool.Msg
-	writing      bool             // the loop holds dw.mu for a write of its own
-	timerAt      time.Time        // key in the loop's timer heap: at or before the session's next deadline
-	timerIdx     int              // index in the loop's timer heap, -1 when not in it
+	timerAt      int64            // key in the loop's timer heap (timerKey): at or before the session's next deadline
+	timerIdx     int32            // index in the loop's timer heap, -1 when not in it
+	dupFD        int32            // a duplicate of the socket while muted or detached, else -1
 	auth         *ZAPCall         // the ZAP call the session waits on (zap.go)
 	authReq      *zmtp.ZAPRequest // the session's last request passed on, so each goes once
-	peerAddr     string           // Peer-Address, found once (zap.go)
-	silenced     bool             // ZAP said 300: reported, waiting for the handshake timer (zap.go)
 	meta         *pool.Metadata   // the connection's metadata, built at Ready; every received message points at it
 
 	dw directWriter // senders' direct writes (direct.go)
@@ -126,7 +131,7 @@ func (c *conn) ready() bool { return c.life == lifeReady || c.life == lifeLinger
 func (c *conn) lingering() bool { return c.life == lifeLingering }
 
 func newConn(r *Reactor, owner Owner, opts *Options, ep string) *conn {
-	c := &conn{r: r, owner: owner, opts: opts, ep: ep, done: make(chan struct{}), dupFD: -1, timerIdx: -1, sc: opts.Counters}
+	c := &conn{r: r, owner: owner, opts: opts, ep: ep, dupFD: -1, timerIdx: -1, sc: opts.Counters}
 	if c.sc == nil {
 		c.sc = new(Counters) // no socket asked: counted where nobody looks, without a branch per write
 	}
@@ -139,15 +144,35 @@ func newConn(r *Reactor, owner Owner, opts *Options, ep string) *conn {
 			c.framer = &curveFramer{inner: c.framer, c: c}
 		}
 	}
-	c.closeTask = func(context.Context) error { c.closeNow(ErrClosed); return nil }
-	c.expireTask = func(context.Context) error { c.expire(); return nil }
-	c.unbindTask = func(context.Context) error {
-		if !c.lingerAsked.Load() {
-			c.closeNow(ErrClosed)
-		}
-		return nil
-	}
 	return c
+}
+
+// doneChan returns a channel closed once c finished for good. Any goroutine. It is made on first
+// use: a connection nobody waits for (most of a server's) carries no channel.
+func (c *conn) doneChan() <-chan struct{} {
+	c.doneMu.Lock()
+	defer c.doneMu.Unlock()
+	if c.done == nil {
+		if c.ended {
+			return closedChan
+		}
+		c.done = make(chan struct{})
+	}
+	return c.done
+}
+
+// The tasks below are made when they are posted, rare events in a connection's life, rather than
+// kept in every connection.
+
+func (c *conn) closeTask(context.Context) error { c.closeNow(ErrClosed); return nil }
+
+func (c *conn) expireTask(context.Context) error { c.expire(); return nil }
+
+func (c *conn) unbindTask(context.Context) error {
+	if !c.lingerAsked.Load() {
+		c.closeNow(ErrClosed)
+	}
+	return nil
 }
 
 // scheduleDrain asks c's loop to write queued messages. Any goroutine; the pipe's scheduled flag
@@ -159,10 +184,14 @@ func (c *conn) scheduleResume() { c.loop.w.post(c, taskResume) }
 
 // scheduleClose closes c on its loop at once, dropping what is unsent. Any goroutine. An error
 // means the loop is gone (the reactor shut down), and gnet closed the connection itself.
-func (c *conn) scheduleClose() { _ = c.loop.el.Execute(context.Background(), c.closeTask) }
+func (c *conn) scheduleClose() {
+	_ = c.loop.el.Execute(context.Background(), gnet.RunnableFunc(c.closeTask))
+}
 
 // scheduleUnbind closes c like scheduleClose unless its socket asked it to linger.
-func (c *conn) scheduleUnbind() { _ = c.loop.el.Execute(context.Background(), c.unbindTask) }
+func (c *conn) scheduleUnbind() {
+	_ = c.loop.el.Execute(context.Background(), gnet.RunnableFunc(c.unbindTask))
+}
 
 // opened runs in OnOpen: a new connection, or a paused one coming back.
 func (c *conn) opened(gc gnet.Conn) (out []byte) {
@@ -180,10 +209,6 @@ func (c *conn) opened(gc gnet.Conn) (out []byte) {
 		if a := gc.RemoteAddr(); a != nil {
 			c.remote = a.String()
 		}
-	}
-	if len(c.initial) > 0 {
-		c.carry.add(c.loop, c.initial)
-		c.initial = nil
 	}
 	if c.opts.raw {
 		// No handshake: the peer is whatever connected. The pipe is live at once.
@@ -344,7 +369,9 @@ func (c *conn) expire() {
 }
 
 // scheduleExpire runs expire on c's loop. Any goroutine.
-func (c *conn) scheduleExpire() { _ = c.loop.el.Execute(context.Background(), c.expireTask) }
+func (c *conn) scheduleExpire() {
+	_ = c.loop.el.Execute(context.Background(), gnet.RunnableFunc(c.expireTask))
+}
 
 // closeNow closes c on its loop, whatever is pending.
 func (c *conn) closeNow(err error) {
@@ -384,9 +411,9 @@ func (c *conn) onClose(err error) {
 		}
 		if muted {
 			if c.tls != nil {
-				c.tlsReadAll(c.dupFD)
+				c.tlsReadAll(int(c.dupFD))
 			} else {
-				c.carry.readAll(c.loop, c.dupFD)
+				c.carry.readAll(c.loop, int(c.dupFD))
 			}
 		}
 		c.closeDup()
@@ -403,7 +430,7 @@ func (c *conn) onClose(err error) {
 
 func (c *conn) closeDup() {
 	if c.dupFD >= 0 {
-		_ = closeFD(c.dupFD)
+		_ = closeFD(int(c.dupFD))
 		c.dupFD = -1
 	}
 }
@@ -463,7 +490,12 @@ func (c *conn) finish(err error) {
 		c.ln.forget(c)
 	}
 	c.r.forget(c)
-	close(c.done)
+	c.doneMu.Lock()
+	c.ended = true
+	if c.done != nil {
+		close(c.done)
+	}
+	c.doneMu.Unlock()
 }
 
 func isProtocolError(err error) bool {

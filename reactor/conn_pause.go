@@ -31,7 +31,7 @@ func (c *conn) pauseInput() {
 			if err != nil {
 				return // gnet keeps reading; the next read tries again
 			}
-			c.dupFD = fd
+			c.dupFD = int32(fd) // a descriptor is a C int
 		}
 		if mute(ep, c.gc.Fd()) == nil && c.in != inMuted {
 			c.in = inMuted
@@ -62,7 +62,7 @@ func (c *conn) pauseInput() {
 	if len(in) > 0 {
 		_, _ = c.gc.Discard(len(in)) // hands gnet's Peek copy back to its pool
 	}
-	c.dupFD = fd
+	c.dupFD = int32(fd)
 	c.in = inDetaching
 	c.loop.pauses.Add(1)
 	c.loop.detaches.Add(1)
@@ -136,7 +136,7 @@ func (c *conn) resume() {
 // reenroll hands the paused socket back to the same loop. Enroll blocks until OnOpen has run, so it
 // happens on a goroutine of its own.
 func (c *conn) reenroll() {
-	fd := c.dupFD
+	fd := int(c.dupFD)
 	c.dupFD = -1
 	c.r.wg.Add(1)
 	go func() {

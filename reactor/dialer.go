@@ -1,6 +1,7 @@
 package reactor
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -135,7 +136,9 @@ func (d *Dialer) run() {
 				continue
 			}
 			c.ws = newWSConn(c, false, "", proto)
-			c.initial = leftover
+			if len(leftover) > 0 {
+				c.carry.b = bytes.Clone(leftover) // parsed first, once c is open
+			}
 		}
 		if ts != nil {
 			c.useTLS(ts)
@@ -155,7 +158,7 @@ func (d *Dialer) run() {
 			continue
 		}
 		select {
-		case <-c.done:
+		case <-c.doneChan():
 		case <-d.ctx.Done():
 			return // endLinger closes c if it was delivering for a closed socket
 		}
@@ -304,7 +307,10 @@ func (d *Dialer) startLinger(linger time.Duration) bool {
 		p.mu.Unlock()
 		return false
 	}
-	p.closed, p.lingering, p.lingerEnd = true, true, end
+	p.closed, p.lingering = true, true
+	if !end.IsZero() {
+		p.lingerEnd = &end
+	}
 	c := p.conn
 	p.mu.Unlock()
 	if !d.r.lingerDialer(d) {
@@ -356,7 +362,7 @@ func (d *Dialer) endLinger() {
 		// Its connection flushes no more; the event comes with its close, which Close's channel
 		// (d.done, closed after this) must not precede: the socket's monitor stops on it.
 		c.scheduleExpire()
-		<-c.done
+		<-c.doneChan()
 	} else if n > 0 {
 		d.owner.Event(Event{Type: EventClosed, Endpoint: d.addr, Err: lingerExpired(n, 0)})
 	}
@@ -392,7 +398,7 @@ func closePipe(p *Pipe, c *conn, linger time.Duration) <-chan struct{} {
 		c.r.lingerOn(c)
 		_ = c.loop.el.Execute(context.Background(), lingerTask(c, end))
 	}
-	return c.done
+	return c.doneChan()
 }
 
 // Close closes the pipe (of an accepted connection, or either end of an inproc pair): like

@@ -50,6 +50,15 @@ func (c *conn) tryDirect(m *pool.Msg) bool {
 	}
 	b := c.appendMsg(w.buf[:0], m)
 	w.buf = b
+	c.directWrite(b)
+	return true
+}
+
+// directWrite writes b, encoded by a direct writer, to the socket and counts it; what the kernel
+// does not take goes to pend, for the loop to write before anything else. The caller holds dw.mu,
+// with direct writes allowed.
+func (c *conn) directWrite(b []byte) {
+	w := &c.dw
 	n, err := writeFD(w.fd, b)
 	l, sc := c.loop, c.sc
 	l.writes.Add(1)
@@ -62,7 +71,7 @@ func (c *conn) tryDirect(m *pool.Msg) bool {
 	l.inline.Add(uint64(n))
 	sc.inline.Add(uint64(n))
 	if n == len(b) && err == nil {
-		return true
+		return
 	}
 	l.senderShort.Add(1)
 	sc.senderShort.Add(1)
@@ -71,6 +80,43 @@ func (c *conn) tryDirect(m *pool.Msg) bool {
 	w.pend = append(w.pend[:0], b[n:]...)
 	w.ok.Store(false)
 	l.w.post(c, taskDrain)
+}
+
+// tryDirectQueued writes the messages queued in out (queued of them, all that the pipe has accepted
+// and not yet written: none in the loop's hand) and then m, in one write from the calling goroutine,
+// and reports whether it did; then out is empty and every message, m too, released (their bytes are
+// in the kernel or in pend). The caller holds the pipe's lock: the loop cannot take from out
+// meanwhile, and while direct writes are allowed it holds no output of its own for c, so nothing
+// written before these is still unwritten. The drain the first of them scheduled finds nothing.
+func (c *conn) tryDirectQueued(out *ring, queued int, m *pool.Msg) bool {
+	if out.len() != queued {
+		return false // some are in the loop's hand: they go first, from the loop
+	}
+	size := m.Size() + c.framer.overhead()*m.Len()
+	for i := 0; i < out.n && size <= directMax; i++ {
+		q := out.buf[(out.head+i)&(len(out.buf)-1)]
+		size += q.Size() + c.framer.overhead()*q.Len()
+	}
+	if size > directMax {
+		return false
+	}
+	w := &c.dw
+	if !w.mu.TryLock() {
+		return false
+	}
+	defer w.mu.Unlock()
+	if !w.ok.Load() {
+		return false
+	}
+	b := w.buf[:0]
+	for q := out.pop(); q != nil; q = out.pop() {
+		b = c.appendMsg(b, q)
+		q.Release()
+	}
+	b = c.appendMsg(b, m)
+	m.Release()
+	w.buf = b
+	c.directWrite(b)
 	return true
 }
 

@@ -96,6 +96,7 @@ type loop struct {
 
 	blocked map[*conn]struct{} // waiting for gnet's outbound buffer to drain (or lingering)
 	timers  timerHeap          // sessions with a deadline (handshake, heartbeats), earliest first
+	epoch   time.Time          // the timer keys' zero (timerKey)
 
 	w       *waker
 	timer   *time.Timer
@@ -123,6 +124,7 @@ func newLoop(r *Reactor, el gnet.EventLoop, w *waker) *loop {
 		blocked: make(map[*conn]struct{}),
 		pollIvl: pollMin,
 		muteFD:  unprobed,
+		epoch:   time.Now(),
 	}
 	w.l = l
 	l.timer = time.AfterFunc(time.Hour, func() { w.post(nil, taskTick) })
@@ -202,7 +204,7 @@ func (l *loop) block(c *conn) {
 func (l *loop) forget(c *conn) {
 	delete(l.blocked, c)
 	if c.timerIdx >= 0 {
-		l.timers.remove(c.timerIdx)
+		l.timers.remove(int(c.timerIdx))
 	}
 }
 

@@ -55,7 +55,9 @@ type Pipe struct {
 	r     *Reactor
 	owner Owner
 	opts  *Options
-	dial  bool
+	// inproc: twin is the other end of the pair (nil until both sides exist); twinFull says the
+	// twin found our inbound queue full and waits for PipeWritable.
+	twin *Pipe // written once: it sits with the read-mostly fields, before fanFull
 	// fanFull: a fan-out found the queue at SNDHWM, and nothing made room since. FanOut reads it
 	// without the lock and skips the pipe (libzmq's dist_t keeps a full pipe out of its active
 	// set), so that a send when most subscribers are full costs a load per pipe, not a lock, a
@@ -85,9 +87,13 @@ type Pipe struct {
 	inPaused  bool // the connection stopped reading because in was full
 	closed    bool
 	// lingering: closed to senders, but a dialed pipe that still delivers what its closed socket
-	// queued, until lingerEnd (zero: no limit); it keeps attaching connections meanwhile.
+	// queued, until lingerEnd (nil: no limit); it keeps attaching connections meanwhile.
 	lingering bool
-	lingerEnd time.Time
+	// Flags that belong with fields further down sit with these: a flag among words costs a word,
+	// and a server keeps a pipe per peer. dial: the pipe is a dialer's; inproc, twinFull: see twin;
+	// loopOwner, loopQueued: see reading.
+	dial, inproc bool
+	lingerEnd    *time.Time // nil: no limit; a pointer, as few pipes ever linger and a Time is three words
 	// hand holds messages the loop took from out but could not encode yet (the kernel and gnet's
 	// buffer were full). Owned by whichever loop the pipe is attached to; while busy (between
 	// takeOut and encoded) only that loop touches it, even if the pipe is closed meanwhile (a
@@ -100,22 +106,19 @@ type Pipe struct {
 	// handoff: a loop found the hand busy with another loop (a connection made while the one
 	// before was still in its last write); encoded schedules the new connection's drain.
 	handoff bool
+
+	twinFull, loopOwner, loopQueued bool
+	// pipelined: a message was queued while the peer's next messages waited to be read (replies
+	// to pipelined requests); the reply that finds none waiting writes them all (trySend).
+	pipelined bool
 	// idleAt is when TrySend last found the pipe idle (nothing queued, the loop not woken): a send
 	// within directGap of it is part of a burst and goes through the loop, batched.
 	idleAt int64
 
-	// inproc: twin is the other end of the pair (nil until both sides exist); twinFull says the
-	// twin found our inbound queue full and waits for PipeWritable.
-	inproc   bool
-	twin     *Pipe
-	twinFull bool
-
 	// loopOwner: the owner is a LoopOwner. reading is the connection whose loop is in the owner's
 	// PipeReadable (deliver), nil otherwise; loopQueued says a TrySendLoop meanwhile set scheduled
 	// without waking anybody, so that loop must drain when the read is over.
-	loopOwner  bool
-	reading    *conn
-	loopQueued bool
+	reading *conn
 }
 
 func newPipe(r *Reactor, owner Owner, opts *Options, dial bool) *Pipe {
@@ -226,6 +229,18 @@ func (p *Pipe) trySend(m *pool.Msg, mode sendMode, ask bool) bool {
 			m.Release()
 			return true
 		}
+	}
+	// The reply to the last of them: it and the replies queued before it go out now, in one write
+	// from the caller, rather than waiting for the loop (busy reading the other peers) to drain.
+	// Only replies: a sender streaming to a peer that sends nothing keeps the loop's large batches.
+	if mode == sendDirect && c != nil && p.pipelined && p.outCount > 0 && p.in.len() == 0 && !p.sawFull && c.dw.ok.Load() &&
+		c.tryDirectQueued(&p.out, p.outCount, m) {
+		p.outCount, p.pipelined = 0, false
+		p.mu.Unlock()
+		return true
+	}
+	if p.in.len() > 0 {
+		p.pipelined = true
 	}
 	p.out.push(m)
 	p.outCount++
@@ -561,7 +576,10 @@ func (p *Pipe) detachConn(c *conn) {
 func (p *Pipe) lingerUntil() (time.Time, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.lingerEnd, p.lingering
+	if p.lingerEnd == nil {
+		return time.Time{}, p.lingering
+	}
+	return *p.lingerEnd, p.lingering
 }
 
 // lingerDone reports whether p lingers with nothing left to send: its dialer may stop.

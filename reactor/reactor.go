@@ -269,7 +269,7 @@ func (r *Reactor) lingerWaits() []<-chan struct{} {
 		}
 	}
 	for c := range r.lingering {
-		waits = append(waits, c.done)
+		waits = append(waits, c.doneChan())
 	}
 	return waits
 }
@@ -305,7 +305,7 @@ func (r *Reactor) stop() {
 		c.scheduleClose()
 	}
 	for _, c := range cs {
-		<-c.done
+		<-c.doneChan()
 	}
 	r.mu.Lock()
 	ow := r.owatch

@@ -6,13 +6,20 @@ import "time"
 // heartbeats), so that a tick touches only the connections that are due, however many the loop has.
 // A key may be earlier than its session's real deadline: watch only ever moves keys earlier, and tick
 // re-keys an entry that comes up early. A read, which pushes the heartbeat timeout later, then costs a
-// comparison rather than a heap operation.
+// comparison rather than a heap operation. A key is the deadline as nanoseconds since the loop's
+// epoch (monotonic), 8 bytes in every connection rather than a time.Time's 24.
 type timerHeap []*conn
 
+// timerKey is t as a key of l's timer heap.
+func (l *loop) timerKey(t time.Time) int64 { return int64(t.Sub(l.epoch)) }
+
+// timerTime is the time of key k.
+func (l *loop) timerTime(k int64) time.Time { return l.epoch.Add(time.Duration(k)) }
+
 func (h *timerHeap) push(c *conn) {
-	c.timerIdx = len(*h)
+	c.timerIdx = int32(len(*h))
 	*h = append(*h, c)
-	h.up(c.timerIdx)
+	h.up(int(c.timerIdx))
 }
 
 // remove takes the entry at i out of the heap.
@@ -22,7 +29,7 @@ func (h *timerHeap) remove(i int) {
 	c := s[i]
 	if i != last {
 		s[i] = s[last]
-		s[i].timerIdx = i
+		s[i].timerIdx = int32(i)
 	}
 	s[last] = nil
 	*h = s[:last]
@@ -36,7 +43,7 @@ func (h *timerHeap) remove(i int) {
 func (h timerHeap) up(i int) {
 	for i > 0 {
 		p := (i - 1) / 2
-		if !h[i].timerAt.Before(h[p].timerAt) {
+		if h[i].timerAt >= h[p].timerAt {
 			return
 		}
 		h.swap(i, p)
@@ -47,10 +54,10 @@ func (h timerHeap) up(i int) {
 func (h timerHeap) down(i int) {
 	for {
 		l, small := 2*i+1, i
-		if l < len(h) && h[l].timerAt.Before(h[small].timerAt) {
+		if l < len(h) && h[l].timerAt < h[small].timerAt {
 			small = l
 		}
-		if r := l + 1; r < len(h) && h[r].timerAt.Before(h[small].timerAt) {
+		if r := l + 1; r < len(h) && h[r].timerAt < h[small].timerAt {
 			small = r
 		}
 		if small == i {
@@ -63,7 +70,7 @@ func (h timerHeap) down(i int) {
 
 func (h timerHeap) swap(i, j int) {
 	h[i], h[j] = h[j], h[i]
-	h[i].timerIdx, h[j].timerIdx = i, j
+	h[i].timerIdx, h[j].timerIdx = int32(i), int32(j)
 }
 
 // watch (re)schedules c's session timers after anything that may have changed its deadline.
@@ -72,13 +79,14 @@ func (l *loop) watch(c *conn) {
 	if d.IsZero() {
 		return // an entry left in the heap is dropped when it comes up
 	}
+	k := l.timerKey(d)
 	switch {
 	case c.timerIdx < 0:
-		c.timerAt = d
+		c.timerAt = k
 		l.timers.push(c)
-	case d.Before(c.timerAt):
-		c.timerAt = d
-		l.timers.up(c.timerIdx)
+	case k < c.timerAt:
+		c.timerAt = k
+		l.timers.up(int(c.timerIdx))
 	default:
 		return // a later deadline: the earlier key re-keys itself when it comes up
 	}
@@ -89,10 +97,11 @@ func (l *loop) watch(c *conn) {
 // left (zero: none). Each entry comes up at most twice (once early, once due), which bounds the loop
 // even if a session kept a deadline in the past.
 func (l *loop) runDue(now time.Time) time.Time {
+	nk := l.timerKey(now)
 	for budget := 2*len(l.timers) + 1; len(l.timers) > 0 && budget > 0; budget-- {
 		c := l.timers[0]
-		if c.timerAt.After(now) {
-			return c.timerAt
+		if c.timerAt > nk {
+			return l.timerTime(c.timerAt)
 		}
 		if c.closed() || c.gc == nil {
 			l.timers.remove(0) // closed, or detached: opened() watches it again
@@ -103,7 +112,7 @@ func (l *loop) runDue(now time.Time) time.Time {
 		case d.IsZero():
 			l.timers.remove(0)
 		case d.After(now):
-			c.timerAt = d // it came up early: re-key
+			c.timerAt = l.timerKey(d) // it came up early: re-key
 			l.timers.down(0)
 		default:
 			l.timers.remove(0)
@@ -111,7 +120,7 @@ func (l *loop) runDue(now time.Time) time.Time {
 		}
 	}
 	if len(l.timers) > 0 {
-		return l.timers[0].timerAt
+		return l.timerTime(l.timers[0].timerAt)
 	}
 	return time.Time{}
 }

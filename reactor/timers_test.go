@@ -10,10 +10,10 @@ import (
 func checkHeap(t *testing.T, h timerHeap) {
 	t.Helper()
 	for i, c := range h {
-		if c.timerIdx != i {
+		if int(c.timerIdx) != i {
 			t.Fatalf("entry %d says it is at %d", i, c.timerIdx)
 		}
-		if i > 0 && c.timerAt.Before(h[(i-1)/2].timerAt) {
+		if i > 0 && c.timerAt < h[(i-1)/2].timerAt {
 			t.Fatalf("entry %d is earlier than its parent", i)
 		}
 	}
@@ -23,7 +23,8 @@ func checkHeap(t *testing.T, h timerHeap) {
 // yields the keys in order.
 func TestTimerHeap(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	base := time.Now()
+	l := &loop{epoch: time.Now()}
+	base := l.epoch.Add(time.Second)
 	var h timerHeap
 	var out []*conn
 	for step := 0; step < 5000; step++ {
@@ -35,7 +36,7 @@ func TestTimerHeap(t *testing.T) {
 			} else {
 				c = &conn{timerIdx: -1}
 			}
-			c.timerAt = base.Add(time.Duration(rng.IntN(1000)) * time.Millisecond)
+			c.timerAt = l.timerKey(base.Add(time.Duration(rng.IntN(1000)) * time.Millisecond))
 			h.push(c)
 		case op < 8:
 			i := rng.IntN(len(h))
@@ -47,18 +48,18 @@ func TestTimerHeap(t *testing.T) {
 			out = append(out, c)
 		default:
 			c := h[rng.IntN(len(h))]
-			c.timerAt = c.timerAt.Add(-time.Duration(rng.IntN(500)) * time.Millisecond)
-			h.up(c.timerIdx)
+			c.timerAt = l.timerKey(l.timerTime(c.timerAt).Add(-time.Duration(rng.IntN(500)) * time.Millisecond))
+			h.up(int(c.timerIdx))
 		}
 		checkHeap(t, h)
 	}
 	var last time.Time
 	for len(h) > 0 {
 		c := h[0]
-		if c.timerAt.Before(last) {
+		if l.timerTime(c.timerAt).Before(last) {
 			t.Fatal("drained out of order")
 		}
-		last = c.timerAt
+		last = l.timerTime(c.timerAt)
 		h.remove(0)
 		checkHeap(t, h)
 	}

@@ -427,8 +427,8 @@ func TestTLSHandshakeIvlSpansBoth(t *testing.T) {
 		l.mu.Unlock()
 		if c != nil {
 			onLoop(t, lp, func() {
-				if c.loop == lp && c.tls != nil {
-					at, tlsStart = c.timerAt, c.tls.start
+				if c.loop == lp && c.tls != nil && c.timerIdx >= 0 {
+					at, tlsStart = lp.timerTime(c.timerAt), c.tls.start
 				}
 			})
 		}

@@ -178,24 +178,25 @@ func (c *conn) dropAuth() {
 
 // peerAddress is the peer's address as libzmq gives it in ZAP requests and as Peer-Address: the IP
 // address alone over tcp and ws, "localhost:uid:gid:pid" (the peer's credentials) over ipc, "" when
-// unknown. On the loop.
+// unknown. On the loop. Not kept: it is asked for once or twice in a connection's life (its ZAP
+// request, its metadata), and the metadata keeps it.
 func (c *conn) peerAddress() string {
-	if c.peerAddr != "" || c.gc == nil {
-		return c.peerAddr
+	if c.gc == nil {
+		return ""
 	}
 	switch a := c.gc.RemoteAddr().(type) {
 	case *net.TCPAddr:
-		c.peerAddr = a.IP.String()
+		return a.IP.String()
 	case *net.UnixAddr:
-		c.peerAddr = unixPeerAddress(c.gc.Fd())
+		return unixPeerAddress(c.gc.Fd())
 	default:
 		if host, _, err := net.SplitHostPort(c.remote); err == nil {
-			c.peerAddr = host
+			return host
 		} else if strings.HasPrefix(c.ep, "ipc://") {
-			c.peerAddr = unixPeerAddress(c.gc.Fd())
+			return unixPeerAddress(c.gc.Fd())
 		}
 	}
-	return c.peerAddr
+	return ""
 }
 
 // buildMetadata makes the connection's metadata once its handshake is done, with libzmq's

@@ -64,40 +64,110 @@ func (lb *loadBalancer) canSend() bool {
 	return false
 }
 
-// fairQueue receives from readable pipes in turn, so that no peer starves another.
+// fairQueue receives from readable pipes in turn, so that no peer starves another. A ROUTER with
+// a thousand busy peers adds and drops pipes here all the time (a pipe leaves when found empty and
+// comes back with its next message), so neither may cost a walk over the queue: membership is a
+// set once the queue is large, and a dropped pipe leaves a hole (nil) that the turn skips and a
+// compaction, once holes outnumber pipes, removes. The turn order is that of a plain list.
 type fairQueue struct {
-	pipes []*reactor.Pipe // pipes that reported readable and were not yet found empty
+	pipes []*reactor.Pipe // pipes that reported readable and were not yet found empty, in turn order; nil: dropped
+	live  int             // the non-nil entries of pipes
 	next  int
+	// member holds the entries of pipes once there are more than fqIndexAt of them; below,
+	// a look through pipes is cheaper than a map.
+	member map[*reactor.Pipe]struct{}
+}
+
+const fqIndexAt = 16
+
+func (fq *fairQueue) has(p *reactor.Pipe) bool {
+	if fq.member != nil {
+		_, ok := fq.member[p]
+		return ok
+	}
+	for _, q := range fq.pipes {
+		if q == p {
+			return true
+		}
+	}
+	return false
 }
 
 func (fq *fairQueue) add(p *reactor.Pipe) {
-	for _, q := range fq.pipes {
-		if q == p {
-			return
-		}
+	if fq.has(p) {
+		return
 	}
 	fq.pipes = append(fq.pipes, p)
+	fq.live++
+	switch {
+	case fq.member != nil:
+		fq.member[p] = struct{}{}
+	case len(fq.pipes) > fqIndexAt:
+		fq.member = make(map[*reactor.Pipe]struct{}, len(fq.pipes))
+		for _, q := range fq.pipes {
+			if q != nil {
+				fq.member[q] = struct{}{}
+			}
+		}
+	}
 }
 
+// current returns the pipe whose turn it is and its index, or nil when no pipe is queued.
+func (fq *fairQueue) current() (*reactor.Pipe, int) {
+	for fq.live > 0 {
+		if fq.next >= len(fq.pipes) {
+			fq.next = 0
+		}
+		if p := fq.pipes[fq.next]; p != nil {
+			return p, fq.next
+		}
+		fq.next++
+	}
+	return nil, 0
+}
+
+// remove drops the pipe at i (found empty); the turn goes on with the pipe after it.
 func (fq *fairQueue) remove(i int) {
-	fq.pipes = append(fq.pipes[:i], fq.pipes[i+1:]...)
-	clear(fq.pipes[len(fq.pipes):cap(fq.pipes)])
-	if fq.next > i {
-		fq.next--
+	if fq.member != nil {
+		delete(fq.member, fq.pipes[i])
 	}
-	if fq.next >= len(fq.pipes) {
-		fq.next = 0
+	fq.pipes[i] = nil
+	fq.live--
+	switch {
+	case fq.live == 0:
+		clear(fq.pipes)
+		fq.pipes, fq.next = fq.pipes[:0], 0
+	case len(fq.pipes) >= 2*fq.live+fqIndexAt:
+		fq.compact()
 	}
+}
+
+// compact closes the holes, keeping the order and whose turn it is.
+func (fq *fairQueue) compact() {
+	j, next := 0, -1
+	for i, p := range fq.pipes {
+		if i == fq.next {
+			next = j
+		}
+		if p != nil {
+			fq.pipes[j] = p
+			j++
+		}
+	}
+	if next < 0 {
+		next = j
+	}
+	clear(fq.pipes[j:])
+	fq.pipes, fq.next = fq.pipes[:j], next
 }
 
 // recv returns the next message and the pipe it came from, or nil when no pipe has one.
 func (fq *fairQueue) recv() (*pool.Msg, *reactor.Pipe) {
-	for len(fq.pipes) > 0 {
-		if fq.next >= len(fq.pipes) {
-			fq.next = 0
+	for {
+		p, i := fq.current()
+		if p == nil {
+			return nil, nil
 		}
-		i := fq.next
-		p := fq.pipes[i]
 		if m := p.TryRecv(); m != nil {
 			fq.next = i + 1
 			return m, p
@@ -106,7 +176,6 @@ func (fq *fairQueue) recv() (*pool.Msg, *reactor.Pipe) {
 		// empty-to-non-empty transition under its own lock, so none is missed).
 		fq.remove(i)
 	}
-	return nil, nil
 }
 
 // inQueue is the fair queue of a socket type that may conflate (ZMQ_CONFLATE): then each peer's
@@ -147,12 +216,11 @@ func (q *inQueue) recv() (*pool.Msg, *reactor.Pipe) {
 		return q.fq.recv()
 	}
 	fq := &q.fq
-	for len(fq.pipes) > 0 {
-		if fq.next >= len(fq.pipes) {
-			fq.next = 0
+	for {
+		p, i := fq.current()
+		if p == nil {
+			return nil, nil
 		}
-		i := fq.next
-		p := fq.pipes[i]
 		if conflate {
 			q.keepLatest(p)
 		}
@@ -167,7 +235,6 @@ func (q *inQueue) recv() (*pool.Msg, *reactor.Pipe) {
 		}
 		fq.remove(i)
 	}
-	return nil, nil
 }
 
 // forget releases what is kept aside for p (a pipe that ended).

@@ -45,6 +45,10 @@ type nullMechanism struct {
 	received bool
 }
 
+// nullFinished stands for every NULL mechanism whose handshake is over: its name is all a session
+// still asks of it (nothing writes to it: command and start run only during the handshake).
+var nullFinished = &nullMechanism{sent: true, received: true}
+
 func (m *nullMechanism) name() string { return MechanismNull }
 
 // start sends READY, after asking ZAP when the socket has a ZAP_DOMAIN (either side may: NULL is

@@ -6,6 +6,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/zloop/zloop/codec"
@@ -136,8 +137,11 @@ type Peer struct {
 	Major, Minor byte // the peer's ZMTP version; 3.0 peers get subscriptions as data frames
 	Mechanism    string
 	SocketType   string
-	Identity     []byte            // copied; nil when the peer sent none
-	Properties   map[string][]byte // the peer's metadata (READY, or PLAIN's INITIATE) as received, values copied; ZAP's User-Id and metadata replace the peer's own under those names
+	Identity     []byte // copied; nil when the peer sent none
+	// Properties are the peer's metadata (READY, or PLAIN's INITIATE) as received, values copied;
+	// ZAP's User-Id and metadata replace the peer's own under those names. Read-only: sessions
+	// whose peers sent the same metadata share one map (see internProps), and so may Identity.
+	Properties map[string][]byte
 	// Authorized: a ZAP handler admitted the peer (status 200) with UserID and ZAPMetadata.
 	Authorized  bool
 	UserID      string
@@ -188,6 +192,17 @@ type Session struct {
 	hbIvl      time.Duration
 	hbTimeout  time.Duration // 0 = none
 	hbTTL      uint16        // deciseconds, announced in our PINGs
+	// The flags of the whole struct are here, not with the fields they go with: a flag among
+	// words costs a word, and a server keeps a session per peer.
+	state                     state
+	reopened                  bool // see reopen
+	noGreeting                bool
+	bare                      bool // NoHandshake: the first data frame is the peer's routing id
+	accepted                  bool // Config.Accepted: our major version waits for the peer's
+	handshaken                bool // the handshake completed (state may have failed since)
+	started                   bool
+	inFrame, frameMore, inMsg bool     // message framing: see bodyLeft
+	holding                   holdKind // see held
 
 	mech   mechanism
 	wire   wire
@@ -195,30 +210,19 @@ type Session struct {
 	cipher *curveCipher // CURVE, once the handshake is done: every frame is a MESSAGE
 	// reopen: the MESSAGE with this nonce was opened but its frame refused for flow control; it is
 	// offered again and its plaintext (cipher.plain) is delivered then, without opening it twice.
-	reopen     uint64
-	reopened   bool
-	noGreeting bool
-	bare       bool // NoHandshake: the first data frame is the peer's routing id
-	identity   []byte
-	state      state
-	accepted   bool // Config.Accepted: our major version waits for the peer's
-	sent       int  // bytes of our greeting sent so far
-	handshaken bool // the handshake completed (state may have failed since)
-	started    bool
-	err        error
-	peer       Peer
+	reopen uint64
+	sent   int // bytes of our greeting sent so far
+	err    error
+	peer   Peer
 
-	// Message framing. bodyLeft counts the bytes of the current frame's body still to deliver.
-	inFrame   bool
-	frameMore bool
-	inMsg     bool
+	// Message framing (and inFrame, frameMore, inMsg). bodyLeft counts the bytes of the current
+	// frame's body still to deliver.
 	bodyLeft  uint64
 	msgFrames int
 	msgTotal  int64
 
 	// Frame-level input (FrameStart, FrameBody): a command, or a bare ZWS peer's routing id, is
-	// collected whole in held before it is acted on.
-	holding  holdKind
+	// collected whole in held (holding says what for) before it is acted on.
 	held     []byte
 	holdLeft int
 
@@ -251,10 +255,10 @@ func NewSession(cfg *Config) *Session {
 		noGreeting: cfg.NoGreeting,
 		accepted:   cfg.Accepted,
 		bare:       cfg.NoGreeting && cfg.NoHandshake,
-		identity:   bytes.Clone(cfg.Identity),
 		wire:       wire{f: cfg.Framer},
 	}
-	s.auth = authorizer{domain: cfg.ZAPDomain, enforce: cfg.ZAPEnforceDomain, identity: s.identity, check: cfg.Authorize}
+	// Our routing id lives in auth (ZAP requests carry it), and Start sends it from there too.
+	s.auth = authorizer{domain: cfg.ZAPDomain, enforce: cfg.ZAPEnforceDomain, identity: bytes.Clone(cfg.Identity), check: cfg.Authorize}
 	if s.auth.check == nil && cfg.Authenticate != nil {
 		s.auth.check = authenticateReply(cfg.Authenticate)
 	}
@@ -381,7 +385,7 @@ func (s *Session) Start(now time.Time, out []byte) []byte {
 	if s.bare {
 		s.peer.Major, s.peer.Minor, s.peer.Mechanism = 3, 1, MechanismNull
 		s.state = stHandshake
-		return s.wire.frame(out, 0, s.identity)
+		return s.wire.frame(out, 0, s.auth.identity)
 	}
 	if s.noGreeting {
 		out, err := s.greeted(codec.Greeting{Major: 3, Minor: 1, Mechanism: s.mech.name()}, out)
@@ -888,26 +892,22 @@ func (s *Session) readyCommand(c codec.Command, now time.Time, out []byte, h Han
 
 // readyMetadata takes the peer's READY properties and checks its socket type.
 func (s *Session) readyMetadata(data []byte, out []byte) ([]byte, error) {
-	props := make(map[string][]byte)
-	var typ, id []byte
-	hasType := false
-	err := codec.ParseMetadata(data, func(name, value []byte) error {
-		v := bytes.Clone(value)
-		if v == nil {
-			v = []byte{}
-		}
-		props[string(name)] = v
-		switch {
-		case strings.EqualFold(string(name), PropSocketType):
-			typ, hasType = v, true
-		case strings.EqualFold(string(name), PropIdentity):
-			id = v
-		}
-		return nil
-	})
+	props, err := internProps(data)
 	if err != nil {
 		return out, err
 	}
+	// The last of the names that match, in the order they came, as when the map was filled.
+	var typ, id []byte
+	hasType := false
+	_ = codec.ParseMetadata(data, func(name, _ []byte) error {
+		switch {
+		case strings.EqualFold(string(name), PropSocketType):
+			typ, hasType = props[string(name)], true
+		case strings.EqualFold(string(name), PropIdentity):
+			id = props[string(name)]
+		}
+		return nil
+	})
 	if !hasType {
 		return out, &Error{Op: "handshake", Err: ErrMissingSocketType}
 	}
@@ -1014,6 +1014,10 @@ func (s *Session) becomeReady(now time.Time, h Handler) error {
 		s.cipher = cm.cipher
 		s.wire.seal = &CurveSealer{c: s.cipher}
 	}
+	if _, ok := s.mech.(*nullMechanism); ok {
+		// Its READY and its callback are of no use any more; one finished NULL for all sessions.
+		s.mech = nullFinished
+	}
 	s.state = stReady
 	s.handshaken = true
 	s.handshakeAt = time.Time{}
@@ -1094,3 +1098,55 @@ func (s *Session) Authorized(reply *ZAPReply, now time.Time, out []byte, h Handl
 
 // Silenced reports that a ZAP 300 left the session waiting, silent, for its handshake timer.
 func (s *Session) Silenced() bool { return s.state != stFailed && s.auth.silenced }
+
+// The property maps of the READY commands lately seen, by the command's metadata bytes. A server
+// with many peers of one kind (thousands of DEALERs or SUBs that send the same READY) keeps one
+// map for them all instead of one each: a Go map, even of one property, takes some 400 bytes, an
+// eighth of what an idle connection costs. Only small metadata is kept, at most internMax
+// entries, and the set starts over when it is full, so peers that all differ (each with its own
+// Identity) cost a lookup and nothing more. The maps are never written once built (Peer.Properties
+// is read-only; authorizer.grant copies before it adds ZAP's properties).
+const (
+	internMax     = 64
+	internMaxData = 256
+)
+
+var interned struct {
+	mu sync.Mutex
+	m  map[string]map[string][]byte
+}
+
+// internProps parses metadata into a map of its properties, values copied (an empty value is
+// non-nil), or returns the map built before from the same bytes.
+func internProps(data []byte) (map[string][]byte, error) {
+	small := len(data) <= internMaxData
+	if small {
+		interned.mu.Lock()
+		props, ok := interned.m[string(data)]
+		interned.mu.Unlock()
+		if ok {
+			return props, nil
+		}
+	}
+	props := make(map[string][]byte)
+	err := codec.ParseMetadata(data, func(name, value []byte) error {
+		v := bytes.Clone(value)
+		if v == nil {
+			v = []byte{}
+		}
+		props[string(name)] = v
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if small {
+		interned.mu.Lock()
+		if len(interned.m) >= internMax || interned.m == nil {
+			interned.m = make(map[string]map[string][]byte, internMax)
+		}
+		interned.m[string(data)] = props
+		interned.mu.Unlock()
+	}
+	return props, nil
+}

@@ -229,8 +229,7 @@ const (
 // authorizer is the session's side of ZAP, shared by its mechanism (a server's) and the session.
 type authorizer struct {
 	domain   string
-	enforce  bool
-	identity []byte
+	identity []byte // our routing id (ROUTING_ID), which requests carry
 	// check, when set, answers requests at once on the session's goroutine (Config.Authenticate,
 	// Config.Authorize); a nil answer leaves the request to the owner.
 	check func(*ZAPRequest) *ZAPReply
@@ -239,6 +238,7 @@ type authorizer struct {
 	// silenced: the handler answered 300. libzmq 4.3 sends nothing more and keeps the connection
 	// until the handshake timer ends it; so does the session, consuming no input.
 	silenced bool
+	enforce  bool // Config.ZAPEnforceDomain
 	policy   zapPolicy
 	then     func(w *wire, out []byte) ([]byte, error) // the mechanism's next step once admitted
 	granted  *ZAPReply                                 // the 200 reply, applied to the peer at READY
@@ -327,6 +327,8 @@ func (a *authorizer) grant(p *Peer) {
 	if r == nil {
 		return
 	}
+	// The peer's map may be shared with other sessions (internProps): add to a copy.
+	p.Properties = maps.Clone(p.Properties)
 	if p.Properties == nil {
 		p.Properties = map[string][]byte{}
 	}

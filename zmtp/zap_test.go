@@ -3,6 +3,7 @@ package zmtp_test
 import (
 	"bytes"
 	"errors"
+	"reflect"
 	"testing"
 	"time"
 
@@ -386,4 +387,51 @@ func FuzzZAPReply(f *testing.F) {
 			t.Fatalf("%d: %v", r.StatusCode, err)
 		}
 	})
+}
+
+// Peers that send the same READY share one property map (a server with thousands of alike peers
+// keeps one), which nothing writes: a ZAP handler's User-Id and metadata go into a copy for the
+// peer it admitted, and the other peers' maps do not see them.
+func TestPeerPropertiesShared(t *testing.T) {
+	pair := func(cfg zmtp.Config) (client, server *conn) {
+		client = newConn(&zmtp.Config{SocketType: "DEALER", Properties: []codec.Property{{Name: "X-Shared", Value: []byte("v")}}})
+		cfg.SocketType = "ROUTER"
+		server = newConn(&cfg)
+		client.out = client.s.Start(t0, nil)
+		server.out = server.s.Start(t0, nil)
+		link(t, t0, client, server)
+		return client, server
+	}
+	_, a := pair(zmtp.Config{})
+	_, b := pair(zmtp.Config{})
+	pa, pb := a.s.Peer(), b.s.Peer()
+	if pa == nil || pb == nil {
+		t.Fatalf("handshakes: %v, %v", a.err, b.err)
+	}
+	if reflect.ValueOf(pa.Properties).UnsafePointer() != reflect.ValueOf(pb.Properties).UnsafePointer() {
+		t.Error("two peers with the same READY keep a property map each")
+	}
+	if v, ok := pa.Property("x-shared"); !ok || string(v) != "v" || pa.SocketType != "DEALER" {
+		t.Fatalf("properties %q, socket type %q", pa.Properties, pa.SocketType)
+	}
+
+	_, z := pair(zmtp.Config{ZAPDomain: "d"})
+	if err := z.authorize(t, &zmtp.ZAPReply{StatusCode: 200, UserID: "anon", Metadata: map[string]string{"X-Granted": "yes"}}); err != nil {
+		t.Fatal(err)
+	}
+	pz := z.s.Peer()
+	if pz == nil {
+		t.Fatalf("ZAP handshake: %v", z.err)
+	}
+	if v, ok := pz.Property("User-Id"); !ok || string(v) != "anon" {
+		t.Fatalf("the admitted peer's properties %q lack its User-Id", pz.Properties)
+	}
+	if v, ok := pz.Property("X-Shared"); !ok || string(v) != "v" {
+		t.Fatalf("the admitted peer's properties %q lost its own", pz.Properties)
+	}
+	for _, name := range []string{"User-Id", "X-Granted"} {
+		if _, ok := pa.Property(name); ok {
+			t.Fatalf("%s leaked into the shared map: %q", name, pa.Properties)
+		}
+	}
 }

@@ -2,13 +2,16 @@
  * command line of bench/cmd/zloop/server:
  *
  *   server idle|pub|router-echo|router-serve ENDPOINT [--size BYTES] [--loops N] [--backlog N]
+ *          [--heartbeat MS] [--heartbeat-timeout MS]
  *
  * idle binds a ROUTER and holds its connections; pub binds a PUB and, once a line arrives on
  * stdin, sends SIZE-byte messages with zmq_send as fast as it can; router-echo binds a ROUTER and
  * sends every frame back with zmq_msg_recv/zmq_msg_send (the routing frame first, so the reply
  * finds its peer); router-serve is router-echo here (libzmq has no handler API: the case compares
  * zloop's handler API with libzmq's ROUTER). It prints READY once it listens and runs until SIGTERM or SIGINT (exit 0).
- * --loops is ZMQ_IO_THREADS (default 1); library defaults otherwise (SNDHWM 1000), LINGER 0. */
+ * --loops is ZMQ_IO_THREADS (default 1); --heartbeat ZMQ_HEARTBEAT_IVL and --heartbeat-timeout
+ * ZMQ_HEARTBEAT_TIMEOUT (ms; 0, the default, leaves the option alone); library defaults otherwise
+ * (SNDHWM 1000), LINGER 0. */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -28,7 +31,7 @@ static void on_signal(int sig)
 
 static int usage(const char *why)
 {
-	fprintf(stderr, "server libzmq-c: %s\nusage: server idle|pub|router-echo|router-serve ENDPOINT [--size BYTES] [--loops N] [--backlog N]\n", why);
+	fprintf(stderr, "server libzmq-c: %s\nusage: server idle|pub|router-echo|router-serve ENDPOINT [--size BYTES] [--loops N] [--backlog N] [--heartbeat MS] [--heartbeat-timeout MS]\n", why);
 	return 1;
 }
 
@@ -47,7 +50,7 @@ static int stdin_ready(int ms)
 int main(int argc, char **argv)
 {
 	const char *pos[2];
-	int npos = 0, size = 64, loops = 1, backlog = -1;
+	int npos = 0, size = 64, loops = 1, backlog = -1, hb_ivl = 0, hb_timeout = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (a[0] != '-' || a[1] == 0) {
@@ -81,6 +84,10 @@ int main(int argc, char **argv)
 			loops = n < 1 ? 1 : (int)n;
 		else if (!strcmp(name, "backlog"))
 			backlog = (int)n;
+		else if (!strcmp(name, "heartbeat"))
+			hb_ivl = (int)n;
+		else if (!strcmp(name, "heartbeat-timeout"))
+			hb_timeout = (int)n;
 		else
 			return usage("unknown flag");
 	}
@@ -110,6 +117,10 @@ int main(int argc, char **argv)
 	zmq_setsockopt(s, ZMQ_RCVTIMEO, &wake_ms, sizeof wake_ms);
 	if (backlog > 0)
 		zmq_setsockopt(s, ZMQ_BACKLOG, &backlog, sizeof backlog);
+	if (hb_ivl > 0)
+		zmq_setsockopt(s, ZMQ_HEARTBEAT_IVL, &hb_ivl, sizeof hb_ivl);
+	if (hb_timeout > 0)
+		zmq_setsockopt(s, ZMQ_HEARTBEAT_TIMEOUT, &hb_timeout, sizeof hb_timeout);
 	if (zmq_bind(s, pos[1]) < 0) {
 		fprintf(stderr, "server libzmq-c: bind %s: %s\n", pos[1], zmq_strerror(zmq_errno()));
 		zmq_close(s);

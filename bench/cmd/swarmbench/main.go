@@ -25,6 +25,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -39,25 +40,42 @@ type testCase struct {
 	Server   string // server mode: idle, pub, router-echo
 	N        int    // connections over all processes
 	Inflight int    // dealer: requests in flight per connection
+	// Flags go to every server of the case; Hold is how long an idle swarm keeps its
+	// connections after the RSS reading, the window of the servers' idle CPU (seconds).
+	Flags []string
+	Hold  float64
 }
 
 // standard are the cases of issue 11; idle-100k runs only when asked for (-cases all or by name).
 var standard = []testCase{
-	{"fanout-1k", "sub", "pub", 1000, 0},
-	{"fanout-10k", "sub", "pub", 10000, 0},
-	{"echo-1k-k1", "dealer", "router-echo", 1000, 1},
-	{"echo-1k-k4", "dealer", "router-echo", 1000, 4},
-	{"idle-10k", "idle", "idle", 10000, 0},
-	{"idle-19950", "idle", "idle", 19950, 0},
+	{"fanout-1k", "sub", "pub", 1000, 0, nil, 0},
+	{"fanout-10k", "sub", "pub", 10000, 0, nil, 0},
+	{"echo-1k-k1", "dealer", "router-echo", 1000, 1, nil, 0},
+	{"echo-1k-k4", "dealer", "router-echo", 1000, 4, nil, 0},
+	{"idle-10k", "idle", "idle", 10000, 0, nil, 0},
+	{"idle-19950", "idle", "idle", 19950, 0, nil, 0},
 }
 
-var big = testCase{"idle-100k", "idle", "idle", 100000, 0}
+var big = testCase{"idle-100k", "idle", "idle", 100000, 0, nil, 0}
+
+// heartbeat: idle connections with the server's ZMQ_HEARTBEAT_IVL at 5 s (timeout 15 s), held
+// 20 s, the swarm answering every PING: the servers' CPU per second of idle time, that is what
+// the PINGs (4,000 a second at 19,950 connections) and their timers cost. Run by name, or with
+// -cases heartbeat. libzmq 4.3.4 does not get through idle-hb-20k's connects (its I/O thread
+// spends itself in cancel_timer, a walk over every timer of the poller, at each PONG and
+// handshake); idle-hb-5k is the largest of the two it finishes.
+var hbFlags = []string{"--heartbeat", "5000", "--heartbeat-timeout", "15000"}
+
+var heartbeat = []testCase{
+	{"idle-hb-5k", "idle", "idle", 5000, 0, hbFlags, 20},
+	{"idle-hb-20k", "idle", "idle", 19950, 0, hbFlags, 20},
+}
 
 // serve are the ROUTER echo cases with zloop's loop-resident handler API (server router-serve;
 // libzmq's server runs its router-echo for them): run by name, or all of them with -cases serve.
 var serve = []testCase{
-	{"serve-1k-k1", "dealer", "router-serve", 1000, 1},
-	{"serve-1k-k4", "dealer", "router-serve", 1000, 4},
+	{"serve-1k-k1", "dealer", "router-serve", 1000, 1, nil, 0},
+	{"serve-1k-k4", "dealer", "router-serve", 1000, 4, nil, 0},
 }
 
 // perProcess is the most connections one server (or swarm) process takes under the cap of 20,000
@@ -85,7 +103,7 @@ func run(argv []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.out, "out", "results", "directory for the raw lines, the table and the chart")
 	fs.StringVar(&o.name, "name", "", "base name of the output files (default <date>-swarm)")
 	fs.StringVar(&o.impls, "impls", "zloop,libzmq-c", "servers: bin/<impl>/server; ratios are the first over the second")
-	fs.StringVar(&o.cases, "cases", "standard", "case names, comma-separated; standard, all (standard and idle-100k), serve (echo through the handler API)")
+	fs.StringVar(&o.cases, "cases", "standard", "case names, comma-separated; standard, all (standard and idle-100k), serve (echo through the handler API), heartbeat (idle-hb-5k, idle-hb-20k)")
 	fs.IntVar(&o.runs, "runs", 3, "interleaved repeats (the table shows medians)")
 	fs.IntVar(&o.n, "n", 0, "connections of every case instead of its own (a quick run)")
 	fs.IntVar(&o.threads, "threads", 1, "epoll loops of each swarm client")
@@ -121,9 +139,11 @@ func parseCases(spec string, n int) ([]testCase, error) {
 			out = append(out, big)
 		case "serve":
 			out = append(out, serve...)
+		case "heartbeat":
+			out = append(out, heartbeat...)
 		default:
 			found := false
-			for _, c := range append(append(standard[:len(standard):len(standard)], big), serve...) {
+			for _, c := range slices.Concat(standard, []testCase{big}, serve, heartbeat) {
 				if c.Name == name {
 					out, found = append(out, c), true
 				}

@@ -63,7 +63,7 @@ func TestSplit(t *testing.T) {
 }
 
 func TestAggregate(t *testing.T) {
-	c := testCase{"echo-1k-k4", "dealer", "router-echo", 1000, 4}
+	c := testCase{"echo-1k-k4", "dealer", "router-echo", 1000, 4, nil, 0}
 	plays := []play{
 		{Case: c, Impl: "a", Figures: map[string]float64{"rt_per_s": 100, "rtt_p99_us": 10}},
 		{Case: c, Impl: "b", Figures: map[string]float64{"rt_per_s": 50, "rtt_p99_us": 40}},
@@ -72,7 +72,7 @@ func TestAggregate(t *testing.T) {
 		{Case: c, Impl: "a", Figures: map[string]float64{"rt_per_s": 200, "rtt_p99_us": 20}},
 	}
 	rows := aggregate(plays, []testCase{c}, []string{"a", "b"})
-	if len(rows) != 3 {
+	if len(rows) != 4 { // round trips, p50, p99, server CPU per round trip
 		t.Fatalf("%d rows", len(rows))
 	}
 	rt, p99 := rows[0], rows[2]

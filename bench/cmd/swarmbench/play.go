@@ -158,7 +158,7 @@ func playCase(ctx context.Context, o *options, c testCase, impl string) (pl play
 			return fail(err)
 		}
 		ports[i] = port
-		s, err := start(filepath.Join(o.bin, impl, "server"), c.Server, fmt.Sprintf("tcp://127.0.0.1:%d", port))
+		s, err := start(filepath.Join(o.bin, impl, "server"), append([]string{c.Server, fmt.Sprintf("tcp://127.0.0.1:%d", port)}, c.Flags...)...)
 		if err != nil {
 			return fail(err)
 		}
@@ -174,6 +174,9 @@ func playCase(ctx context.Context, o *options, c testCase, impl string) (pl play
 			"--warmup", fmt.Sprint(o.warmup), "--window", fmt.Sprint(o.window)}
 		if c.Inflight > 0 {
 			args = append(args, "--inflight", strconv.Itoa(c.Inflight))
+		}
+		if c.Hold > 0 {
+			args = append(args, "--hold", fmt.Sprint(c.Hold))
 		}
 		s, err := start(o.swarm, args...)
 		if err != nil {
@@ -233,12 +236,15 @@ func merge(pl *play) {
 		n += float64(r.Count)
 		connect = max(connect, get("connect_s"))
 		grow += (get("rss_after_kb") - get("rss_before_kb")) * 1024
-		for _, k := range []string{"deliveries_per_s", "rt_per_s"} {
+		for _, k := range []string{"deliveries_per_s", "rt_per_s", "server_cpu_per_s", "pings_per_s"} {
 			pl.Figures[k] += get(k)
 		}
 		for _, k := range []string{"rtt_p50_us", "rtt_p99_us", "client_cpu", "connect_client_cpu"} {
 			pl.Figures[k] = max(pl.Figures[k], get(k))
 		}
+	}
+	if cpu, n := pl.Figures["server_cpu_per_s"], pl.Figures["rt_per_s"]+pl.Figures["deliveries_per_s"]; cpu > 0 && n > 0 {
+		pl.Figures["server_us_per_msg"] = cpu / n * 1e6
 	}
 	if connect > 0 {
 		pl.Figures["connect_s"] = connect
@@ -254,7 +260,8 @@ func (pl play) raw() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# case=%s impl=%s round=%d n=%d procs=%d status=%s", pl.Case.Name, pl.Impl, pl.Round, pl.Case.N,
 		len(split(pl.Case.N)), map[bool]string{true: "ok", false: "error"}[pl.Err == nil])
-	keys := []string{"server_cpu_s", "connect_s", "conn_per_s", "rss_per_conn_b", "deliveries_per_s", "rt_per_s", "rtt_p50_us", "rtt_p99_us"}
+	keys := []string{"server_cpu_s", "connect_s", "conn_per_s", "rss_per_conn_b", "deliveries_per_s", "rt_per_s", "rtt_p50_us", "rtt_p99_us",
+		"server_cpu_per_s", "pings_per_s", "server_us_per_msg"}
 	for _, k := range keys {
 		if v, ok := pl.Figures[k]; ok {
 			fmt.Fprintf(&b, " %s=%.4g", k, v)

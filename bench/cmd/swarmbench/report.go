@@ -19,6 +19,10 @@ func (m metric) format(v float64) string {
 	switch {
 	case m.Key == "rss_per_conn_b":
 		return fmt.Sprintf("%.1f KB", v/1000)
+	case m.Key == "server_us_per_msg":
+		return fmt.Sprintf("%.2f us", v)
+	case m.Key == "server_cpu_per_s":
+		return fmt.Sprintf("%.2f ms/s", v*1000)
 	case strings.HasSuffix(m.Key, "_us"):
 		return fmt.Sprintf("%.0f us", v)
 	case strings.HasSuffix(m.Key, "_s") && !strings.HasSuffix(m.Key, "_per_s"):
@@ -35,11 +39,18 @@ func (m metric) format(v float64) string {
 func metricsOf(c testCase) []metric {
 	switch c.Mode {
 	case "sub":
-		return []metric{{"deliveries_per_s", "deliveries", false}}
+		return []metric{{"deliveries_per_s", "deliveries", false}, {"server_us_per_msg", "server CPU per delivery", true}}
 	case "dealer":
-		return []metric{{"rt_per_s", "round trips", false}, {"rtt_p50_us", "RTT p50", true}, {"rtt_p99_us", "RTT p99", true}}
+		return []metric{{"rt_per_s", "round trips", false}, {"rtt_p50_us", "RTT p50", true}, {"rtt_p99_us", "RTT p99", true},
+			{"server_us_per_msg", "server CPU per round trip", true}}
 	}
-	return []metric{{"rss_per_conn_b", "RSS per connection", true}, {"conn_per_s", "connect rate", false}, {"connect_s", "connect time", true}}
+	idle := []metric{{"rss_per_conn_b", "RSS per connection", true}, {"conn_per_s", "connect rate", false}, {"connect_s", "connect time", true}}
+	if c.Hold > 0 {
+		// The servers' CPU over the hold (per second of idle time), and the PINGs the swarm
+		// answered meanwhile: the same rate on both sides says both did their heartbeats.
+		idle = append([]metric{{"server_cpu_per_s", "server CPU when idle", true}, {"pings_per_s", "PINGs answered", false}}, idle...)
+	}
+	return idle
 }
 
 // row is one metric of one case: the median over the ok runs of each implementation.

@@ -83,3 +83,17 @@ func TestParseVmRSS(t *testing.T) {
 		}
 	}
 }
+
+func TestParseStatCPU(t *testing.T) {
+	// A command name with a space and a parenthesis; utime 250 and stime 50 ticks.
+	stat := "4242 (a b) c) S 1 4242 4242 0 -1 4194560 900 0 0 0 250 50 0 0 20 0 3 0 100 1000 200"
+	s, err := ParseStatCPU(stat)
+	if err != nil || s != 3 {
+		t.Fatalf("%v, %v", s, err)
+	}
+	for _, bad := range []string{"", "1 (x) S 1 2 3", "1 (x) S 1 2 3 4 5 6 7 8 9 10 x 50 0"} {
+		if _, err := ParseStatCPU(bad); err == nil {
+			t.Errorf("%q parsed", bad)
+		}
+	}
+}

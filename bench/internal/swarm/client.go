@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/zloop/zloop/codec"
 )
 
 // conn is one swarm connection; only its loop's goroutine touches it.
@@ -67,6 +69,7 @@ type loop struct {
 	up     atomic.Int64 // connections whose handshake completed
 	msgs   atomic.Int64 // deliveries (sub) or round trips (dealer) so far
 	closed atomic.Int64 // connections that failed or that the server closed
+	pings  atomic.Int64 // the server's PINGs answered with a PONG (heartbeats)
 	rtts   []int64      // dealer round trips completed while measuring; read after the loop ends
 }
 
@@ -218,7 +221,7 @@ func (l *loop) read(c *conn) {
 		data = c.in
 	}
 	var now int64
-	var msgs int64
+	var msgs, pings int64
 	for len(data) > 0 {
 		ev, body, k, err := c.st.next(data)
 		if err != nil {
@@ -240,6 +243,10 @@ func (l *loop) read(c *conn) {
 			case ModeSub:
 				c.out = append(c.out, subscribeAll...)
 			}
+		case evPing:
+			// ZMTP 3.1: a PING is answered with a PONG that carries its context back.
+			pings++
+			c.out = codec.AppendPong(c.out, body)
 		case evMsg:
 			msgs++
 			if l.sh.a.Mode == ModeDealer {
@@ -261,6 +268,9 @@ func (l *loop) read(c *conn) {
 	c.in = append(c.in[:0], data...)
 	if msgs > 0 {
 		l.msgs.Add(msgs)
+	}
+	if pings > 0 {
+		l.pings.Add(pings)
 	}
 	if len(c.out) > 0 && !c.wantOut {
 		l.flush(c)

@@ -27,13 +27,13 @@ type server struct {
 	done   chan struct{}
 }
 
-func newServer(t *testing.T, typ sockets.Type) *server {
+func newServer(t *testing.T, typ sockets.Type, opts ...sockets.Option) *server {
 	t.Helper()
 	r, err := reactor.New(reactor.Config{Loops: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := sockets.NewOn(r, typ, sockets.WithLinger(0))
+	s, err := sockets.NewOn(r, typ, append([]sockets.Option{sockets.WithLinger(0)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,6 +147,17 @@ func TestSwarmAgainstZloop(t *testing.T) {
 			t.Fatalf("%s", r.String())
 		}
 		figure(t, r, "rss_per_conn_b")
+	})
+	// Heartbeats: the server PINGs every 20 ms and drops a peer that has not answered within
+	// 100 ms; the swarm answers every PING with a PONG, so all 40 stay through the hold (a
+	// connection the server closes fails the run) and the hold's figures are there.
+	t.Run("heartbeat", func(t *testing.T) {
+		srv := newServer(t, sockets.Router, sockets.WithHeartbeat(20*time.Millisecond, 0, 100*time.Millisecond))
+		r := runSwarm(t, srv, append([]string{"idle", srv.ep, "40", "--pid", fmt.Sprint(os.Getpid()), "--settle", "0", "--hold", "0.5"}, common...)...)
+		if figure(t, r, "pings") < 40 || figure(t, r, "pings_per_s") <= 0 || figure(t, r, "hold_s") < 0.5 {
+			t.Fatalf("%s", r.String())
+		}
+		figure(t, r, "server_cpu_per_s")
 	})
 	t.Run("sub", func(t *testing.T) {
 		srv := newServer(t, sockets.Pub)

@@ -141,8 +141,23 @@ func Run(a *Args, in io.Reader, out io.Writer) (contract.Result, error) {
 			res.Add("rss_after_kb", "%d", rss1)
 			res.Add("rss_per_conn_b", "%.0f", float64(rss1-rss0)*1024/float64(a.N))
 		}
+		// The hold is the servers' idle time: their CPU over it (heartbeats, timers) per second.
+		cpu0, cpuErr := readCPU(a.Pids)
+		p0, h0 := sum(func(l *loop) int64 { return l.pings.Load() }), time.Now()
 		if err := wait(a.Hold); err != nil {
 			return fail(err)
+		}
+		if a.Hold > 0 && len(a.Pids) > 0 && cpuErr == nil {
+			cpu1, err := readCPU(a.Pids)
+			if err != nil {
+				return fail(err)
+			}
+			el := time.Since(h0).Seconds()
+			pings := sum(func(l *loop) int64 { return l.pings.Load() }) - p0
+			res.Add("hold_s", "%.3f", el)
+			res.Add("server_cpu_per_s", "%.4f", (cpu1-cpu0)/el)
+			res.Add("pings", "%d", pings)
+			res.Add("pings_per_s", "%.0f", float64(pings)/el)
 		}
 	case ModeSub, ModeDealer:
 		if !a.Go {
@@ -155,6 +170,7 @@ func Run(a *Args, in io.Reader, out io.Writer) (contract.Result, error) {
 			return fail(err)
 		}
 		m0, c0, w0 := sum(func(l *loop) int64 { return l.msgs.Load() }), cpuTime(), time.Now()
+		s0, sErr := readCPU(a.Pids)
 		sh.measuring.Store(true)
 		if err := wait(a.Window); err != nil {
 			return fail(err)
@@ -162,6 +178,10 @@ func Run(a *Args, in io.Reader, out io.Writer) (contract.Result, error) {
 		sh.measuring.Store(false)
 		m1, c1, w1 := sum(func(l *loop) int64 { return l.msgs.Load() }), cpuTime(), time.Now()
 		el := w1.Sub(w0).Seconds()
+		if s1, err := readCPU(a.Pids); len(a.Pids) > 0 && sErr == nil && err == nil {
+			// The servers' CPU over the window: divided by the rate, what a message costs them.
+			res.Add("server_cpu_per_s", "%.4f", (s1-s0)/el)
+		}
 		if a.Mode == ModeSub {
 			res.Add("deliveries_per_s", "%.0f", float64(m1-m0)/el)
 		} else {
@@ -231,6 +251,46 @@ func readRSS(pids []int) (int64, error) {
 		total += kb
 	}
 	return total, nil
+}
+
+// readCPU sums the user and system CPU seconds of the processes pids so far, all their threads.
+func readCPU(pids []int) (float64, error) {
+	var total float64
+	for _, pid := range pids {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			return 0, err
+		}
+		s, err := ParseStatCPU(string(b))
+		if err != nil {
+			return 0, fmt.Errorf("pid %d: %w", pid, err)
+		}
+		total += s
+	}
+	return total, nil
+}
+
+// clockTicks is USER_HZ, the unit of /proc/PID/stat's times: 100 on every Linux this runs on.
+const clockTicks = 100
+
+// ParseStatCPU reads utime plus stime (fields 14 and 15, in clock ticks) from the text of
+// /proc/PID/stat, in seconds. The command name (field 2) may hold spaces and parentheses, so the
+// fields are counted after its last ')'.
+func ParseStatCPU(stat string) (float64, error) {
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, errors.New("no command name in /proc stat")
+	}
+	f := strings.Fields(stat[i+1:]) // from field 3 (state) on
+	if len(f) < 13 {
+		return 0, errors.New("short /proc stat")
+	}
+	ut, err1 := strconv.ParseUint(f[11], 10, 64)
+	st, err2 := strconv.ParseUint(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, errors.New("bad utime or stime in /proc stat")
+	}
+	return float64(ut+st) / clockTicks, nil
 }
 
 // ParseVmRSS reads VmRSS in kB from the text of /proc/PID/status.

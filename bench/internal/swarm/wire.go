@@ -58,6 +58,7 @@ const (
 	evNone  event = iota
 	evReady       // the handshake completed
 	evMsg         // a whole message ended with this frame; body is its last frame
+	evPing        // the server's PING (heartbeats, ZMTP 3.1); body is its context, to be sent back in a PONG
 )
 
 // next parses one item from the front of b: the greeting or a whole frame. It returns what it
@@ -102,7 +103,14 @@ func (s *stream) next(b []byte) (ev event, body []byte, n int, err error) {
 			s.ready = true
 			return evReady, nil, end, nil
 		}
-		return evNone, nil, end, nil // PING and the like: the benchmark's servers send none
+		if c.Is(codec.CmdPing) {
+			_, ctx, err := codec.ParsePing(c.Data)
+			if err != nil {
+				return evNone, nil, 0, err
+			}
+			return evPing, ctx, end, nil
+		}
+		return evNone, nil, end, nil // PONG (the swarm sends no PING) and the like
 	}
 	if !s.ready {
 		return evNone, nil, 0, fmt.Errorf("%w: a message before READY", errStream)

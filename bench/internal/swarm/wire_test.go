@@ -16,7 +16,7 @@ func serverStream() []byte {
 	b = codec.AppendReady(b, codec.Property{Name: "Socket-Type", Value: []byte("ROUTER")})
 	b = codec.AppendFrame(b, codec.FlagMore, []byte("part"))
 	b = appendRequest(b, 16, 42)
-	b = codec.AppendPing(b, 0, nil)
+	b = codec.AppendPing(b, 0, []byte("ctx"))
 	b = codec.AppendFrame(b, 0, make([]byte, 300)) // a long frame header
 	return b
 }
@@ -61,8 +61,9 @@ func TestStream(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(want) != 3 || want[0].ev != evReady || want[1].ev != evMsg || want[2].ev != evMsg ||
-		binary.LittleEndian.Uint64(want[1].body) != 42 || len(want[1].body) != 16 || len(want[2].body) != 300 {
+	if len(want) != 4 || want[0].ev != evReady || want[1].ev != evMsg || want[2].ev != evPing || want[3].ev != evMsg ||
+		binary.LittleEndian.Uint64(want[1].body) != 42 || len(want[1].body) != 16 || string(want[2].body) != "ctx" ||
+		len(want[3].body) != 300 {
 		t.Fatalf("got %+v", want)
 	}
 	// Split at every byte: the same items.
