@@ -1,0 +1,98 @@
+package sockets
+
+import (
+	"bytes"
+	"encoding/binary"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/zloop/zloop/internal/zmtptest"
+	"github.com/zloop/zloop/reactor"
+)
+
+// A frame above 16 MiB without MAXMSGSIZE is allocated at most twice: a first part of a sixteenth
+// of its size, then, once that part is filled, the whole frame at once (the first part's buffer
+// goes back to its class). Before, it grew through 16 MiB and 64 MiB to its size: a 64 MiB frame
+// cost 80 MiB of allocations and a 100 MiB one 180 MiB. A hostile announcement still costs only
+// what its bytes pay for: at most 16 times what the peer sent, and a clean close at its EOF.
+func TestLargeFrameAllocatedOnce(t *testing.T) {
+	const slack = 2 << 20 // the test's and the runtime's own allocations meanwhile
+	for _, tc := range []struct {
+		name string
+		size int
+	}{
+		{"64MiB", 64 << 20},
+		{"100MiB", 100 << 20},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newReactor(t)
+			pull := newSocket(t, r, Pull)
+			bound, err := pull.Bind("tcp://127.0.0.1:*")
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := zmtptest.Dial("tcp", strings.TrimPrefix(bound, "tcp://"), "PUSH", 10*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Conn.Close()
+			wire := binary.BigEndian.AppendUint64([]byte{0x02}, uint64(tc.size)) // LONG, no MORE
+			hdr := len(wire)
+			wire = append(wire, bytes.Repeat([]byte("0123456789abcdef"), tc.size/16)...)
+			runtime.GC()
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			go func() { _, _ = p.Conn.Write(wire) }() // the reader below drains it
+			m, err := pull.RecvMsg(testCtx(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			runtime.ReadMemStats(&after)
+			defer m.Release()
+			if m.Len() != 1 || !bytes.Equal(m.Frame(0), wire[hdr:]) {
+				t.Fatalf("received %d frames of %d bytes, not the frame sent", m.Len(), m.Size())
+			}
+			grew := int(after.TotalAlloc - before.TotalAlloc)
+			want := tc.size + tc.size/16 + slack
+			t.Logf("allocated %.1f MiB to receive a %d MiB frame", float64(grew)/(1<<20), tc.size>>20)
+			if grew > want {
+				t.Fatalf("allocated %.1f MiB to receive a %d MiB frame, want at most %.1f MiB (the frame once and its first sixteenth)",
+					float64(grew)/(1<<20), tc.size>>20, float64(want)/(1<<20))
+			}
+		})
+	}
+	t.Run("hostile 2^60, 17 MiB sent", func(t *testing.T) {
+		const sent = 17 << 20
+		r := newReactor(t)
+		pull := newSocket(t, r, Pull)
+		events := pull.Monitor(64)
+		bound, err := pull.Bind("tcp://127.0.0.1:*")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := zmtptest.Dial("tcp", strings.TrimPrefix(bound, "tcp://"), "PUSH", 10*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer p.Conn.Close()
+		wire := binary.BigEndian.AppendUint64([]byte{0x02}, 1<<60)
+		wire = append(wire, make([]byte, sent)...)
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		if _, err := p.Conn.Write(wire); err != nil {
+			t.Fatal(err)
+		}
+		_ = p.Conn.Close()
+		e := waitEvent(t, events, func(e reactor.Event) bool { return e.Type == reactor.EventDisconnected })
+		runtime.ReadMemStats(&after)
+		grew := int(after.TotalAlloc - before.TotalAlloc)
+		want := 16<<20 + 16*(sent+64<<10) + slack // the first part, then 16 times what arrived (and one read more)
+		t.Logf("allocated %d MiB for 2^60 announced, %d MiB sent: %v", grew>>20, sent>>20, e.Err)
+		if grew > want {
+			t.Fatalf("allocated %d MiB for 2^60 announced and %d MiB sent, want at most %d MiB", grew>>20, sent>>20, want>>20)
+		}
+	})
+}
