@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/zloop/zloop/internal/zmtptest"
+	"github.com/zloop/zloop/pool"
 	"github.com/zloop/zloop/reactor"
 )
 
@@ -95,4 +96,41 @@ func TestLargeFrameAllocatedOnce(t *testing.T) {
 			t.Fatalf("allocated %d MiB for 2^60 announced and %d MiB sent, want at most %d MiB", grew>>20, sent>>20, want>>20)
 		}
 	})
+}
+
+// A ws client masks a large body a chunk at a time as it writes it, instead of masking a copy of the
+// whole body: sending a 45 MiB message (built before the count) and receiving it allocates the
+// receiver's frame (a first sixteenth, then the whole) and a few chunks, not a second 45 MiB.
+func TestLargeWSClientMasksInChunks(t *testing.T) {
+	const size = 45<<20 + 3 // a size class no other test uses, so the pool holds none of it
+	const slack = 4 << 20
+	r := newReactorWith(t, reactor.Config{Loops: 2})
+	ctx := testCtx(t)
+	push, pull := pushPull(t, r, "ws://127.0.0.1:*/zmq", false, nil, nil) // push connects: the client masks
+	payload := bytes.Repeat([]byte("0123456789abcde"), size/15)
+	payload = append(payload, "xyz"...)
+	m := pool.NewMsg()
+	m.AppendFrame(payload)
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	if err := push.SendMsg(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	got, err := pull.RecvMsg(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	defer got.Release()
+	if got.Len() != 1 || !bytes.Equal(got.Frame(0), payload) {
+		t.Fatalf("received %d frames of %d bytes, not the message sent", got.Len(), got.Size())
+	}
+	grew := int(after.TotalAlloc - before.TotalAlloc)
+	want := 48<<20 + 3<<20 + slack // the receiver's frame and its first part, each in its size class
+	t.Logf("allocated %.1f MiB to send and receive a %.0f MiB message from a ws client", float64(grew)/(1<<20), float64(size)/(1<<20))
+	if grew > want {
+		t.Fatalf("allocated %.1f MiB to send and receive a %.0f MiB message, want at most %.1f MiB (the receiver's frame, no masked copy)",
+			float64(grew)/(1<<20), float64(size)/(1<<20), float64(want)/(1<<20))
+	}
 }
