@@ -31,7 +31,7 @@ type partial struct {
 	m     *pool.Msg    // the message, owned by the connection from then on: released when written, or at finish
 	frame int          // the frame being written; m's frames after it follow
 	body  []byte       // what is left of it while gnet's buffer is not empty: a view of m's frame, or of copy
-	copy  *pool.Buffer // the frame's copy when it had to be copied whole (wss client, CURVE); nil otherwise
+	copy  *pool.Buffer // the frame's copy when it had to be copied whole (CURVE); nil otherwise
 }
 
 // pending reports whether c holds a partly written frame.
@@ -189,8 +189,8 @@ func (c *conn) encode(hand []*pool.Msg, buf []byte) (int, []byte) {
 
 // encodeFrames appends m's frames from from on to buf. Small frames are copied into the batch;
 // large bodies go out with writev straight from the message where the framer allows it (a ws
-// client masks them a chunk at a time on the way, writeMasked; over tls a ws client and CURVE copy
-// them whole), and one the kernel takes only part of becomes c.part:
+// client masks them a chunk at a time on the way, writeMasked; CURVE copies them whole), and one the
+// kernel takes only part of becomes c.part:
 // then it returns held, and m belongs to c.
 func (c *conn) encodeFrames(m *pool.Msg, from int, buf []byte) (_ []byte, held bool) {
 	fr := c.framer
@@ -210,10 +210,21 @@ func (c *conn) encodeFrames(m *pool.Msg, from int, buf []byte) (_ []byte, held b
 			continue
 		}
 		hdr, ok := fr.appendHeader(buf, flags, len(f))
-		if mf, masking := fr.(maskingFramer); !ok && masking && c.tls == nil {
+		if mf, masking := fr.(maskingFramer); !ok && masking {
 			// A ws client: the body is masked a chunk at a time as it goes out, never copied whole.
 			if h, key, pos, ok := mf.appendMaskedHeader(buf, flags, len(f)); ok {
 				buf = buf[:0]
+				if c.tls != nil {
+					locked := c.lockWrites()
+					c.dw.startMask(f, key, pos)
+					if locked {
+						c.unlockWrites()
+					}
+					if c.tlsLarge(m, j, h, nil, nil) {
+						return buf, true
+					}
+					continue
+				}
 				if c.writeMasked(m, j, h, f, key, pos) {
 					return buf, true
 				}
@@ -222,8 +233,8 @@ func (c *conn) encodeFrames(m *pool.Msg, from int, buf []byte) (_ []byte, held b
 		}
 		var masked *pool.Buffer
 		if !ok {
-			// The body must be copied (a wss client masks it; CURVE boxes it): into a pooled
-			// buffer of its size, written after the batch like a body of its own.
+			// The body must be copied (CURVE boxes it): into a pooled buffer of its size,
+			// written after the batch like a body of its own.
 			masked = pool.GetBuffer(len(f) + fr.overhead())
 			masked.B = fr.appendFrame(masked.B[:0], flags, f)
 			hdr, f = buf, masked.B
@@ -402,9 +413,9 @@ func (c *conn) continuePart() bool {
 				_ = c.writeHeld(true)
 			}
 			left = c.dw.heldLeft()
-			if left == 0 {
-				c.dw.endMask()
-			}
+		}
+		if left == 0 {
+			c.dw.endMask()
 		}
 		if locked {
 			c.unlockWrites()
