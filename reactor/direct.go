@@ -46,14 +46,17 @@ type directWriter struct {
 	mbuf *pool.Buffer
 }
 
-// maskChunk is how much of a ws client's large body is masked at a time: small enough to stay in
-// the cache between its masking and its write, large enough for few system calls.
-const maskChunk = 256 << 10
+// maskChunk is how much of a ws client's large body is masked at a time: as much as TCP's send
+// buffer grows to (net.ipv4.tcp_wmem), so that a chunk is one write. Measured with 16 MiB messages
+// on loopback: 256 KiB chunks cost the sender a fifth more CPU time than masking a whole copy did
+// and the rate an eighth (the writes, and the reader's reads, were a sixteenth the size); 1 and
+// 4 MiB chunks matched the whole copy.
+const maskChunk = 4 << 20
 
 // startMask begins a masked body src (under mu): the chunks come from nextMasked.
 func (w *directWriter) startMask(src []byte, key [4]byte, pos int) {
 	if w.mbuf == nil {
-		w.mbuf = pool.GetBuffer(maskChunk)
+		w.mbuf = pool.GetBuffer(min(len(src), maskChunk)) // a smaller body in one piece
 	}
 	w.msrc, w.mkey, w.mpos = src, key, pos
 }
