@@ -21,11 +21,11 @@ import (
 // Retention is bounded twice. Each class keeps its most recently released buffers in a free list of
 // its own, all classes together about keptTotal bytes at most: a steady stream takes back what it
 // gave, whatever the garbage collector does and whichever goroutines release and take, without an
-// allocation. When the free lists are full, a release makes room by dropping buffers of the class
-// least recently taken from (sizes an application no longer uses do not hold the room for ever),
-// and what still does not fit goes to the class's sync.Pool, which keeps it only until the garbage
-// collector's second cycle (the runtime forces one at least every two minutes), so memory held for
-// a burst returns to the runtime once the burst is over.
+// allocation. When the free lists are full, a release makes room by moving buffers of the class
+// least recently taken from to that class's sync.Pool (sizes an application no longer uses do not
+// hold the room for ever), and what still does not fit goes to its own class's sync.Pool, which
+// keeps it only until the garbage collector's second cycle (the runtime forces one at least every
+// two minutes), so memory held for a burst returns to the runtime once the burst is over.
 const (
 	minClassShift = 6  // 64 bytes
 	smallShift    = 18 // smallMax
@@ -167,5 +167,11 @@ func evictStalerThan(c int, used uint64) bool {
 	k.free = k.free[:n-1]
 	k.mu.Unlock()
 	kept.Add(-int64(cap(b)))
+	// Into its class's sync.Pool rather than straight to the collector: a class taken from just
+	// before the one that evicts it (a large frame's first part, then its whole) finds it there at
+	// its next take, and the collector still has it within two cycles if nobody does.
+	h := holders.Get().(*buf)
+	h.b = b
+	k.over.Put(h)
 	return true
 }

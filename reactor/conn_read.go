@@ -19,16 +19,24 @@ import (
 //
 // How much a frame's announced size may reserve, since the size comes from the peer: with
 // MAXMSGSIZE set, the session has checked it, and the frame is reserved whole, as libzmq does. With
-// no limit (the default), up to trustedFrame is reserved whole; a larger frame starts with
-// trustedFrame and grows only as its bytes actually arrive, each time to at most four times what
-// arrived (growFrame). So a peer that announces 2^60 bytes and sends a few costs trustedFrame at
-// most, one that sends a huge frame costs a few times what it sent, and an honest 200 MB frame is
-// allocated three times (16 MiB, 64 MiB, then its size) and copied 80 MB on the way: about 1.5 times
-// its size at the peak. Setting MAXMSGSIZE makes every frame within it exact.
+// no limit (the default), a frame of up to trustedFrame is reserved whole too. A larger one has to
+// show its bytes first: it starts with a first part of 1/commitRatio of its size (at most
+// trustedFrame), and once that is filled, the frame is allocated once at its full size, which is
+// then at most commitRatio times what arrived; the first part's bytes are copied over, and its
+// buffer goes back to its size class (growFrame). So an honest frame of any size above trustedFrame is
+// allocated twice, the first time a pooled sixteenth of it, and copies a sixteenth of itself;
+// within the largest size class (64 MiB) a steady stream of them allocates nothing. Its cost to a
+// peer is what bounds it: a peer that announces 2^60 bytes and sends a few costs trustedFrame at
+// most, and one that sends B bytes of a huge frame makes us hold at most commitRatio x B (Go takes
+// fresh pages from the kernel untouched, so what is resident stays near B until the runtime reuses
+// freed memory). The limit is the honest fix: set MAXMSGSIZE and every frame within it is reserved
+// exactly once, before its first byte.
 
 const (
 	// trustedFrame is the most an unchecked frame size reserves up front (see above).
 	trustedFrame = 16 << 20
+	// commitRatio bounds what a frame without a limit may hold against what arrived of it.
+	commitRatio = 16
 	// directMin: a frame with at least this much of its body still to come is read from the socket
 	// into the message; a smaller rest comes with gnet's next read (64 KiB) anyway.
 	directMin = 32 << 10
@@ -234,7 +242,8 @@ func (c *conn) Frame(size int, more, first bool) bool {
 	}
 	reserve := size
 	if size > trustedFrame && c.opts.Session.MaxMsgSize <= 0 {
-		reserve = trustedFrame // no limit vouches for the size: grow as the bytes come (growFrame)
+		// No limit vouches for the size: a first part, then the whole once the part is filled.
+		reserve = min(trustedFrame, (size+commitRatio-1)/commitRatio)
 	}
 	c.cur.ReserveFrame(reserve)
 	c.curMore = more
@@ -258,11 +267,12 @@ func (c *conn) FrameData(p []byte, last bool) {
 	}
 }
 
-// growFrame makes room for at least n more bytes of a frame that was not reserved whole: up to
-// three times what arrived of it so far, never past its announced size (see trustedFrame).
+// growFrame makes room for at least n more bytes (p, in hand) of a frame that was not reserved
+// whole: the frame's whole rest when that keeps it within commitRatio times what has arrived of it
+// (p included), as it does once its first part is filled, else up to that.
 func (c *conn) growFrame(n int) {
-	got := len(c.cur.Frame(c.cur.Len() - 1))
-	c.cur.Grow(min(max(n, 3*got), c.curLeft))
+	got := len(c.cur.Frame(c.cur.Len()-1)) + n
+	c.cur.Grow(min(max(n, commitRatio*got-got+n), c.curLeft))
 }
 
 // readBody reads the rest of a large frame's body from the socket straight into the message and

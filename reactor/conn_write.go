@@ -31,7 +31,7 @@ type partial struct {
 	m     *pool.Msg    // the message, owned by the connection from then on: released when written, or at finish
 	frame int          // the frame being written; m's frames after it follow
 	body  []byte       // what is left of it while gnet's buffer is not empty: a view of m's frame, or of copy
-	copy  *pool.Buffer // a ws client's masked copy of the frame; nil otherwise
+	copy  *pool.Buffer // the frame's copy when it had to be copied whole (CURVE); nil otherwise
 }
 
 // pending reports whether c holds a partly written frame.
@@ -55,6 +55,7 @@ func (c *conn) dropPart() {
 func (c *conn) dropHeld() {
 	locked := c.lockWrites()
 	c.dw.held = nil
+	c.dw.endMask()
 	if locked {
 		c.unlockWrites()
 	}
@@ -69,7 +70,7 @@ func (c *conn) partBytes() int {
 		return 0
 	}
 	locked := c.lockWrites()
-	n := len(c.part.body) + len(c.dw.held)
+	n := len(c.part.body) + c.dw.heldLeft()
 	if locked {
 		c.unlockWrites()
 	}
@@ -188,7 +189,8 @@ func (c *conn) encode(hand []*pool.Msg, buf []byte) (int, []byte) {
 
 // encodeFrames appends m's frames from from on to buf. Small frames are copied into the batch;
 // large bodies go out with writev straight from the message where the framer allows it (a ws
-// client masks them into a copy of their own), and one the kernel takes only part of becomes c.part:
+// client masks them a chunk at a time on the way, writeMasked; CURVE copies them whole), and one the
+// kernel takes only part of becomes c.part:
 // then it returns held, and m belongs to c.
 func (c *conn) encodeFrames(m *pool.Msg, from int, buf []byte) (_ []byte, held bool) {
 	fr := c.framer
@@ -208,9 +210,30 @@ func (c *conn) encodeFrames(m *pool.Msg, from int, buf []byte) (_ []byte, held b
 			continue
 		}
 		hdr, ok := fr.appendHeader(buf, flags, len(f))
+		if mf, masking := fr.(maskingFramer); !ok && masking {
+			// A ws client: the body is masked a chunk at a time as it goes out, never copied whole.
+			if h, key, pos, ok := mf.appendMaskedHeader(buf, flags, len(f)); ok {
+				buf = buf[:0]
+				if c.tls != nil {
+					locked := c.lockWrites()
+					c.dw.startMask(f, key, pos)
+					if locked {
+						c.unlockWrites()
+					}
+					if c.tlsLarge(m, j, h, nil, nil) {
+						return buf, true
+					}
+					continue
+				}
+				if c.writeMasked(m, j, h, f, key, pos) {
+					return buf, true
+				}
+				continue
+			}
+		}
 		var masked *pool.Buffer
 		if !ok {
-			// The body must be copied (a ws client masks it): into a pooled buffer of its size,
+			// The body must be copied (CURVE boxes it): into a pooled buffer of its size,
 			// written after the batch like a body of its own.
 			masked = pool.GetBuffer(len(f) + fr.overhead())
 			masked.B = fr.appendFrame(masked.B[:0], flags, f)
@@ -272,16 +295,30 @@ func (c *conn) writeLarge(m *pool.Msg, j int, hdr, body []byte, masked *pool.Buf
 			n -= len(hdr)
 			hdr = nil
 		}
+		// A masked body goes on a chunk at a time while the kernel takes each whole.
+		for n == len(body) && len(c.dw.msrc) > 0 && err == nil && !c.closed() && c.gc != nil {
+			body = c.dw.nextMasked()
+			n, err = writeFD(c.gc.Fd(), body)
+			c.loop.writes.Add(1)
+			c.sc.writes.Add(1)
+			if err != nil && !wouldBlock(err) {
+				c.writeFailed("write", err)
+			}
+			n = max(n, 0)
+			c.loop.inline.Add(uint64(n))
+			c.sc.inline.Add(uint64(n))
+		}
 	}
 	if len(hdr) > 0 && !c.closed() && c.gc != nil {
 		before := c.gc.OutboundBuffered()
 		_, _ = c.gc.Write(hdr)
 		c.account(len(hdr), before)
 	}
-	if c.closed() || c.gc == nil || n == len(body) {
+	if c.closed() || c.gc == nil || (n == len(body) && len(c.dw.msrc) == 0) {
 		if masked != nil {
 			masked.Release()
 		}
+		c.dw.endMask()
 		return false
 	}
 	c.part = partial{m: m, frame: j, body: body[n:], copy: masked}
@@ -291,6 +328,29 @@ func (c *conn) writeLarge(m *pool.Msg, j int, hdr, body []byte, masked *pool.Buf
 	c.loop.heldBodies.Add(1)
 	c.sc.heldBodies.Add(1)
 	return true
+}
+
+// writeMasked writes hdr (the batch and a ws client's frame header) and then body, frame j of m,
+// masked with key from payload offset pos a chunk at a time (directWriter.nextMasked), and reports
+// held as writeLarge does: then the rest is masked as the socket drains. Without the output watcher
+// the chunks go through gnet, which copies what the kernel refuses, as it does any body there.
+func (c *conn) writeMasked(m *pool.Msg, j int, hdr, body []byte, key [4]byte, pos int) (held bool) {
+	if c.closed() || c.gc == nil {
+		return false
+	}
+	if locked := c.lockWrites(); locked {
+		defer c.unlockWrites()
+	}
+	c.dw.startMask(body, key, pos)
+	if refWrites && c.loop.outWatch() != nil {
+		return c.writeLarge(m, j, hdr, c.dw.nextMasked(), nil)
+	}
+	c.writev(hdr, c.dw.nextMasked())
+	for len(c.dw.msrc) > 0 && !c.closed() && c.gc != nil {
+		c.writev(c.dw.nextMasked(), nil)
+	}
+	c.dw.endMask()
+	return false
 }
 
 // writeFailed closes c after a write of its own to the descriptor failed, as gnet does when its
@@ -349,10 +409,13 @@ func (c *conn) continuePart() bool {
 				// gnet's buffer is empty: the rest is the watcher's to write too.
 				c.dw.held, c.dw.heldFD, c.part.body = c.part.body, c.gc.Fd(), nil
 			}
-			if len(c.dw.held) > 0 {
+			if c.dw.heldLeft() > 0 {
 				_ = c.writeHeld(true)
 			}
-			left = len(c.dw.held)
+			left = c.dw.heldLeft()
+		}
+		if left == 0 {
+			c.dw.endMask()
 		}
 		if locked {
 			c.unlockWrites()
@@ -394,27 +457,38 @@ func (c *conn) continuePart() bool {
 	return !c.closed()
 }
 
-// writeHeld writes what it can of the held body; the write lock is held, by the loop (onLoop) or by
-// the output watcher. An error other than EAGAIN closes the connection on the loop, as gnet's write
-// would; the watcher leaves it to the loop, whose next write meets it again.
+// writeHeld writes what it can of the held body (a masked one chunk after chunk); the write lock is
+// held, by the loop (onLoop) or by the output watcher. An error other than EAGAIN closes the
+// connection on the loop, as gnet's write would; the watcher leaves it to the loop, whose next
+// write meets it again. What is left is in held unless nothing is.
 func (c *conn) writeHeld(onLoop bool) (err error) {
 	w := &c.dw
-	n, err := writeFD(w.heldFD, w.held)
-	c.loop.writes.Add(1)
-	c.sc.writes.Add(1)
-	if n > 0 {
-		w.held = w.held[n:]
-		c.loop.inline.Add(uint64(n))
-		c.sc.inline.Add(uint64(n))
-		c.partWritten.Add(uint64(n))
-	}
-	if err != nil && !wouldBlock(err) {
-		if onLoop {
-			c.writeFailed("write", err)
+	for {
+		if len(w.held) == 0 {
+			if len(w.msrc) == 0 {
+				return nil
+			}
+			w.held = w.nextMasked()
 		}
-		return err
+		n, err := writeFD(w.heldFD, w.held)
+		c.loop.writes.Add(1)
+		c.sc.writes.Add(1)
+		if n > 0 {
+			w.held = w.held[n:]
+			c.loop.inline.Add(uint64(n))
+			c.sc.inline.Add(uint64(n))
+			c.partWritten.Add(uint64(n))
+		}
+		if err != nil && !wouldBlock(err) {
+			if onLoop {
+				c.writeFailed("write", err)
+			}
+			return err
+		}
+		if len(w.held) > 0 || err != nil {
+			return nil // the kernel is full: its next EPOLLOUT
+		}
 	}
-	return nil
 }
 
 // writable runs when the output watcher found c's socket writable: the held body goes on, and

@@ -34,6 +34,15 @@ type framer interface {
 	subscriptionCommands(peer *zmtp.Peer) bool
 }
 
+// maskingFramer is a framer whose bodies must be masked on the wire (a ws client, RFC 6455): a large
+// body goes out masked a chunk at a time as it is written (directWriter.nextMasked), never copied
+// whole. appendMaskedHeader appends the header of a frame of a size-byte body, masked with the key
+// it returns, whose masking goes on at payload offset pos; ok is false when the framer does not
+// mask (a ws server). Called on the loop, under the connection's write lock.
+type maskingFramer interface {
+	appendMaskedHeader(dst []byte, flags byte, size int) (out []byte, key [4]byte, pos int, ok bool)
+}
+
 // zmtpFramer is ZMTP 3.x over a byte stream: the session parses the greeting and the frames.
 type zmtpFramer struct{ c *conn }
 

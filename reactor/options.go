@@ -18,7 +18,7 @@ type Options struct {
 	// ReconnectIvlMax, when above ReconnectIvl, doubles the wait after each failed attempt up to it.
 	ReconnectIvlMax time.Duration
 	ConnectTimeout  time.Duration // 0 = the operating system's
-	SndBuf, RcvBuf  int           // kernel socket buffers; 0 = the operating system's default
+	SndBuf, RcvBuf  int           // kernel socket buffers; 0 = the operating system's default (SndBuf over ipc: ipcSndBuf)
 
 	// TCP tuning of tcp:// and ws:// connections, with libzmq's meanings (sockets.Options
 	// documents each). TCPKeepAlive is ZMQ_TCP_KEEPALIVE: 1 on, 0 off, -1 the system's; the

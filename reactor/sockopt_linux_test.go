@@ -3,6 +3,10 @@ package reactor
 import (
 	"errors"
 	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -131,4 +135,60 @@ func TestSocketOptionsOnEndpoints(t *testing.T) {
 	if e := o.waitEvent(t, EventBindFailed); !errors.Is(e.Err, syscall.ENODEV) {
 		t.Fatalf("%v", e)
 	}
+}
+
+// An ipc:// connection's send buffer is ipcSndBuf unless SNDBUF is set (the kernel doubles what it
+// is given, and caps it at net.core.wmem_max first); both ends get it, either may send.
+func TestIPCSendBuffer(t *testing.T) {
+	raw, err := os.ReadFile("/proc/sys/net/core/wmem_max")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wmemMax, err := strconv.Atoi(strings.TrimSpace(string(raw)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b, err := unixPair(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defaultBuf := getsockopt(t, a, syscall.SOL_SOCKET, syscall.SO_SNDBUF)
+	for _, c := range []struct {
+		name string
+		opts Options
+		want int
+	}{
+		{"default", Options{}, 2 * min(ipcSndBuf, wmemMax)},
+		{"SNDBUF set", Options{SndBuf: 64 << 10}, 2 * min(64<<10, wmemMax)},
+	} {
+		for _, conn := range []*net.UnixConn{a, b} {
+			if err := setBuffers(conn, &c.opts); err != nil {
+				t.Fatal(err)
+			}
+			if got := getsockopt(t, conn, syscall.SOL_SOCKET, syscall.SO_SNDBUF); got != c.want {
+				t.Errorf("%s: SO_SNDBUF = %d, want %d (it was %d before)", c.name, got, c.want, defaultBuf)
+			}
+		}
+	}
+}
+
+// unixPair returns both ends of a unix stream connection, closed at the test's end.
+func unixPair(t *testing.T) (*net.UnixConn, *net.UnixConn, error) {
+	path := filepath.Join(t.TempDir(), "s")
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		return nil, nil, err
+	}
+	defer ln.Close()
+	a, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		return nil, nil, err
+	}
+	t.Cleanup(func() { _ = a.Close() })
+	b, err := ln.AcceptUnix()
+	if err != nil {
+		return nil, nil, err
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	return a, b, nil
 }

@@ -562,16 +562,21 @@ func tlsReadError(err error) error {
 
 // tlsLarge writes hdr (the batch and a frame's header) and then body, frame j of m, encrypted
 // tlsChunk at a time, and reports held when gnet came to hold tlsHold bytes first: then c.part
-// keeps m (and masked, a ws client's masked copy of the frame) with the rest of the body, which
+// keeps m (and masked, a CURVE frame's copy) with the rest of the body (a wss client's in dw.msrc,
+// masked a chunk at a time), which
 // tlsContinue encrypts as the socket drains. On the loop.
 func (c *conn) tlsLarge(m *pool.Msg, j int, hdr, body []byte, masked *pool.Buffer) (held bool) {
 	c.writev(hdr, nil)
-	for len(body) > 0 && !c.closed() && c.gc != nil {
+	for (len(body) > 0 || c.maskLeft() > 0) && !c.closed() && c.gc != nil {
 		if c.gc.OutboundBuffered() >= tlsHold {
 			c.part = partial{m: m, frame: j, body: body, copy: masked}
 			c.loop.heldBodies.Add(1)
 			c.sc.heldBodies.Add(1)
 			return true
+		}
+		if len(body) == 0 {
+			c.writev(c.maskedChunk(), nil) // a wss client's body, masked a chunk at a time
+			continue
 		}
 		n := min(len(body), tlsChunk)
 		c.writev(body[:n], nil)
@@ -580,17 +585,49 @@ func (c *conn) tlsLarge(m *pool.Msg, j int, hdr, body []byte, masked *pool.Buffe
 	if masked != nil {
 		masked.Release()
 	}
+	locked := c.lockWrites()
+	c.dw.endMask()
+	if locked {
+		c.unlockWrites()
+	}
 	return false
+}
+
+// maskLeft is what a wss client's body being written has left to mask (on the loop).
+func (c *conn) maskLeft() int {
+	locked := c.lockWrites()
+	n := len(c.dw.msrc)
+	if locked {
+		c.unlockWrites()
+	}
+	return n
+}
+
+// maskedChunk masks the next chunk of a wss client's body (on the loop). The chunk is sealed before
+// the next one is masked: only the loop writes a TLS connection's body.
+func (c *conn) maskedChunk() []byte {
+	locked := c.lockWrites()
+	b := c.dw.nextMasked()
+	if locked {
+		c.unlockWrites()
+	}
+	return b
 }
 
 // tlsContinue encrypts the held body's next chunks while gnet holds less than tlsHold, and returns
 // what is left of it. The write lock is held.
 func (c *conn) tlsContinue() int {
-	for len(c.part.body) > 0 && !c.closed() && c.gc != nil && c.gc.OutboundBuffered() < tlsHold {
+	for (len(c.part.body) > 0 || len(c.dw.msrc) > 0) && !c.closed() && c.gc != nil && c.gc.OutboundBuffered() < tlsHold {
+		if len(c.part.body) == 0 {
+			b := c.dw.nextMasked() // a wss client's body, masked a chunk at a time
+			c.tlsSeal(b, nil)
+			c.partWritten.Add(uint64(len(b)))
+			continue
+		}
 		n := min(len(c.part.body), tlsChunk)
 		c.tlsSeal(c.part.body[:n], nil)
 		c.part.body = c.part.body[n:]
 		c.partWritten.Add(uint64(n))
 	}
-	return len(c.part.body)
+	return len(c.part.body) + len(c.dw.msrc)
 }

@@ -201,6 +201,18 @@ func (w *wsConn) appendHeader(dst []byte, flags byte, size int) ([]byte, bool) {
 	return ws.AppendFrameHeader(dst, zwsFlags(flags), size), true
 }
 
+// appendMaskedHeader: a client's large body is masked as it goes out, a chunk at a time (the key and
+// the flags byte here, the body from payload offset 1 on).
+func (w *wsConn) appendMaskedHeader(dst []byte, flags byte, size int) ([]byte, [4]byte, int, bool) {
+	var k [4]byte
+	if w.maskRNG == nil {
+		return dst, k, 0, false
+	}
+	w.mask(&k)
+	dst = ws.AppendHeader(dst, ws.Header{Fin: true, Op: ws.OpBinary, Len: uint64(size) + 1, Masked: true, Mask: k})
+	return append(dst, zwsFlags(flags)^k[0]), k, 1, true
+}
+
 // overhead: a WebSocket header of up to 14 bytes (with a mask) and the ZWS flags byte.
 func (w *wsConn) overhead() int { return 15 }
 

@@ -48,7 +48,9 @@ type Options struct {
 	// larger one is disconnected. -1 = no limit (default). For later endpoints.
 	MaxMsgSize int64
 	// SndBuf / RcvBuf (ZMQ_SNDBUF / ZMQ_RCVBUF): the kernel's socket buffers in bytes; default 0,
-	// the operating system's. For later endpoints.
+	// the operating system's, except SndBuf over ipc://, 1 MiB (a unix socket's buffer does not
+	// grow by itself as TCP's does, and its usual 208 KiB cuts a large message into many rounds
+	// of sleeping and waking; the kernel caps it at net.core.wmem_max). For later endpoints.
 	SndBuf, RcvBuf int
 	// Immediate (ZMQ_IMMEDIATE): queue messages only to completed connections, not to a Connect
 	// still connecting. Default false. For later endpoints.

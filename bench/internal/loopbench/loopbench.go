@@ -1,7 +1,8 @@
 // Package loopbench is the bench's limit line: the contract's thr and lat (impl=loopback) over one
 // plain stream socket, no ZeroMQ at all. A message is SIZE bytes written with one Write and read
 // with io.ReadFull into one buffer, so thr loopback->loopback is the single-stream byte rate of
-// this machine's loopback (tcp:// and ws:// on TCP, ipc:// on a unix socket), expressed in
+// this machine's loopback (tcp:// and ws:// on TCP, ipc:// on a unix socket with zloop's ipc send
+// buffer, ipcBuffer), expressed in
 // messages of SIZE, with the contract's clocks, and measured in the same run as the libraries.
 // Over ws:// it is plain TCP too: the rate a ws transport could at best reach on that stream. Over
 // tls:// and wss:// it is one crypto/tls stream on TCP (benchtls's configuration), the same bytes
@@ -95,6 +96,7 @@ func (*Impl) Open(ctx context.Context, _ contract.Kind, a *contract.Args) (contr
 			if d, ok := ctx.Deadline(); ok {
 				_ = c.SetDeadline(d)
 			}
+			ipcBuffer(c)
 			s.c = c
 			return s, nil
 		}
@@ -103,6 +105,15 @@ func (*Impl) Open(ctx context.Context, _ contract.Kind, a *contract.Args) (contr
 			return nil, fmt.Errorf("%w (last: %v)", ctx.Err(), err)
 		case <-tick.C:
 		}
+	}
+}
+
+// ipcBuffer gives a unix socket the send buffer zloop gives its ipc:// connections (1 MiB, where
+// net.core.wmem_max allows): the limit line is the rate of one stream set up as the library's, so
+// that a library cannot pass it by its buffer sizes alone. TCP's buffers grow by themselves.
+func ipcBuffer(c net.Conn) {
+	if u, ok := c.(*net.UnixConn); ok {
+		_ = u.SetWriteBuffer(1 << 20)
 	}
 }
 
@@ -124,6 +135,7 @@ func (s *socket) conn(ctx context.Context) (net.Conn, error) {
 		}
 		_ = s.ln.Close()
 		s.ln = nil
+		ipcBuffer(c)
 		s.c = c
 		if d, ok := ctx.Deadline(); ok {
 			_ = c.SetDeadline(d)

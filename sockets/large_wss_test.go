@@ -1,0 +1,52 @@
+package sockets
+
+import (
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/zloop/zloop/reactor"
+)
+
+// A wss client masks its large bodies a chunk at a time before they are encrypted, also when a slow
+// reader makes the connection hold one and encrypt the rest as the socket drains: every message
+// arrives whole and in order.
+func TestLargeInOrderWSSClient(t *testing.T) {
+	r := newReactorWith(t, reactor.Config{Loops: 2})
+	ctx := testCtx(t)
+	// Small kernel buffers, so that the sender's connection comes to hold a body before the
+	// kernels have taken every message.
+	pull := newSocket(t, r, Pull, tlsServer(t), WithRcvHWM(2), WithRcvBuf(64<<10))
+	ep, err := pull.Bind("wss://127.0.0.1:*/zmq")
+	if err != nil {
+		t.Fatal(err)
+	}
+	push := newSocket(t, r, Push, tlsClient(t), WithSndHWM(4), WithSndBuf(64<<10), WithLinger(0))
+	if err := push.Connect(strings.Replace(ep, "127.0.0.1", "localhost", 1)); err != nil {
+		t.Fatal(err)
+	}
+	const n = 40
+	errs := make(chan error, 1)
+	go func() {
+		for i := 0; i < n; i++ {
+			if err := push.Send(ctx, largeMsg(i)...); err != nil {
+				errs <- err
+				return
+			}
+		}
+		errs <- nil
+	}()
+	if runtime.GOOS == "linux" {
+		waitFor(t, "a held body", func() bool { return push.Stats().HeldBodies > 0 })
+	}
+	for i := 0; i < n; i++ {
+		got, err := pull.Recv(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkLargeMsg(t, i, got)
+	}
+	if err := <-errs; err != nil {
+		t.Fatal(err)
+	}
+}
