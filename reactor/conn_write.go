@@ -296,7 +296,7 @@ func (c *conn) writeLarge(m *pool.Msg, j int, hdr, body []byte, masked *pool.Buf
 			hdr = nil
 		}
 		// A masked body goes on a chunk at a time while the kernel takes each whole.
-		for n == len(body) && len(c.dw.msrc) > 0 && err == nil && !c.closed() && c.gc != nil {
+		for n == len(body) && c.dw.maskLeft() > 0 && err == nil && !c.closed() && c.gc != nil {
 			body = c.dw.nextMasked()
 			n, err = writeFD(c.gc.Fd(), body)
 			c.loop.writes.Add(1)
@@ -314,7 +314,7 @@ func (c *conn) writeLarge(m *pool.Msg, j int, hdr, body []byte, masked *pool.Buf
 		_, _ = c.gc.Write(hdr)
 		c.account(len(hdr), before)
 	}
-	if c.closed() || c.gc == nil || (n == len(body) && len(c.dw.msrc) == 0) {
+	if c.closed() || c.gc == nil || (n == len(body) && c.dw.maskLeft() == 0) {
 		if masked != nil {
 			masked.Release()
 		}
@@ -346,7 +346,7 @@ func (c *conn) writeMasked(m *pool.Msg, j int, hdr, body []byte, key [4]byte, po
 		return c.writeLarge(m, j, hdr, c.dw.nextMasked(), nil)
 	}
 	c.writev(hdr, c.dw.nextMasked())
-	for len(c.dw.msrc) > 0 && !c.closed() && c.gc != nil {
+	for c.dw.maskLeft() > 0 && !c.closed() && c.gc != nil {
 		c.writev(c.dw.nextMasked(), nil)
 	}
 	c.dw.endMask()
@@ -465,7 +465,7 @@ func (c *conn) writeHeld(onLoop bool) (err error) {
 	w := &c.dw
 	for {
 		if len(w.held) == 0 {
-			if len(w.msrc) == 0 {
+			if w.maskLeft() == 0 {
 				return nil
 			}
 			w.held = w.nextMasked()

@@ -38,12 +38,19 @@ type directWriter struct {
 	heldFD int
 
 	// A ws client's held body is masked on its way out (maskingFramer): held is then its current
-	// chunk, masked into mbuf, and msrc what of the message's body is not masked yet, at payload
-	// offset mpos with the key mkey. mbuf is taken for the frame and released when it is out.
-	msrc []byte
-	mkey [4]byte
-	mpos int
-	mbuf *pool.Buffer
+	// chunk, and mask the rest. Made at the connection's first masked body and kept: few
+	// connections ever have one, and every connection's size counts (TestPerConnectionSizes).
+	mask *masking
+}
+
+// masking is a ws client's large body on its way out: its current chunk is masked into buf, and
+// src is what of the body is not masked yet, at payload offset pos with the key key. buf is taken
+// for the frame and released when it is out.
+type masking struct {
+	src []byte
+	key [4]byte
+	pos int
+	buf *pool.Buffer
 }
 
 // maskChunk is how much of a ws client's large body is masked at a time: as much as TCP's send
@@ -55,36 +62,51 @@ const maskChunk = 4 << 20
 
 // startMask begins a masked body src (under mu): the chunks come from nextMasked.
 func (w *directWriter) startMask(src []byte, key [4]byte, pos int) {
-	if w.mbuf == nil {
-		w.mbuf = pool.GetBuffer(min(len(src), maskChunk)) // a smaller body in one piece
+	if w.mask == nil {
+		w.mask = new(masking)
 	}
-	w.msrc, w.mkey, w.mpos = src, key, pos
+	m := w.mask
+	if m.buf == nil {
+		m.buf = pool.GetBuffer(min(len(src), maskChunk)) // a smaller body in one piece
+	}
+	m.src, m.key, m.pos = src, key, pos
 }
 
-// nextMasked masks the body's next chunk into mbuf and returns it (under mu); valid until the next
-// call. Empty when the body is all masked.
+// nextMasked masks the body's next chunk into the chunk buffer and returns it (under mu); valid
+// until the next call. Empty when the body is all masked.
 func (w *directWriter) nextMasked() []byte {
-	n := min(len(w.msrc), len(w.mbuf.B))
-	b := w.mbuf.B[:n]
-	copy(b, w.msrc)
-	ws.MaskBytes(b, w.mkey, w.mpos)
-	w.msrc = w.msrc[n:]
-	w.mpos += n
+	m := w.mask
+	n := min(len(m.src), len(m.buf.B))
+	b := m.buf.B[:n]
+	copy(b, m.src)
+	ws.MaskBytes(b, m.key, m.pos)
+	m.src = m.src[n:]
+	m.pos += n
 	return b
 }
 
 // endMask forgets a masked body and gives its chunk buffer back (under mu): when the frame is out,
 // or withdrawn.
 func (w *directWriter) endMask() {
-	w.msrc = nil
-	if w.mbuf != nil {
-		w.mbuf.Release()
-		w.mbuf = nil
+	if m := w.mask; m != nil {
+		m.src = nil
+		if m.buf != nil {
+			m.buf.Release()
+			m.buf = nil
+		}
 	}
 }
 
+// maskLeft is what of a masked body is not masked yet (under mu).
+func (w *directWriter) maskLeft() int {
+	if w.mask == nil {
+		return 0
+	}
+	return len(w.mask.src)
+}
+
 // heldLeft is what is left of the held body (under mu).
-func (w *directWriter) heldLeft() int { return len(w.held) + len(w.msrc) }
+func (w *directWriter) heldLeft() int { return len(w.held) + w.maskLeft() }
 
 // tryDirect writes m from the calling goroutine and reports whether it did (then m may be released:
 // its bytes are in the kernel or in pend). The caller holds m's pipe's lock, with nothing queued.

@@ -562,7 +562,7 @@ func tlsReadError(err error) error {
 
 // tlsLarge writes hdr (the batch and a frame's header) and then body, frame j of m, encrypted
 // tlsChunk at a time, and reports held when gnet came to hold tlsHold bytes first: then c.part
-// keeps m (and masked, a CURVE frame's copy) with the rest of the body (a wss client's in dw.msrc,
+// keeps m (and masked, a CURVE frame's copy) with the rest of the body (a wss client's in dw.mask,
 // masked a chunk at a time), which
 // tlsContinue encrypts as the socket drains. On the loop.
 func (c *conn) tlsLarge(m *pool.Msg, j int, hdr, body []byte, masked *pool.Buffer) (held bool) {
@@ -596,7 +596,7 @@ func (c *conn) tlsLarge(m *pool.Msg, j int, hdr, body []byte, masked *pool.Buffe
 // maskLeft is what a wss client's body being written has left to mask (on the loop).
 func (c *conn) maskLeft() int {
 	locked := c.lockWrites()
-	n := len(c.dw.msrc)
+	n := c.dw.maskLeft()
 	if locked {
 		c.unlockWrites()
 	}
@@ -617,7 +617,7 @@ func (c *conn) maskedChunk() []byte {
 // tlsContinue encrypts the held body's next chunks while gnet holds less than tlsHold, and returns
 // what is left of it. The write lock is held.
 func (c *conn) tlsContinue() int {
-	for (len(c.part.body) > 0 || len(c.dw.msrc) > 0) && !c.closed() && c.gc != nil && c.gc.OutboundBuffered() < tlsHold {
+	for (len(c.part.body) > 0 || c.dw.maskLeft() > 0) && !c.closed() && c.gc != nil && c.gc.OutboundBuffered() < tlsHold {
 		if len(c.part.body) == 0 {
 			b := c.dw.nextMasked() // a wss client's body, masked a chunk at a time
 			c.tlsSeal(b, nil)
@@ -629,5 +629,5 @@ func (c *conn) tlsContinue() int {
 		c.part.body = c.part.body[n:]
 		c.partWritten.Add(uint64(n))
 	}
-	return len(c.part.body) + len(c.dw.msrc)
+	return len(c.part.body) + c.dw.maskLeft()
 }
