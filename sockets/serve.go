@@ -42,9 +42,7 @@ type Server struct {
 	fan   reactor.FanOut
 	pubTo []*reactor.Pipe
 
-	monMu   sync.Mutex
-	monitor chan reactor.Event // nil until Monitor; closed and nil again at Close
-	monDone bool               // Close stopped the monitor: a later Monitor gets a closed channel
+	mon monitor
 }
 
 // servePeer is what a Server keeps for a connection, in its pipe's data (peerState): written once
@@ -296,7 +294,7 @@ func (s *Server) shut() {
 		return
 	}
 	s.closed = true
-	s.stopMonitor()
+	s.mon.stop(true)
 	pipes := make([]*reactor.Pipe, 0, len(s.peers))
 	for p := range s.peers {
 		pipes = append(pipes, p)
@@ -398,17 +396,7 @@ func (o *serveOwner) PipeWritable(*reactor.Pipe)               {}
 func (o *serveOwner) PipeCommand(*reactor.Pipe, codec.Command) {}
 
 // Event passes the connections' events to the monitor, if any, without waiting for room.
-func (o *serveOwner) Event(e reactor.Event) {
-	s := (*Server)(o)
-	s.monMu.Lock()
-	if s.monitor != nil {
-		select {
-		case s.monitor <- e:
-		default:
-		}
-	}
-	s.monMu.Unlock()
-}
+func (o *serveOwner) Event(e reactor.Event) { (*Server)(o).mon.event(e) }
 
 // Monitor returns a channel of the server's connection events, as Socket.Monitor does for a
 // socket (ZMQ_EVENT_ACCEPTED, HANDSHAKE_SUCCEEDED, the handshake failures, DISCONNECTED, ...),
@@ -417,34 +405,4 @@ func (o *serveOwner) Event(e reactor.Event) {
 // it. A second call replaces the first channel, which gets EventMonitorStopped and is closed;
 // Close does the same to the current one, and a Monitor after Close returns a closed channel.
 // Any goroutine.
-func (s *Server) Monitor(size int) <-chan reactor.Event {
-	s.monMu.Lock()
-	defer s.monMu.Unlock()
-	s.stopMonitorLocked()
-	ch := make(chan reactor.Event, size)
-	if s.monDone {
-		close(ch)
-		return ch
-	}
-	s.monitor = ch
-	return ch
-}
-
-func (s *Server) stopMonitor() {
-	s.monMu.Lock()
-	s.monDone = true
-	s.stopMonitorLocked()
-	s.monMu.Unlock()
-}
-
-func (s *Server) stopMonitorLocked() {
-	if s.monitor == nil {
-		return
-	}
-	select {
-	case s.monitor <- reactor.Event{Type: reactor.EventMonitorStopped}:
-	default:
-	}
-	close(s.monitor)
-	s.monitor = nil
-}
+func (s *Server) Monitor(size int) <-chan reactor.Event { return s.mon.start(size) }

@@ -53,7 +53,7 @@ type Socket struct {
 	pipes     map[*reactor.Pipe]struct{}
 	listeners map[string]*reactor.Listener
 	dialers   map[string][]*reactor.Dialer
-	monitor   chan reactor.Event
+	mon       monitor
 	closed    bool
 	// closeErr is what calls return once closed: ErrClosed, or ErrTerminated when the reactor's
 	// Shutdown closed the socket.
@@ -374,8 +374,8 @@ func (s *Socket) close(err error) {
 		s.pre.Release()
 		s.pre = nil
 	}
-	if len(lingering) == 0 || s.monitor == nil {
-		s.stopMonitorLocked()
+	if len(lingering) == 0 || !s.mon.active() {
+		s.mon.stop(true)
 	} else {
 		// The monitor reports what happens while the socket lingers (a drop at its end, too)
 		// and stops after it; Reactor.Shutdown bounds how long that is.
@@ -383,9 +383,7 @@ func (s *Socket) close(err error) {
 			for _, ch := range lingering {
 				<-ch
 			}
-			s.mu.Lock()
-			s.stopMonitorLocked()
-			s.mu.Unlock()
+			s.mon.stop(true)
 		}()
 	}
 	s.wakeLocked()
@@ -601,27 +599,10 @@ func (s *Socket) await(ctx context.Context, ready <-chan struct{}, timeout <-cha
 func (s *Socket) Monitor(size int) <-chan reactor.Event {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.stopMonitorLocked()
-	s.monitor = make(chan reactor.Event, size)
 	if s.closed {
-		close(s.monitor)
-		ch := s.monitor
-		s.monitor = nil
-		return ch
+		s.mon.stop(true) // a Monitor after Close gets a closed channel, lingering or not
 	}
-	return s.monitor
-}
-
-func (s *Socket) stopMonitorLocked() {
-	if s.monitor == nil {
-		return
-	}
-	select {
-	case s.monitor <- reactor.Event{Type: reactor.EventMonitorStopped}:
-	default:
-	}
-	close(s.monitor)
-	s.monitor = nil
+	return s.mon.start(size)
 }
 
 // Subscribe subscribes a SUB socket to messages whose first frame starts with topic (the empty
@@ -831,14 +812,4 @@ func (o *owner) PipeCommand(p *reactor.Pipe, c codec.Command) {
 }
 
 // Event implements reactor.Owner.
-func (o *owner) Event(e reactor.Event) {
-	s := (*Socket)(o)
-	s.mu.Lock()
-	if s.monitor != nil {
-		select {
-		case s.monitor <- e:
-		default:
-		}
-	}
-	s.mu.Unlock()
-}
+func (o *owner) Event(e reactor.Event) { (*Socket)(o).mon.event(e) }
