@@ -76,7 +76,7 @@ type conn struct {
 	dw directWriter // senders' direct writes (direct.go)
 
 	// loop-owned: a large body the kernel took only part of (conn_write.go), and the output
-	// watcher's registration of the socket (outwatch_linux.go)
+	// watcher's registration of the socket (outwatch.go)
 	part        partial
 	afterPart   []byte        // what the loop wrote while a body was held: it follows the body
 	partWritten atomic.Uint64 // bytes of held bodies written, for the poll's progress (the watcher writes too)

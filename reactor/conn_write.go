@@ -16,7 +16,7 @@ import (
 // A large body is never copied into gnet's buffer. It goes out with writev (batch, header, body)
 // straight from the message, and when the kernel takes only part of it, the message itself stays
 // with the connection (c.part) and the rest of the body is written from it as the socket drains:
-// by the output watcher (outwatch_linux.go) at the socket's EPOLLOUT, which wakes the loop once the
+// by the output watcher (outwatch.go) when the socket is writable, which wakes the loop once the
 // frame is out. Nothing else is written meanwhile, so the wire keeps its order: whatever went before the body (a
 // direct write's rest, gnet's buffer, the batch and the header) is in the kernel or in gnet's buffer
 // first, and the body goes on only once gnet's buffer is empty. Small bytes are copied, large bodies
@@ -25,7 +25,7 @@ import (
 // partial is a large frame the kernel took only part of. What is left of its body is in body while
 // gnet's buffer still holds bytes that go before it; once that is empty, the rest moves to
 // c.dw.held, under the write lock, where the output watcher writes it the moment the socket has
-// room (outwatch_linux.go) and the loop when it is woken: the loop comes in only when the frame is
+// room (outwatch.go) and the loop when it is woken: the loop comes in only when the frame is
 // out, to go on with the message.
 type partial struct {
 	m     *pool.Msg    // the message, owned by the connection from then on: released when written, or at finish

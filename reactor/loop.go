@@ -109,7 +109,7 @@ type loop struct {
 	// goroutine that enrolled it waits to go on.
 	enrolled bool
 
-	ow      *outWatcher // the reactor's output watcher (outwatch_linux.go), once asked for
+	ow      *outWatcher // the reactor's output watcher (outwatch.go), once asked for
 	owAsked bool
 
 	Counters // the loop's share of Reactor.Stats

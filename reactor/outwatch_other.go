@@ -3,7 +3,7 @@
 package reactor
 
 // Elsewhere a large body the kernel refuses is copied into gnet's buffer, which gnet flushes on its
-// own: without a writability notice (outwatch_linux.go, outwatch_kqueue.go) the loop would learn of room only at its
+// own: without a writability notice (outwatch.go) the loop would learn of room only at its
 // poll, far too late to keep the kernel fed.
 const refWrites = false
 

@@ -72,7 +72,7 @@ type Reactor struct {
 	terminated    bool // Shutdown began: no new sockets, endpoints or pipes
 	closed        bool // Shutdown is stopping the loops: no new connections either
 	portable      bool // Config.portablePause
-	// owatch tells loops when a socket has room for a held body (outwatch_linux.go); started at
+	// owatch tells loops when a socket has room for a held body (outwatch.go); started at
 	// the first one, stopped once every connection is gone.
 	owatch       *outWatcher
 	owatchFailed bool
