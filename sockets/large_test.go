@@ -99,32 +99,7 @@ func TestLargeInOrder(t *testing.T) {
 			ctx := testCtx(t)
 			hb := WithHeartbeat(time.Millisecond, time.Minute, time.Minute)
 			push, pull := pushPull(t, r, tr.ep, tr.bound, []Option{WithSndHWM(4), hb}, []Option{WithRcvHWM(2), hb})
-			const n = 40
-			errs := make(chan error, 1)
-			go func() {
-				for i := 0; i < n; i++ {
-					if err := push.Send(ctx, largeMsg(i)...); err != nil {
-						errs <- err
-						return
-					}
-				}
-				errs <- nil
-			}()
-			if runtime.GOOS == "linux" {
-				// The sender runs ahead until the queues and the kernel's buffers are full, and a
-				// large body is held; only then does the reader start.
-				waitFor(t, "a held body", func() bool { return push.Stats().HeldBodies > 0 })
-			}
-			for i := 0; i < n; i++ {
-				got, err := pull.Recv(ctx)
-				if err != nil {
-					t.Fatal(err)
-				}
-				checkLargeMsg(t, i, got)
-			}
-			if err := <-errs; err != nil {
-				t.Fatal(err)
-			}
+			sendLargeInOrder(t, ctx, push, pull, 40)
 			st := push.Stats()
 			t.Logf("sender: %d held bodies, %d writes; receiver: %d direct reads", st.HeldBodies, st.Writes, pull.Stats().DirectReads)
 			if runtime.GOOS == "linux" && (st.HeldBodies == 0 || pull.Stats().DirectReads == 0) {
@@ -423,5 +398,35 @@ func TestLargePubFanOut(t *testing.T) {
 			t.Fatalf("subscriber %d got none of %d large messages", si, n)
 		}
 		t.Logf("subscriber %d: %d of %d", si, got, n)
+	}
+}
+
+// sendLargeInOrder sends n large messages (largeMsg) from push while pull is not reading yet, until
+// the queues and the kernel's buffers are full and a large body is held (where the platform holds
+// them), then reads and checks all n, whole and in order.
+func sendLargeInOrder(t *testing.T, ctx context.Context, push, pull *Socket, n int) {
+	t.Helper()
+	errs := make(chan error, 1)
+	go func() {
+		for i := 0; i < n; i++ {
+			if err := push.Send(ctx, largeMsg(i)...); err != nil {
+				errs <- err
+				return
+			}
+		}
+		errs <- nil
+	}()
+	if runtime.GOOS == "linux" {
+		waitFor(t, "a held body", func() bool { return push.Stats().HeldBodies > 0 })
+	}
+	for i := 0; i < n; i++ {
+		got, err := pull.Recv(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkLargeMsg(t, i, got)
+	}
+	if err := <-errs; err != nil {
+		t.Fatal(err)
 	}
 }

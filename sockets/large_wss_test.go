@@ -1,7 +1,6 @@
 package sockets
 
 import (
-	"runtime"
 	"strings"
 	"testing"
 
@@ -25,28 +24,5 @@ func TestLargeInOrderWSSClient(t *testing.T) {
 	if err := push.Connect(strings.Replace(ep, "127.0.0.1", "localhost", 1)); err != nil {
 		t.Fatal(err)
 	}
-	const n = 40
-	errs := make(chan error, 1)
-	go func() {
-		for i := 0; i < n; i++ {
-			if err := push.Send(ctx, largeMsg(i)...); err != nil {
-				errs <- err
-				return
-			}
-		}
-		errs <- nil
-	}()
-	if runtime.GOOS == "linux" {
-		waitFor(t, "a held body", func() bool { return push.Stats().HeldBodies > 0 })
-	}
-	for i := 0; i < n; i++ {
-		got, err := pull.Recv(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		checkLargeMsg(t, i, got)
-	}
-	if err := <-errs; err != nil {
-		t.Fatal(err)
-	}
+	sendLargeInOrder(t, ctx, push, pull, 40)
 }
