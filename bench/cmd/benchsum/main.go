@@ -6,9 +6,9 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"github.com/zloop/zloop/bench/internal/stats"
 	"io"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -90,7 +90,7 @@ func main() {
 			"send.cpu_s", "recv.cpu_s", "req.cpu_s", "rep.cpu_s",
 		} {
 			if vs := g.figures[k]; len(vs) > 0 {
-				fmt.Printf(" %s=%s", k, format(median(vs)))
+				fmt.Printf(" %s=%s", k, format(stats.Median(vs)))
 			}
 		}
 		fmt.Println()
@@ -108,17 +108,6 @@ func header(line string) string {
 		}
 	}
 	return strings.Join(keep, " ")
-}
-
-// median of the values: the middle one, or the mean of the two middle ones.
-func median(vs []float64) float64 {
-	s := slices.Clone(vs)
-	slices.Sort(s)
-	n := len(s)
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
 }
 
 func format(v float64) string {

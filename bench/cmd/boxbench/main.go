@@ -12,11 +12,11 @@ import (
 	"crypto/rand"
 	"flag"
 	"fmt"
+	"github.com/zloop/zloop/bench/internal/stats"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -72,7 +72,7 @@ func main() {
 	fmt.Fprintf(&b, "| size | seal x/crypto | seal libsodium | open x/crypto | open libsodium | x/crypto / libsodium time (seal, open) |\n")
 	fmt.Fprintf(&b, "|---:|---:|---:|---:|---:|---:|\n")
 	for i, n := range ns {
-		gs, gop, cs, co := median(rows[i].goSeal), median(rows[i].goOpen), median(rows[i].cSeal), median(rows[i].cOpen)
+		gs, gop, cs, co := stats.Median(rows[i].goSeal), stats.Median(rows[i].goOpen), stats.Median(rows[i].cSeal), stats.Median(rows[i].cOpen)
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %.2f, %.2f |\n", size(n), rate(n, gs), rate(n, cs), rate(n, gop), rate(n, co), gs/cs, gop/co)
 	}
 	fmt.Print(b.String())
@@ -137,15 +137,6 @@ func cBox(path string, n, iters int) (seal, open float64, err error) {
 		return 0, 0, fmt.Errorf("%s: unexpected output %q: %w", path, outb, err)
 	}
 	return seal, open, nil
-}
-
-func median(v []float64) float64 {
-	s := slices.Clone(v)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 func rate(n int, ns float64) string {

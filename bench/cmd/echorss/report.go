@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/zloop/zloop/bench/internal/stats"
 	"io"
 	"slices"
 	"strconv"
@@ -24,16 +25,6 @@ func figure(r contract.Result, key string) (float64, bool) {
 	}
 	f, err := strconv.ParseFloat(v, 64)
 	return f, err == nil
-}
-
-func median(vs []float64) float64 {
-	s := slices.Clone(vs)
-	slices.Sort(s)
-	n := len(s)
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
 }
 
 // mb writes kB (1024 bytes, as /proc says) as MB (10^6 bytes, as the cases are given).
@@ -114,9 +105,9 @@ func renderMarkdown(w io.Writer, results []contract.Result, impls []string, prea
 				base, client = append(base, "-"), append(client, "-")
 				continue
 			}
-			cells = append(cells, mb(median(vals["growth_kb"])), fmt.Sprintf("%.2f", median(vals["growth_x"])))
-			base = append(base, mb(median(vals["rss_base_kb"])))
-			client = append(client, fmt.Sprintf("%.2f", median(vals["client_s"])))
+			cells = append(cells, mb(stats.Median(vals["growth_kb"])), fmt.Sprintf("%.2f", stats.Median(vals["growth_x"])))
+			base = append(base, mb(stats.Median(vals["rss_base_kb"])))
+			client = append(client, fmt.Sprintf("%.2f", stats.Median(vals["client_s"])))
 		}
 		cells = append(cells, strings.Join(base, " / "), strings.Join(client, " / "), fmt.Sprintf("%d/%d", ok, runs))
 		b.WriteString("| " + strings.Join(cells, " | ") + " |\n")

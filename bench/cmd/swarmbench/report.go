@@ -2,10 +2,10 @@ package main
 
 import (
 	"fmt"
+	"github.com/zloop/zloop/bench/internal/stats"
 	"html"
 	"io"
 	"math"
-	"slices"
 	"strings"
 )
 
@@ -63,18 +63,6 @@ type row struct {
 	CPU    map[string]float64 // the servers' median CPU seconds per run
 }
 
-func median(v []float64) float64 {
-	if len(v) == 0 {
-		return math.NaN()
-	}
-	s := slices.Clone(v)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
 // aggregate turns the plays into rows, in the order of cases and their metrics.
 func aggregate(plays []play, cases []testCase, impls []string) []row {
 	var rows []row
@@ -97,8 +85,8 @@ func aggregate(plays []play, cases []testCase, impls []string) []row {
 					}
 				}
 				r.Runs[impl] = len(vs)
-				r.Median[impl] = median(vs)
-				r.CPU[impl] = median(cpu)
+				r.Median[impl] = stats.Median(vs)
+				r.CPU[impl] = stats.Median(cpu)
 			}
 			rows = append(rows, r)
 		}
