@@ -24,7 +24,6 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -32,6 +31,7 @@ import (
 	"time"
 
 	"github.com/zloop/zloop/bench/internal/benchtls"
+	"github.com/zloop/zloop/bench/internal/proc"
 )
 
 // options are the flags.
@@ -353,12 +353,11 @@ func progress(r *record) string {
 
 // machine describes where the run happened, for the table and the raw file.
 func machine() string {
-	host, _ := os.Hostname()
 	libzmq := "?"
 	if out, err := exec.Command("pkg-config", "--modversion", "libzmq").Output(); err == nil {
 		libzmq = strings.TrimSpace(string(out))
 	}
-	return fmt.Sprintf("host %s, %d CPUs, %s, libzmq %s", host, runtime.NumCPU(), runtime.Version(), libzmq)
+	return fmt.Sprintf("%s, libzmq %s", proc.Machine(), libzmq)
 }
 
 func commandLine() string {

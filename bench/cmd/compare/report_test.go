@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/xml"
 	"fmt"
 	"io"
@@ -436,23 +435,7 @@ func TestScale(t *testing.T) {
 	}
 }
 
-func TestIdle(t *testing.T) {
-	ctx := context.Background()
-	busy, err := busyFraction(ctx, 50*time.Millisecond)
-	if err != nil {
-		t.Skip("no /proc/stat:", err)
-	}
-	if busy < 0 || busy > 1 {
-		t.Fatalf("busy %v", busy)
-	}
-	// Any load is at most 100%: no wait.
-	if b, w := waitIdle(ctx, 1, time.Minute); b < 0 || w > 10*time.Second {
-		t.Fatalf("waitIdle(1) = %v after %v", b, w)
-	}
-	// No load is below -1: waits out its patience, then reports.
-	if b, w := waitIdle(ctx, -1, 500*time.Millisecond); b < 0 || w < 500*time.Millisecond {
-		t.Fatalf("waitIdle(-1) = %v after %v", b, w)
-	}
+func TestLoadLine(t *testing.T) {
 	recs := sampleRecords()
 	for i := range recs {
 		recs[i].Busy, recs[i].Waited = float64(i)/100, 1

@@ -13,11 +13,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/zloop/zloop/bench/internal/benchtls"
 	"github.com/zloop/zloop/bench/internal/contract"
+	"github.com/zloop/zloop/bench/internal/proc"
 	"github.com/zloop/zloop/internal/stunnel"
 )
 
@@ -34,7 +34,7 @@ type record struct {
 	RC  [2]int
 	CPU [2]float64
 	// Busy is the share of all CPUs busy just before the pair started, others' load (-1: not
-	// measured); Waited the seconds spent waiting for it to drop (see waitIdle).
+	// measured); Waited the seconds spent waiting for it to drop (see proc.WaitIdle).
 	Busy, Waited float64
 	Results      []contract.Result // server first, then client; only those that printed one
 }
@@ -211,58 +211,26 @@ func (r *runner) endpoint() (string, error) {
 	return "", fmt.Errorf("%w: transport %q is not tcp, ipc, ws, tls or wss", errConfig, r.transport)
 }
 
-// proc is one started tool.
-type proc struct {
-	cmd            *exec.Cmd
+// tool is one started tool. exec's copying goroutines write stdout and stderr until Done is
+// closed; the runner reads them only after that.
+type tool struct {
+	*proc.Proc
 	stdout, stderr bytes.Buffer
-	done           chan struct{} // closed when Wait returned
-	err            error
 }
 
-func (r *runner) start(impl, tool string, args []string) (*proc, error) {
-	p := &proc{done: make(chan struct{})}
-	p.cmd = exec.Command(filepath.Join(r.bin, impl, tool), args...)
-	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
-	// A group of its own, so that killing it takes along anything the tool started.
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	p.cmd.WaitDelay = time.Second
-	if err := p.cmd.Start(); err != nil {
+func (r *runner) start(impl, name string, args []string) (*tool, error) {
+	t := &tool{}
+	cmd := exec.Command(filepath.Join(r.bin, impl, name), args...)
+	cmd.Stdout, cmd.Stderr = &t.stdout, &t.stderr
+	cmd.WaitDelay = time.Second
+	var err error
+	if t.Proc, err = proc.Start(cmd, nil); err != nil {
 		return nil, err
 	}
-	go func() {
-		p.err = p.cmd.Wait()
-		close(p.done)
-	}()
-	return p, nil
+	return t, nil
 }
 
-// kill ends p's process group unless p was already waited for (its group id could be reused).
-func (p *proc) kill() {
-	select {
-	case <-p.done:
-	default:
-		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-	}
-}
-
-func (p *proc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// rc returns the exit code, or -1 when the process was killed by a signal.
-func (p *proc) rc() int { return p.cmd.ProcessState.ExitCode() }
-
-func (p *proc) cpu() float64 {
-	st := p.cmd.ProcessState
-	return (st.UserTime() + st.SystemTime()).Seconds()
-}
-
-func (p *proc) results() []contract.Result {
+func (p *tool) results() []contract.Result {
 	var out []contract.Result
 	for _, line := range strings.Split(p.stdout.String(), "\n") {
 		if strings.HasPrefix(line, "RESULT ") {
@@ -277,7 +245,7 @@ func (p *proc) results() []contract.Result {
 // listening polls until endpoint accepts connections, p exits, or the deadline passes. For tcp it
 // looks for the listening socket in /proc/net/tcp rather than connecting, since a probe
 // connection would be a peer to the tool (and go-zeromq logs every failed handshake).
-func listening(ctx context.Context, endpoint string, p *proc, deadline time.Time) {
+func listening(ctx context.Context, endpoint string, p *tool, deadline time.Time) {
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
 	for time.Now().Before(deadline) {
@@ -297,7 +265,7 @@ func listening(ctx context.Context, endpoint string, p *proc, deadline time.Time
 			return
 		}
 		select {
-		case <-p.done:
+		case <-p.Done():
 			return
 		case <-ctx.Done():
 			return
@@ -339,7 +307,7 @@ func (r *runner) runPair(ctx context.Context, t test, p pair, round int) record 
 	rec := record{Test: t, Pair: p, Transport: r.transport, Round: round,
 		RC: [2]int{-1, -1}, CPU: [2]float64{-1, -1}, Busy: -1}
 	if r.idleWait > 0 {
-		busy, waited := waitIdle(ctx, r.idleMax, r.idleWait)
+		busy, waited := proc.WaitIdle(ctx, r.idleMax, r.idleWait)
 		rec.Busy, rec.Waited = busy, waited.Seconds()
 	}
 	crole, srole := rec.roles()
@@ -357,12 +325,12 @@ func (r *runner) runPair(ctx context.Context, t test, p pair, round int) record 
 	args := func(role, mode, ep string) []string {
 		return append([]string{role, mode, ep, strconv.Itoa(t.Size), strconv.Itoa(t.Count)}, extra...)
 	}
-	var server, client *proc
+	var server, client *tool
 	defer func() {
-		for _, pr := range []*proc{server, client} {
+		for _, pr := range []*tool{server, client} {
 			if pr != nil {
-				pr.kill()
-				<-pr.done
+				pr.Kill()
+				<-pr.Done()
 			}
 		}
 	}()
@@ -385,7 +353,7 @@ func (r *runner) runPair(ctx context.Context, t test, p pair, round int) record 
 			return rec
 		}
 		listening(ctx, sep, server, time.Now().Add(5*time.Second))
-		if sep != ep && !server.exited() {
+		if sep != ep && !server.Exited() {
 			tn, err := r.tunnel(false, ep, sep)
 			if err != nil {
 				fmt.Fprintf(r.log, "compare: %s: stunnel: %v\n", p, err)
@@ -393,16 +361,16 @@ func (r *runner) runPair(ctx context.Context, t test, p pair, round int) record 
 			}
 			defer tn.Close()
 		}
-		if !server.exited() || attempt == 3 ||
+		if !server.Exited() || attempt == 3 ||
 			!strings.Contains(strings.ToLower(server.stderr.String()), "address already in use") {
 			break
 		}
-		<-server.done // someone took the port between endpoint() and the bind: try another
+		<-server.Done() // someone took the port between endpoint() and the bind: try another
 	}
 	if strings.HasPrefix(ep, "ipc://") {
 		defer os.Remove(strings.TrimPrefix(ep, "ipc://"))
 	}
-	if !server.exited() {
+	if !server.Exited() {
 		cep := ep // what the client connects to: behind stunnel, plain
 		var err error
 		if tunneled(p.Client, ep) {
@@ -422,43 +390,43 @@ func (r *runner) runPair(ctx context.Context, t test, p pair, round int) record 
 	}
 	deadline := time.NewTimer(r.timeout + r.grace)
 	defer deadline.Stop()
-	for _, pr := range []*proc{server, client} {
+	for _, pr := range []*tool{server, client} {
 		if pr == nil {
 			continue
 		}
 		select {
-		case <-pr.done:
+		case <-pr.Done():
 		case <-deadline.C:
 			fmt.Fprintf(r.log, "compare: %s %s: still running %v after its deadline, killed\n", t, p, r.grace)
-			server.kill()
+			server.Kill()
 			if client != nil {
-				client.kill()
+				client.Kill()
 			}
-			<-pr.done
+			<-pr.Done()
 		case <-ctx.Done():
-			server.kill()
+			server.Kill()
 			if client != nil {
-				client.kill()
+				client.Kill()
 			}
-			<-pr.done
+			<-pr.Done()
 		}
 	}
 	// Both are waited for below even if the deadline fired while waiting for the first.
-	server.kill()
-	<-server.done
-	rec.RC[1], rec.CPU[1] = server.rc(), server.cpu()
+	server.Kill()
+	<-server.Done()
+	rec.RC[1], rec.CPU[1] = server.ExitCode(), server.CPU()
 	rec.Results = append(rec.Results, server.results()...)
 	if client != nil {
-		client.kill()
-		<-client.done
-		rec.RC[0], rec.CPU[0] = client.rc(), client.cpu()
+		client.Kill()
+		<-client.Done()
+		rec.RC[0], rec.CPU[0] = client.ExitCode(), client.CPU()
 		rec.Results = append(rec.Results, client.results()...)
 	}
 	if !rec.ok() {
 		fmt.Fprintf(r.log, "compare: %s %s round %d FAILED (rc client/server %d/%d)\n", t, p, round, rec.RC[0], rec.RC[1])
 		for _, pr := range []struct {
 			name string
-			p    *proc
+			p    *tool
 		}{{"server " + p.Server, server}, {"client " + p.Client, client}} {
 			if pr.p != nil {
 				fmt.Fprintf(r.log, "  %s stdout: %s  %s stderr: %s", pr.name, tail(pr.p.stdout.String()), pr.name, tail(pr.p.stderr.String()))

@@ -30,13 +30,13 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/zloop/zloop/bench/internal/contract"
+	"github.com/zloop/zloop/bench/internal/proc"
 )
 
 var errConfig = errors.New("echorss: bad flags")
@@ -161,8 +161,7 @@ func measureAll(o *options) (int, error) {
 	defer stop()
 
 	started := time.Now()
-	host, _ := os.Hostname()
-	meta := fmt.Sprintf("host %s, %d CPUs, %s", host, runtime.NumCPU(), runtime.Version())
+	meta := proc.Machine()
 	cmdline := "echorss " + strings.Join(os.Args[1:], " ")
 	fmt.Fprintf(raw, "# echorss %s %s\n# %s\n", started.UTC().Format(time.RFC3339), meta, cmdline)
 	var results []contract.Result

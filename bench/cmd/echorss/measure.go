@@ -10,11 +10,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"time"
 
 	"github.com/zloop/zloop/bench/internal/contract"
+	"github.com/zloop/zloop/bench/internal/proc"
 )
 
 // memory is what /proc/<pid>/status says of a process's resident set, in kB.
@@ -80,42 +79,22 @@ func endpoint(tr, dir string, seq int) (string, error) {
 
 var seq int
 
-// server is one running bin/<impl>/echo.
+// server is one running bin/<impl>/echo; exec's copying goroutine writes its stderr to log.
 type server struct {
-	cmd    *exec.Cmd
-	stderr strings.Builder
-	mu     sync.Mutex // guards stderr, written by exec's copying goroutine
-	done   chan struct{}
-	err    error
+	*proc.Proc
+	log proc.Log
 }
 
-func (s *server) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.stderr.Write(p)
-}
-
-func (s *server) errText() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return strings.TrimSpace(s.stderr.String())
-}
+func (s *server) errText() string { return s.log.String() }
 
 // startServer starts bin/<impl>/echo ENDPOINT and waits until it prints READY.
 func startServer(o *options, impl, ep string) (*server, error) {
-	s := &server{done: make(chan struct{})}
-	s.cmd = exec.Command(filepath.Join(o.bin, impl, "echo"), ep)
-	s.cmd.Stderr = s
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	out, err := s.cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := s.cmd.Start(); err != nil {
-		return nil, err
-	}
-	ready := make(chan bool, 1)
-	go func() {
+	s := &server{}
+	cmd := exec.Command(filepath.Join(o.bin, impl, "echo"), ep)
+	cmd.Stderr = &s.log
+	ready := make(chan bool, 1) // proc.Start's goroutine says once whether READY came
+	var err error
+	s.Proc, err = proc.Start(cmd, func(out io.Reader) {
 		sc := bufio.NewScanner(out)
 		said := false
 		for sc.Scan() {
@@ -128,9 +107,10 @@ func startServer(o *options, impl, ep string) (*server, error) {
 			ready <- false
 		}
 		_, _ = io.Copy(io.Discard, out)
-		s.err = s.cmd.Wait()
-		close(s.done)
-	}()
+	})
+	if err != nil {
+		return nil, err
+	}
 	timer := time.NewTimer(o.serverReady)
 	defer timer.Stop()
 	select {
@@ -138,27 +118,11 @@ func startServer(o *options, impl, ep string) (*server, error) {
 		if ok {
 			return s, nil
 		}
-		<-s.done
-		return nil, fmt.Errorf("echo server exited before READY (%v): %s", s.err, s.errText())
+		return nil, fmt.Errorf("echo server exited before READY (%v): %s", s.Err(), s.errText())
 	case <-timer.C:
-		s.stop(0)
+		s.Stop(0)
 		return nil, fmt.Errorf("echo server not READY after %v: %s", o.serverReady, s.errText())
 	}
-}
-
-// stop sends SIGTERM to the server's group, and SIGKILL after grace; it returns the exit code
-// (-1 when killed).
-func (s *server) stop(grace time.Duration) int {
-	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGTERM)
-	t := time.NewTimer(grace)
-	defer t.Stop()
-	select {
-	case <-s.done:
-	case <-t.C:
-		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-		<-s.done
-	}
-	return s.cmd.ProcessState.ExitCode()
 }
 
 // sampler polls pid's VmRSS every interval until stopped, keeping the largest.
@@ -210,11 +174,11 @@ func measure(ctx context.Context, o *options, impl, tr string, c testCase) (cont
 	if err != nil {
 		return fail(err)
 	}
-	pid := srv.cmd.Process.Pid
+	pid := srv.Pid()
 	stopped := false
 	defer func() {
 		if !stopped {
-			srv.stop(0)
+			srv.Stop(0)
 		}
 	}()
 	base, err := readMemory(pid)
@@ -229,14 +193,14 @@ func measure(ctx context.Context, o *options, impl, tr string, c testCase) (cont
 	sampled := smp.end()
 	end, merr := readMemory(pid)
 	stopped = true
-	rc := srv.stop(o.grace)
+	rc := srv.Stop(o.grace)
 	switch {
 	case cerr != nil:
 		return fail(fmt.Errorf("client: %w (server: %s)", cerr, srv.errText()))
 	case merr != nil:
 		return fail(merr)
 	case rc != 0:
-		return fail(fmt.Errorf("echo server exited %d (%v): %s", rc, srv.cmd.ProcessState, srv.errText()))
+		return fail(fmt.Errorf("echo server exited %d (%v): %s", rc, srv.Cmd.ProcessState, srv.errText()))
 	}
 	growth := end.HWM - base.RSS
 	res.Status = contract.StatusOK

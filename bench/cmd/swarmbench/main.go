@@ -24,11 +24,12 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/zloop/zloop/bench/internal/proc"
 )
 
 var errConfig = errors.New("swarmbench: bad flags")
@@ -223,8 +224,7 @@ func benchAll(o *options) (int, error) {
 	defer stop()
 
 	started := time.Now()
-	host, _ := os.Hostname()
-	meta := fmt.Sprintf("host %s, %d CPUs, %s", host, runtime.NumCPU(), runtime.Version())
+	meta := proc.Machine()
 	cmdline := "swarmbench " + strings.Join(os.Args[1:], " ")
 	fmt.Fprintf(raw, "# swarmbench %s %s\n# %s\n", started.UTC().Format(time.RFC3339), meta, cmdline)
 	var plays []play

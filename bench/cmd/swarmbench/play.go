@@ -9,11 +9,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"time"
 
 	"github.com/zloop/zloop/bench/internal/contract"
+	"github.com/zloop/zloop/bench/internal/proc"
 )
 
 // play is one case against one server implementation: its figures, merged over its processes.
@@ -27,119 +26,72 @@ type play struct {
 	Err     error
 }
 
-// proc is a child process whose stdout lines are read by a goroutine and whose stderr is kept.
-type proc struct {
-	cmd   *exec.Cmd
+// child is a started server or swarm. proc.Start's goroutine sends its stdout on lines, line by
+// line, then waits for it; exec's copying goroutine writes its stderr to errb.
+type child struct {
+	*proc.Proc
 	stdin io.WriteCloser
-	lines chan string // stdout, line by line; closed at EOF
-	done  chan struct{}
-	mu    sync.Mutex // guards errb, written by exec's copying goroutine
-	errb  strings.Builder
+	lines chan string // closed at the end of stdout, before Done
+	errb  proc.Log
 }
 
-func (p *proc) Write(b []byte) (int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.errb.Len() < 4096 {
-		p.errb.Write(b)
-	}
-	return len(b), nil
-}
+func (c *child) errText() string { return c.errb.String() }
 
-func (p *proc) errText() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return strings.TrimSpace(p.errb.String())
-}
-
-func start(name string, args ...string) (*proc, error) {
-	p := &proc{cmd: exec.Command(name, args...), lines: make(chan string, 64), done: make(chan struct{})}
-	p.cmd.Stderr = p
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+func start(name string, args ...string) (*child, error) {
+	c := &child{lines: make(chan string, 64), errb: proc.Log{Max: 4096}}
+	cmd := exec.Command(name, args...)
+	cmd.Stderr = &c.errb
 	var err error
-	if p.stdin, err = p.cmd.StdinPipe(); err != nil {
+	if c.stdin, err = cmd.StdinPipe(); err != nil {
 		return nil, err
 	}
-	out, err := p.cmd.StdoutPipe()
+	c.Proc, err = proc.Start(cmd, func(out io.Reader) {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			c.lines <- sc.Text()
+		}
+		close(c.lines)
+	})
 	if err != nil {
 		return nil, err
 	}
-	if err := p.cmd.Start(); err != nil {
-		return nil, err
-	}
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			p.lines <- sc.Text()
-		}
-		close(p.lines)
-		_ = p.cmd.Wait()
-		close(p.done)
-	}()
-	return p, nil
+	return c, nil
 }
 
 // expect waits for a line starting with prefix and returns it.
-func (p *proc) expect(prefix string, within time.Duration) (string, error) {
+func (p *child) expect(prefix string, within time.Duration) (string, error) {
 	t := time.NewTimer(within)
 	defer t.Stop()
 	for {
 		select {
 		case l, ok := <-p.lines:
 			if !ok {
-				<-p.done
-				return "", fmt.Errorf("%s exited (%v) before %s: %s", filepath.Base(p.cmd.Path), p.cmd.ProcessState, prefix, p.errText())
+				<-p.Done()
+				return "", fmt.Errorf("%s exited (%v) before %s: %s", filepath.Base(p.Cmd.Path), p.Cmd.ProcessState, prefix, p.errText())
 			}
 			if strings.HasPrefix(l, prefix) {
 				return l, nil
 			}
 		case <-t.C:
-			return "", fmt.Errorf("%s: no %s after %v: %s", filepath.Base(p.cmd.Path), prefix, within, p.errText())
+			return "", fmt.Errorf("%s: no %s after %v: %s", filepath.Base(p.Cmd.Path), prefix, within, p.errText())
 		}
 	}
-}
-
-// stop sends SIGTERM to p's group, SIGKILL after grace; it returns the exit code (-1 if killed).
-func (p *proc) stop(grace time.Duration) int {
-	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
-	t := time.NewTimer(grace)
-	defer t.Stop()
-	select {
-	case <-p.done:
-	case <-t.C:
-		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-		<-p.done
-	}
-	return p.cmd.ProcessState.ExitCode()
-}
-
-// cpu is the user plus system time of an exited process, in seconds.
-func (p *proc) cpu() float64 {
-	st := p.cmd.ProcessState
-	if st == nil {
-		return 0
-	}
-	return (st.UserTime() + st.SystemTime()).Seconds()
 }
 
 // playCase runs c against impl's servers once.
 func playCase(ctx context.Context, o *options, c testCase, impl string) (pl play) {
 	pl = play{Case: c, Impl: impl, Figures: map[string]float64{}}
-	var servers, swarms []*proc
+	var servers, swarms []*child
 	defer func() {
 		for _, s := range swarms {
-			select {
-			case <-s.done:
-			default:
-				s.stop(0)
-			}
+			s.Stop(0)
 		}
 		var scpu float64
 		for _, s := range servers {
-			if rc := s.stop(o.grace); rc != 0 && pl.Err == nil {
+			if rc := s.Stop(o.grace); rc != 0 && pl.Err == nil {
 				pl.Err = fmt.Errorf("server exited %d: %s", rc, s.errText())
 			}
-			scpu += s.cpu()
+			scpu += s.CPU()
 			if t := s.errText(); t != "" {
 				pl.Notes = append(pl.Notes, "server: "+t)
 			}
@@ -170,7 +122,7 @@ func playCase(ctx context.Context, o *options, c testCase, impl string) (pl play
 	for i, n := range parts {
 		args := []string{c.Mode, fmt.Sprintf("tcp://127.0.0.1:%d", ports[i]), strconv.Itoa(n),
 			"--source", fmt.Sprintf("127.0.%d.2", i), "--impl", impl, "--threads", strconv.Itoa(o.threads),
-			"--pid", strconv.Itoa(servers[i].cmd.Process.Pid), "--timeout", fmt.Sprint(o.timeout.Seconds()),
+			"--pid", strconv.Itoa(servers[i].Pid()), "--timeout", fmt.Sprint(o.timeout.Seconds()),
 			"--warmup", fmt.Sprint(o.warmup), "--window", fmt.Sprint(o.window)}
 		if c.Inflight > 0 {
 			args = append(args, "--inflight", strconv.Itoa(c.Inflight))
@@ -210,7 +162,7 @@ func playCase(ctx context.Context, o *options, c testCase, impl string) (pl play
 		if err != nil {
 			return fail(err)
 		}
-		<-s.done
+		<-s.Done()
 		pl.Results = append(pl.Results, r)
 		if t := s.errText(); t != "" {
 			pl.Notes = append(pl.Notes, "swarm: "+t)

@@ -1,4 +1,4 @@
-package main
+package proc
 
 import (
 	"context"
@@ -33,8 +33,8 @@ func cpuTimes() (busy, total uint64, err error) {
 	return busy, total, nil
 }
 
-// busyFraction returns the share of all CPUs that were busy over window, between 0 and 1.
-func busyFraction(ctx context.Context, window time.Duration) (float64, error) {
+// BusyFraction returns the share of all CPUs that were busy over window, between 0 and 1.
+func BusyFraction(ctx context.Context, window time.Duration) (float64, error) {
 	b0, t0, err := cpuTimes()
 	if err != nil {
 		return 0, err
@@ -54,13 +54,13 @@ func busyFraction(ctx context.Context, window time.Duration) (float64, error) {
 	return float64(b1-b0) / float64(t1-t0), nil
 }
 
-// waitIdle measures how busy the machine is before a pair starts (none of the pair's processes
+// WaitIdle measures how busy the machine is before a pair starts (none of the pair's processes
 // run then, so it is the others' load), and while that is above max, measures again, for at most
 // patience. It returns the last measurement (-1 if /proc/stat cannot be read) and the time spent.
-func waitIdle(ctx context.Context, max float64, patience time.Duration) (float64, time.Duration) {
+func WaitIdle(ctx context.Context, max float64, patience time.Duration) (float64, time.Duration) {
 	start := time.Now()
 	for {
-		busy, err := busyFraction(ctx, 300*time.Millisecond)
+		busy, err := BusyFraction(ctx, 300*time.Millisecond)
 		if err != nil {
 			return -1, time.Since(start)
 		}
