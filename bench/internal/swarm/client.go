@@ -57,13 +57,15 @@ func (s *shared) firstErr() error {
 	return s.err
 }
 
-// loop is one epoll set and the connections it drives, on a locked OS thread.
+// loop is one epoll set and the connections it drives, on a locked OS thread. Its run goroutine
+// alone touches the fields down to events; Run reads the atomics at any time, and rtts once run
+// returned.
 type loop struct {
 	sh     *shared
 	ep     int
 	conns  []conn
-	next   int // the next connection to start
-	buf    []byte
+	next   int    // the next connection to start
+	buf    []byte // every read's buffer: its bytes live until read returns (a partial item is copied to conn.in)
 	events []unix.EpollEvent
 
 	up     atomic.Int64 // connections whose handshake completed
