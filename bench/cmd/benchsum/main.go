@@ -6,13 +6,13 @@ package main
 import (
 	"bufio"
 	"fmt"
-	"github.com/zloop/zloop/bench/internal/stats"
 	"io"
 	"os"
 	"strconv"
 	"strings"
 
 	"github.com/zloop/zloop/bench/internal/contract"
+	"github.com/zloop/zloop/bench/internal/stats"
 )
 
 type group struct {

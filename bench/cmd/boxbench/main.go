@@ -12,7 +12,6 @@ import (
 	"crypto/rand"
 	"flag"
 	"fmt"
-	"github.com/zloop/zloop/bench/internal/stats"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,6 +21,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/nacl/box"
+
+	"github.com/zloop/zloop/bench/internal/stats"
 )
 
 func main() {

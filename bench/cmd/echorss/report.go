@@ -2,13 +2,13 @@ package main
 
 import (
 	"fmt"
-	"github.com/zloop/zloop/bench/internal/stats"
 	"io"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/zloop/zloop/bench/internal/contract"
+	"github.com/zloop/zloop/bench/internal/stats"
 )
 
 // row is one line of the table: a case over a transport, every impl's runs.

@@ -2,11 +2,12 @@ package main
 
 import (
 	"fmt"
-	"github.com/zloop/zloop/bench/internal/stats"
 	"html"
 	"io"
 	"math"
 	"strings"
+
+	"github.com/zloop/zloop/bench/internal/stats"
 )
 
 // metric is one figure of a case in the table.
