@@ -2,8 +2,8 @@
 // plain stream socket, no ZeroMQ at all. A message is SIZE bytes written with one Write and read
 // with io.ReadFull into one buffer, so thr loopback->loopback is the single-stream byte rate of
 // this machine's loopback (tcp:// and ws:// on TCP, ipc:// on a unix socket with zloop's ipc send
-// buffer, ipcBuffer), expressed in
-// messages of SIZE, with the contract's clocks, and measured in the same run as the libraries.
+// buffer, ipcBuffer), expressed in messages of SIZE, with the contract's clocks, and measured in
+// the same run as the libraries.
 // Over ws:// it is plain TCP too: the rate a ws transport could at best reach on that stream. Over
 // tls:// and wss:// it is one crypto/tls stream on TCP (benchtls's configuration), the same bytes
 // encrypted: the limit of a TLS transport.
