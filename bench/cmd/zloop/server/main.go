@@ -109,7 +109,7 @@ func run(argv []string) int {
 	a, err := parse(argv)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "server zloop:", err)
-		fmt.Fprintln(os.Stderr, "usage: server idle|pub|router-echo|router-serve ENDPOINT [--size BYTES] [--loops N] [--backlog N] [--heartbeat MS] [--heartbeat-timeout MS] [--memprofile FILE] [--cpuprofile FILE]")
+		fmt.Fprintln(os.Stderr, "usage: server idle|pub|router-echo|router-serve ENDPOINT [--size BYTES] [--loops N] [--backlog N] [--heartbeat MS] [--heartbeat-timeout MS] [--memprofile FILE] [--cpuprofile FILE] [--stats 1]")
 		return 1
 	}
 	if a.memprofile != "" {
