@@ -25,11 +25,11 @@ type Proc struct {
 	err  error         // Wait's error, written before done is closed
 }
 
-// Start starts cmd in a process group of its own (so that stopping it takes along anything it
-// started) and waits for it in a goroutine of its own. If read is not nil, cmd's stdout is a pipe
-// that this goroutine passes to read first, and Wait is called once read returned: read must
-// consume the pipe to its end (or the child may block on a full pipe), and the reader is valid
-// only until read returns. cmd's Stdout must then be nil.
+// Start starts cmd in a process group of its own (it sets cmd.SysProcAttr, so that stopping the
+// child takes along anything the child started) and waits for it in a goroutine of its own. If
+// read is not nil, cmd's Stdout must be nil: that goroutine passes read a pipe of the child's
+// stdout, valid until read returns, and calls Wait after it, since Wait closes the pipe. read
+// should consume the pipe to its end: a child still writing after that gets EPIPE.
 func Start(cmd *exec.Cmd, read func(stdout io.Reader)) (*Proc, error) {
 	p := &Proc{Cmd: cmd, done: make(chan struct{})}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
