@@ -44,8 +44,13 @@ func child(mode string) int {
 		return 3
 	case "deaf":
 		signal.Ignore(syscall.SIGTERM)
+		// A channel no signal comes to: the signal handler's goroutine keeps the runtime from
+		// taking the wait for a deadlock, which select {} alone would be (exit 2).
+		never := make(chan os.Signal, 1)
+		signal.Notify(never, syscall.SIGUSR2)
 		fmt.Println("READY")
-		select {}
+		<-never
+		return 4
 	case "spin":
 		for start := time.Now(); ; {
 			var ru syscall.Rusage
