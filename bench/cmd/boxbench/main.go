@@ -69,7 +69,7 @@ func main() {
 	fmt.Fprintf(&b, "Run %s UTC, %d CPUs, %s, %d interleaved run(s) of each, %s.\n\n",
 		start.UTC().Format("2006-01-02 15:04"), runtime.NumCPU(), runtime.Version(), *runs, time.Since(start).Round(time.Second))
 	fmt.Fprintf(&b, "Command: `boxbench -sizes %s -runs %d`. Medians of each run's fastest of 3 passes, one\n", *sizes, *runs)
-	fmt.Fprintf(&b, "message body boxed (seal) or opened (open) with a precomputed key and a fresh nonce, no I/O.\n\n")
+	fmt.Fprintf(&b, "message body boxed (seal) or opened (open) with a precomputed key and a nonce changed for every message (its last byte), no I/O.\n\n")
 	fmt.Fprintf(&b, "| size | seal x/crypto | seal libsodium | open x/crypto | open libsodium | x/crypto / libsodium time (seal, open) |\n")
 	fmt.Fprintf(&b, "|---:|---:|---:|---:|---:|---:|\n")
 	for i, n := range ns {
