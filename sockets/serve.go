@@ -36,6 +36,7 @@ type Server struct {
 	mu     sync.RWMutex
 	ids    routingIDs // routing id to pipe, as a ROUTER's
 	peers  map[*reactor.Pipe]*servePeer
+	named  []*reactor.Pipe // the peers that are not anonymous, in no order: whom Publish reaches
 	closed bool
 
 	pubMu sync.Mutex
@@ -50,6 +51,7 @@ type Server struct {
 type servePeer struct {
 	id        []byte
 	anonymous bool        // its routing id is another peer's: its messages are dropped, as libzmq does
+	at        int         // its index in Server.named, unless anonymous
 	call      Call        // reused for every message of the peer: a Call costs nothing per message
 	batch     []*pool.Msg // what PipeReadable took from the pipe, handled one by one
 }
@@ -265,16 +267,13 @@ func (s *Server) Peers() int {
 func (s *Server) Publish(m *pool.Msg) int {
 	s.pubMu.Lock()
 	defer s.pubMu.Unlock()
+	// A copy of the list rather than the send under s.mu: the loops attaching and detaching
+	// peers do not wait for a fan-out.
 	s.mu.RLock()
-	for p, sp := range s.peers {
-		if !sp.anonymous {
-			s.pubTo = append(s.pubTo, p)
-		}
-	}
+	s.pubTo = append(s.pubTo[:0], s.named...)
 	s.mu.RUnlock()
 	n := s.fan.Send(m, s.pubTo)
 	clear(s.pubTo)
-	s.pubTo = s.pubTo[:0]
 	return n
 }
 
@@ -339,6 +338,8 @@ func (o *serveOwner) PipeAttached(p *reactor.Pipe) {
 	s.peers[p] = sp
 	if !sp.anonymous {
 		s.ids.ids[string(id)] = p
+		sp.at = len(s.named)
+		s.named = append(s.named, p)
 	}
 }
 
@@ -348,8 +349,18 @@ func (o *serveOwner) PipeDetached(p *reactor.Pipe, final bool) {
 	s.mu.Lock()
 	if sp := s.peers[p]; sp != nil {
 		delete(s.peers, p)
-		if !sp.anonymous && s.ids.ids[string(sp.id)] == p {
-			delete(s.ids.ids, string(sp.id))
+		if !sp.anonymous {
+			if s.ids.ids[string(sp.id)] == p {
+				delete(s.ids.ids, string(sp.id))
+			}
+			// The last peer of the list takes p's place.
+			last := len(s.named) - 1
+			if moved := s.named[last]; moved != p {
+				s.named[sp.at] = moved
+				s.peers[moved].at = sp.at
+			}
+			s.named[last] = nil
+			s.named = s.named[:last]
 		}
 	}
 	s.mu.Unlock()
