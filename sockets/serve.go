@@ -80,7 +80,7 @@ func (c *Call) check() {
 // Msg returns the received message, without routing id: the frames as the peer sent them, so a
 // REQ peer's message starts with its empty delimiter frame, which the reply must start with too.
 // It belongs to the Call: valid until the handler returns (the loop releases it then), unless the
-// handler takes it. nil after Take.
+// handler takes it. nil after Take. The handler's goroutine, during the call.
 func (c *Call) Msg() *pool.Msg {
 	c.check()
 	return c.m
@@ -88,7 +88,8 @@ func (c *Call) Msg() *pool.Msg {
 
 // Take hands the received message to the caller, who must Release it (or pass it on to Reply or a
 // PeerRef's Send, which take it). It is how a message outlives the call: slow work on another
-// goroutine. Returns nil if taken already.
+// goroutine. Returns nil if taken already. The handler's goroutine, during the call; the message
+// taken is the caller's from then on, on any goroutine.
 func (c *Call) Take() *pool.Msg {
 	c.check()
 	m := c.m
@@ -97,26 +98,29 @@ func (c *Call) Take() *pool.Msg {
 }
 
 // PeerID returns the peer's routing id (as a ROUTER socket would prefix it). It aliases the
-// Server's record: valid for the call; copy it to keep it, or keep c.Peer().
+// Server's record: valid for the call; copy it to keep it, or keep c.Peer(). The handler's
+// goroutine, during the call.
 func (c *Call) PeerID() []byte {
 	c.check()
 	return c.sp.id
 }
 
-// Peer returns a handle on the peer that outlives the call (see PeerRef).
+// Peer returns a handle on the peer that outlives the call (see PeerRef). The handler's goroutine,
+// during the call; the PeerRef may then go to any goroutine.
 func (c *Call) Peer() PeerRef {
 	c.check()
 	return PeerRef{s: c.s, p: c.p, id: c.sp.id}
 }
 
-// Server returns the server the call belongs to (for Publish, or Peer to forward).
+// Server returns the server the call belongs to (for Publish, or Peer to forward). The handler's
+// goroutine; the Server is any goroutine's.
 func (c *Call) Server() *Server { return c.s }
 
 // Reply queues m for the peer, in the loop's batch for its connection (written once the loop has
 // read what it had, with the other replies), and takes m in every case. It returns false when m
 // was dropped: the peer's SNDHWM is reached (a ROUTER drops there too, as libzmq's does without
 // ROUTER_MANDATORY) or the peer is gone. m is the whole reply without routing id; for a REQ peer
-// it must start with the empty delimiter.
+// it must start with the empty delimiter. The handler's goroutine, during the call.
 func (c *Call) Reply(m *pool.Msg) bool {
 	c.check()
 	if c.p.TrySendLoop(m) {
@@ -126,7 +130,8 @@ func (c *Call) Reply(m *pool.Msg) bool {
 	return false
 }
 
-// ReplyFrames is Reply with a message made of copies of frames (they are not kept).
+// ReplyFrames is Reply with a message made of copies of frames (they are not kept past the call
+// to ReplyFrames). The handler's goroutine, during the call.
 func (c *Call) ReplyFrames(frames ...[]byte) bool {
 	m := pool.NewMsg()
 	m.AppendFrames(frames...)
@@ -134,7 +139,8 @@ func (c *Call) ReplyFrames(frames ...[]byte) bool {
 }
 
 // Echo replies with the received message itself, envelope and all (a REQ's delimiter stays in
-// front): no copy, no allocation. It takes the message (Msg is nil afterwards).
+// front): no copy, no allocation. It takes the message (Msg is nil afterwards). The handler's
+// goroutine, during the call.
 func (c *Call) Echo() bool {
 	m := c.Take()
 	if m == nil {
@@ -170,7 +176,8 @@ func (r PeerRef) SendFrames(frames ...[]byte) bool {
 	return r.Send(m)
 }
 
-// ID returns the peer's routing id; the slice is shared by every copy of r: do not change it.
+// ID returns the peer's routing id; the slice is shared by every copy of r and the Server's
+// record, and lives as long as any of them: do not change it. Any goroutine.
 func (r PeerRef) ID() []byte { return r.id }
 
 // Connected reports whether the peer's connection is still there. Any goroutine.
