@@ -300,7 +300,7 @@ func (s *Server) shut() {
 		return
 	}
 	s.closed = true
-	s.mon.stop(true)
+	s.mon.stop()
 	pipes := make([]*reactor.Pipe, 0, len(s.peers))
 	for p := range s.peers {
 		pipes = append(pipes, p)

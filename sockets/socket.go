@@ -375,7 +375,7 @@ func (s *Socket) close(err error) {
 		s.pre = nil
 	}
 	if len(lingering) == 0 || !s.mon.active() {
-		s.mon.stop(true)
+		s.mon.stop()
 	} else {
 		// The monitor reports what happens while the socket lingers (a drop at its end, too)
 		// and stops after it; Reactor.Shutdown bounds how long that is.
@@ -383,7 +383,7 @@ func (s *Socket) close(err error) {
 			for _, ch := range lingering {
 				<-ch
 			}
-			s.mon.stop(true)
+			s.mon.stop()
 		}()
 	}
 	s.wakeLocked()
@@ -600,7 +600,7 @@ func (s *Socket) Monitor(size int) <-chan reactor.Event {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		s.mon.stop(true) // a Monitor after Close gets a closed channel, lingering or not
+		s.mon.stop() // a Monitor after Close gets a closed channel, lingering or not
 	}
 	return s.mon.start(size)
 }
