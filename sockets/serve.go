@@ -213,20 +213,11 @@ func ServeOn(r *reactor.Reactor, endpoint string, h Handler, opts ...Option) (*S
 		// goroutine.
 		return nil, opError("bind", endpoint, ErrNotSupported)
 	}
-	if r == nil {
-		var err error
-		if r, err = reactor.Default(); err != nil {
-			return nil, err
-		}
-	}
-	s := &Server{r: r, h: h, opts: DefaultOptions(), ids: newRoutingIDs(), peers: make(map[*reactor.Pipe]*servePeer)}
-	for _, o := range opts {
-		o(&s.opts)
-	}
-	if err := s.opts.validate(); err != nil {
+	r, o, err := prepare(r, opts)
+	if err != nil {
 		return nil, err
 	}
-	ensureZAP(r)
+	s := &Server{r: r, h: h, opts: o, ids: newRoutingIDs(), peers: make(map[*reactor.Pipe]*servePeer)}
 	if err := r.Register(serveTerminator{s}); err != nil {
 		return nil, err
 	}
