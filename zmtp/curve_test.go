@@ -601,3 +601,37 @@ func TestCurveLargeMessageGathered(t *testing.T) {
 	}
 	server.h.check(t)
 }
+
+// roomyNop is a nopHandler that always has room, so that large MESSAGEs are gathered.
+type roomyNop struct{ nopHandler }
+
+func (*roomyNop) Room() bool { return true }
+
+// A steady stream of gathered MESSAGEs below maxKeptBuffer (4 MiB) allocates nothing once the
+// first has grown the buffers: the held ciphertext is kept as the plaintext is.
+func TestCurveGatheredSteadyStateAllocs(t *testing.T) {
+	client, server, _ := curveReady(t)
+	s := client.s.Sealer()
+	body := pattern(2<<20, 9)
+	buf := make([]byte, 0, len(body)+64)
+	h := &roomyNop{}
+	run := func() {
+		frame := codec.AppendFrameHeader(buf[:0], 0, codec.CurveMessageOverhead+len(body))
+		frame = s.AppendMessage(frame, 0, body)
+		for off := 0; off < len(frame); {
+			end := min(off+64<<10, len(frame))
+			n, _, err := server.s.Read(frame[off:end], t0, nil, h)
+			if err != nil || n != end-off {
+				t.Fatalf("read %d of %d: %v", n, end-off, err)
+			}
+			off = end
+		}
+	}
+	run()
+	if a := testing.AllocsPerRun(10, run); a != 0 {
+		t.Fatalf("%v allocations per 2 MiB message", a)
+	}
+	if h.bytes != 12*len(body) {
+		t.Fatalf("delivered %d bytes, want %d", h.bytes, 12*len(body))
+	}
+}
