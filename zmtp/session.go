@@ -1028,12 +1028,7 @@ func (s *Session) becomeReady(now time.Time, h Handler) error {
 // completed, else nil. Everything sent on the connection after the handshake must go through it
 // (the session's own PINGs and PONGs do), in wire order: the transport calls it from whichever
 // goroutine writes, one at a time. It lives as long as the session.
-func (s *Session) Sealer() *CurveSealer {
-	if s.cipher == nil {
-		return nil
-	}
-	return s.wire.seal
-}
+func (s *Session) Sealer() *CurveSealer { return s.wire.seal } // set with cipher, in becomeReady
 
 // InMessage reports whether a message has been partly delivered: its first frame was announced
 // and its last frame's body has not been fully delivered.
