@@ -184,19 +184,7 @@ func TestCurveByteByByteWithHeartbeat(t *testing.T) {
 	cc, sc := curveConfigs(k, nil)
 	sc.HeartbeatIvl = 1e9
 	client, server := newConn(cc), newConn(sc)
-	cOut, sOut := client.s.Start(t0, nil), server.s.Start(t0, nil)
-	for i := 0; i < 10 && (len(cOut) > 0 || len(sOut) > 0); i++ {
-		if err := server.pushBytes(t, t0, cOut); err != nil {
-			t.Fatal(err)
-		}
-		if err := client.pushBytes(t, t0, sOut); err != nil {
-			t.Fatal(err)
-		}
-		cOut, sOut = client.takeOut(), server.takeOut()
-	}
-	if !client.s.Ready() || !server.s.Ready() {
-		t.Fatal("handshake did not complete byte by byte")
-	}
+	linkBytes(t, t0, client, server)
 	out, err := server.s.Tick(t0.Add(2e9), nil)
 	if err != nil || len(out) == 0 {
 		t.Fatalf("no PING: %v", err)
