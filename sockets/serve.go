@@ -47,11 +47,12 @@ type Server struct {
 }
 
 // servePeer is what a Server keeps for a connection, in its pipe's data (peerState): written once
-// on the loop before the connection's first message, read on that loop afterwards.
+// on the loop before the connection's first message, read on that loop afterwards; but at, which
+// any peer's detach may move, under Server.mu.
 type servePeer struct {
 	id        []byte
 	anonymous bool        // its routing id is another peer's: its messages are dropped, as libzmq does
-	at        int         // its index in Server.named, unless anonymous
+	at        int32       // its index in Server.named, unless anonymous; beside anonymous, in its word's padding
 	call      Call        // reused for every message of the peer: a Call costs nothing per message
 	batch     []*pool.Msg // what PipeReadable took from the pipe, handled one by one
 }
@@ -336,7 +337,7 @@ func (o *serveOwner) PipeAttached(p *reactor.Pipe) {
 	s.peers[p] = sp
 	if !sp.anonymous {
 		s.ids.ids[string(id)] = p
-		sp.at = len(s.named)
+		sp.at = int32(len(s.named))
 		s.named = append(s.named, p)
 	}
 }
