@@ -90,7 +90,7 @@ func (md *Metadata) Get(name string) (string, bool) {
 	return "", false
 }
 
-// Len returns the number of properties.
+// Len returns the number of properties. Any goroutine.
 func (md *Metadata) Len() int {
 	if md == nil {
 		return 0

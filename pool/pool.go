@@ -145,8 +145,7 @@ func (m *Msg) grow(total int, amortize bool) {
 func NewMsg() *Msg {
 	m := msgs.Get().(*Msg)
 	m.state.Store(stateLive)
-	m.cmd = false
-	m.md = nil
+	m.cmd = false // md is nil already: Release drops it, so that the pool holds no connection's metadata
 	return m
 }
 

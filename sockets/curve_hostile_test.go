@@ -37,15 +37,10 @@ func TestCurveHostile(t *testing.T) {
 	k := newCurveTestKeys(t)
 	pull := newSocket(t, r, Pull, append(k.serverOpts(), WithMaxMsgSize(1<<20))...)
 	events := pull.Monitor(256)
-	ep, err := pull.Bind("tcp://127.0.0.1:*")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ep := bindTCP(t, pull)
 	addr := strings.TrimPrefix(ep, "tcp://")
 	good := newSocket(t, r, Push, k.clientOpts()...)
-	if err := good.Connect(ep); err != nil {
-		t.Fatal(err)
-	}
+	connect(t, good, ep)
 	send(t, good, "before")
 	expectMsg(t, pull, "before")
 
@@ -137,15 +132,10 @@ func TestCurveHalfOpenHandshakes(t *testing.T) {
 	k := newCurveTestKeys(t)
 	pull := newSocket(t, r, Pull, append(k.serverOpts(), WithHandshakeIvl(300*time.Millisecond), WithBacklog(1024))...)
 	events := pull.Monitor(1 << 15)
-	ep, err := pull.Bind("tcp://127.0.0.1:*")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ep := bindTCP(t, pull)
 	addr := strings.TrimPrefix(ep, "tcp://")
 	good := newSocket(t, r, Push, k.clientOpts()...)
-	if err := good.Connect(ep); err != nil {
-		t.Fatal(err)
-	}
+	connect(t, good, ep)
 	heap := func() uint64 {
 		runtime.GC()
 		var ms runtime.MemStats

@@ -57,9 +57,7 @@ func TestCurve(t *testing.T) {
 				t.Fatal(err)
 			}
 			push := newSocket(t, r, Push, k.clientOpts()...)
-			if err := push.Connect(ep); err != nil {
-				t.Fatal(err)
-			}
+			connect(t, push, ep)
 			send(t, push, "a", "b")
 			send(t, push, string(big))
 			expectMsg(t, pull, "a", "b")
@@ -79,9 +77,7 @@ func TestCurve(t *testing.T) {
 				t.Fatal(err)
 			}
 			dealer := newSocket(t, r, Dealer, k.clientOpts()...)
-			if err := dealer.Connect(rep); err != nil {
-				t.Fatal(err)
-			}
+			connect(t, dealer, rep)
 			send(t, dealer, "q", string(big))
 			m := recvN(t, router, 3)
 			expectFrames(t, m[1:], "q", string(big))
@@ -97,9 +93,7 @@ func TestCurve(t *testing.T) {
 			if err := sub.Subscribe([]byte("news")); err != nil {
 				t.Fatal(err)
 			}
-			if err := sub.Connect(pep); err != nil {
-				t.Fatal(err)
-			}
+			connect(t, sub, pep)
 			waitFor(t, "the subscription", func() bool {
 				send(t, pub, "other")
 				send(t, pub, "news!")
@@ -128,9 +122,7 @@ func TestCurveRefused(t *testing.T) {
 			}
 			wrong := newSocket(t, r, Push, WithCurveServerKey(other.server.pub.String()), WithCurveSecretKey(k.client.sec.String()))
 			wevents := wrong.Monitor(64)
-			if err := wrong.Connect(ep); err != nil {
-				t.Fatal(err)
-			}
+			connect(t, wrong, ep)
 			e := waitEvent(t, events, func(e reactor.Event) bool { return e.Type == reactor.EventHandshakeFailedProtocol })
 			if !errors.Is(e.Err, zmtp.ErrCryptographic) {
 				t.Fatalf("server: %v", e.Err)
@@ -138,9 +130,7 @@ func TestCurveRefused(t *testing.T) {
 			waitEvent(t, wevents, func(e reactor.Event) bool { return e.Type == reactor.EventHandshakeFailedNoDetail })
 			if scheme(bind) != "ws" {
 				null := newSocket(t, r, Push)
-				if err := null.Connect(ep); err != nil {
-					t.Fatal(err)
-				}
+				connect(t, null, ep)
 				e = waitEvent(t, events, func(e reactor.Event) bool {
 					return e.Type == reactor.EventHandshakeFailedProtocol && errors.Is(e.Err, zmtp.ErrMechanismMismatch)
 				})
@@ -183,9 +173,7 @@ func TestCurveHeartbeats(t *testing.T) {
 			}
 			push := newSocket(t, r, Push, append(k.clientOpts(), hb)...)
 			events := push.Monitor(64)
-			if err := push.Connect(ep); err != nil {
-				t.Fatal(err)
-			}
+			connect(t, push, ep)
 			waitEvent(t, events, func(e reactor.Event) bool { return e.Type == reactor.EventHandshakeSucceeded })
 			window := time.After(1500 * time.Millisecond)
 		loop:
@@ -257,9 +245,7 @@ func TestInteropCurveHeartbeats(t *testing.T) {
 			ep := l.Bind("tcp://127.0.0.1:*")
 			push := newSocket(t, r, Push, opts...)
 			events := push.Monitor(64)
-			if err := push.Connect(ep); err != nil {
-				t.Fatal(err)
-			}
+			connect(t, push, ep)
 			waitEvent(t, events, func(e reactor.Event) bool { return e.Type == reactor.EventHandshakeSucceeded })
 			heartbeatsHold(t, ctx, events, push, l)
 		})
@@ -304,9 +290,7 @@ func testInteropCurve(t *testing.T, bind string) {
 	lpull := libzmqCurveServer(t, "PULL", k)
 	ep := lpull.Bind(bind)
 	push := newSocket(t, r, Push, k.clientOpts()...)
-	if err := push.Connect(ep); err != nil {
-		t.Fatal(err)
-	}
+	connect(t, push, ep)
 	send(t, push, "to", "libzmq")
 	send(t, push, string(big))
 	if m, err := lpull.Recv(10 * time.Second); err != nil || len(m) != 2 || string(m[1]) != "libzmq" {
@@ -319,9 +303,7 @@ func testInteropCurve(t *testing.T, bind string) {
 	lrep := libzmqCurveServer(t, "REP", k)
 	ep = lrep.Bind(bind)
 	req := newSocket(t, r, Req, k.clientOpts()...)
-	if err := req.Connect(ep); err != nil {
-		t.Fatal(err)
-	}
+	connect(t, req, ep)
 	send(t, req, "question")
 	if m, err := lrep.Recv(10 * time.Second); err != nil || string(m[0]) != "question" {
 		t.Fatalf("libzmq REP got %q, %v", m, err)
@@ -332,9 +314,7 @@ func testInteropCurve(t *testing.T, bind string) {
 	lrouter := libzmqCurveServer(t, "ROUTER", k)
 	ep = lrouter.Bind(bind)
 	dealer := newSocket(t, r, Dealer, append(k.clientOpts(), WithRoutingID([]byte("zl")))...)
-	if err := dealer.Connect(ep); err != nil {
-		t.Fatal(err)
-	}
+	connect(t, dealer, ep)
 	send(t, dealer, "hi")
 	if m, err := lrouter.Recv(10 * time.Second); err != nil || string(m[0]) != "zl" || string(m[1]) != "hi" {
 		t.Fatalf("libzmq ROUTER got %q, %v", m, err)
@@ -348,9 +328,7 @@ func testInteropCurve(t *testing.T, bind string) {
 	if err := sub.Subscribe([]byte("t")); err != nil {
 		t.Fatal(err)
 	}
-	if err := sub.Connect(ep); err != nil {
-		t.Fatal(err)
-	}
+	connect(t, sub, ep)
 	waitFor(t, "libzmq PUB to honour zloop's boxed SUBSCRIBE", func() bool {
 		lpub.Send([]byte("x-skip"))
 		lpub.Send([]byte("t-yes"))
@@ -439,9 +417,7 @@ func TestInteropCurveWrongKey(t *testing.T) {
 			ep := l.Bind(bind)
 			push := newSocket(t, r, Push, WithCurveServerKey(other.server.pub.String()), WithCurveSecretKey(k.client.sec.String()))
 			zevents := push.Monitor(64)
-			if err := push.Connect(ep); err != nil {
-				t.Fatal(err)
-			}
+			connect(t, push, ep)
 			seen, ok := l.WaitEventNamed("HANDSHAKE_FAILED_PROTOCOL", 10*time.Second)
 			if !ok {
 				t.Fatalf("libzmq server saw %v", seen)
@@ -495,9 +471,7 @@ func TestCurveZeroAllocSteadyState(t *testing.T) {
 				t.Fatal(err)
 			}
 			push := newSocket(t, r, Push, k.clientOpts()...)
-			if err := push.Connect(ep); err != nil {
-				t.Fatal(err)
-			}
+			connect(t, push, ep)
 			const batch = 100
 			roundTrip := pooledBatch(t, push, pull, 1024, batch)
 			for i := 0; i < 100; i++ {
@@ -522,14 +496,9 @@ func TestCurveDirectWritesKeepNonceOrder(t *testing.T) {
 	hb := WithHeartbeat(time.Millisecond, time.Second, time.Second)
 	rep := newSocket(t, r, Rep, append(k.serverOpts(), hb)...)
 	events := rep.Monitor(64)
-	ep, err := rep.Bind("tcp://127.0.0.1:*")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ep := bindTCP(t, rep)
 	req := newSocket(t, r, Req, append(k.clientOpts(), hb)...)
-	if err := req.Connect(ep); err != nil {
-		t.Fatal(err)
-	}
+	connect(t, req, ep)
 	go func() {
 		for {
 			q, err := rep.Recv(ctx)

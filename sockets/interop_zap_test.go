@@ -208,9 +208,7 @@ func testInteropZAP(t *testing.T, m zapMechanism, bind string, refusal int) {
 		// HANDSHAKE_IVL: the client's own handshake timer ends it, as a libzmq client's would.
 		push := newSocket(t, r, Push, append(m.client(admit), WithHandshakeIvl(500*time.Millisecond))...)
 		events := push.Monitor(64)
-		if err := push.Connect(ep); err != nil {
-			t.Fatal(err)
-		}
+		connect(t, push, ep)
 		if admit {
 			if err := push.Send(ctx, []byte("to libzmq")); err != nil {
 				t.Fatal(err)

@@ -6,9 +6,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/zloop/zloop/internal/zmtptest"
 	"github.com/zloop/zloop/pool"
 	"github.com/zloop/zloop/reactor"
 )
@@ -33,15 +31,7 @@ func TestLargeFrameAllocatedOnce(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newReactor(t)
 			pull := newSocket(t, r, Pull)
-			bound, err := pull.Bind("tcp://127.0.0.1:*")
-			if err != nil {
-				t.Fatal(err)
-			}
-			p, err := zmtptest.Dial("tcp", strings.TrimPrefix(bound, "tcp://"), "PUSH", 10*time.Second)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer p.Conn.Close()
+			p := rawDial(t, bindTCP(t, pull), "PUSH")
 			wire := binary.BigEndian.AppendUint64([]byte{0x02}, uint64(tc.size)) // LONG, no MORE
 			hdr := len(wire)
 			wire = append(wire, bytes.Repeat([]byte("0123456789abcdef"), tc.size/16)...)
@@ -72,15 +62,7 @@ func TestLargeFrameAllocatedOnce(t *testing.T) {
 		r := newReactor(t)
 		pull := newSocket(t, r, Pull)
 		events := pull.Monitor(64)
-		bound, err := pull.Bind("tcp://127.0.0.1:*")
-		if err != nil {
-			t.Fatal(err)
-		}
-		p, err := zmtptest.Dial("tcp", strings.TrimPrefix(bound, "tcp://"), "PUSH", 10*time.Second)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer p.Conn.Close()
+		p := rawDial(t, bindTCP(t, pull), "PUSH")
 		wire := binary.BigEndian.AppendUint64([]byte{0x02}, 1<<60)
 		wire = append(wire, make([]byte, sent)...)
 		runtime.GC()
@@ -174,15 +156,7 @@ func TestLargeFrameSteady(t *testing.T) {
 	const size, warm, n = 64 << 20, 4, 8
 	r := newReactor(t)
 	pull := newSocket(t, r, Pull)
-	bound, err := pull.Bind("tcp://127.0.0.1:*")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := zmtptest.Dial("tcp", strings.TrimPrefix(bound, "tcp://"), "PUSH", 10*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Conn.Close()
+	p := rawDial(t, bindTCP(t, pull), "PUSH")
 	wire := binary.BigEndian.AppendUint64([]byte{0x02}, uint64(size))
 	wire = append(wire, make([]byte, size)...)
 	var before, after runtime.MemStats

@@ -48,11 +48,11 @@ func (m *monitor) active() bool {
 	return m.ch != nil
 }
 
-// stop sends EventMonitorStopped (if there is room) and closes the channel; final makes every later
-// start return a closed channel.
-func (m *monitor) stop(final bool) {
+// stop sends EventMonitorStopped (if there is room) and closes the channel, for good: every later
+// start returns a closed channel. (A start replacing a channel stops the old one with stopLocked.)
+func (m *monitor) stop() {
 	m.mu.Lock()
-	m.done = m.done || final
+	m.done = true
 	m.stopLocked()
 	m.mu.Unlock()
 }

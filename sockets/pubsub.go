@@ -297,13 +297,13 @@ func (t *publisher) send(m *pool.Msg) (bool, error) {
 	gen := t.gen
 	t.match = t.match[:0]
 	t.sets = t.subs.matchSets(m.Frame(0), t.sets[:0])
-	to := t.match
+	var to []*reactor.Pipe // t.match, or a prefix's own list
 	switch {
 	case t.o.InvertMatching:
 		// libzmq's dist_t::reverse_match: the live pipes that did not match.
 		for _, set := range t.sets {
 			for _, p := range set {
-				peerState(p).(*pubPeer).mark = gen
+				pubState(p).mark = gen
 			}
 		}
 		for _, p := range t.peers {
@@ -320,7 +320,7 @@ func (t *publisher) send(m *pool.Msg) (bool, error) {
 	default:
 		for _, set := range t.sets {
 			for _, p := range set {
-				if st := peerState(p).(*pubPeer); st.mark != gen {
+				if st := pubState(p); st.mark != gen {
 					st.mark = gen
 					t.match = append(t.match, p)
 				}

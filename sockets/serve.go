@@ -36,6 +36,7 @@ type Server struct {
 	mu     sync.RWMutex
 	ids    routingIDs // routing id to pipe, as a ROUTER's
 	peers  map[*reactor.Pipe]*servePeer
+	named  []*reactor.Pipe // the peers that are not anonymous, in no order: whom Publish reaches
 	closed bool
 
 	pubMu sync.Mutex
@@ -46,10 +47,12 @@ type Server struct {
 }
 
 // servePeer is what a Server keeps for a connection, in its pipe's data (peerState): written once
-// on the loop before the connection's first message, read on that loop afterwards.
+// on the loop before the connection's first message, read on that loop afterwards; but at, which
+// any peer's detach may move, under Server.mu.
 type servePeer struct {
 	id        []byte
 	anonymous bool        // its routing id is another peer's: its messages are dropped, as libzmq does
+	at        int32       // its index in Server.named, unless anonymous; beside anonymous, in its word's padding
 	call      Call        // reused for every message of the peer: a Call costs nothing per message
 	batch     []*pool.Msg // what PipeReadable took from the pipe, handled one by one
 }
@@ -78,7 +81,7 @@ func (c *Call) check() {
 // Msg returns the received message, without routing id: the frames as the peer sent them, so a
 // REQ peer's message starts with its empty delimiter frame, which the reply must start with too.
 // It belongs to the Call: valid until the handler returns (the loop releases it then), unless the
-// handler takes it. nil after Take.
+// handler takes it. nil after Take. The handler's goroutine, during the call.
 func (c *Call) Msg() *pool.Msg {
 	c.check()
 	return c.m
@@ -86,7 +89,8 @@ func (c *Call) Msg() *pool.Msg {
 
 // Take hands the received message to the caller, who must Release it (or pass it on to Reply or a
 // PeerRef's Send, which take it). It is how a message outlives the call: slow work on another
-// goroutine. Returns nil if taken already.
+// goroutine. Returns nil if taken already. The handler's goroutine, during the call; the message
+// taken is the caller's from then on, on any goroutine.
 func (c *Call) Take() *pool.Msg {
 	c.check()
 	m := c.m
@@ -95,26 +99,29 @@ func (c *Call) Take() *pool.Msg {
 }
 
 // PeerID returns the peer's routing id (as a ROUTER socket would prefix it). It aliases the
-// Server's record: valid for the call; copy it to keep it, or keep c.Peer().
+// Server's record: valid for the call; copy it to keep it, or keep c.Peer(). The handler's
+// goroutine, during the call.
 func (c *Call) PeerID() []byte {
 	c.check()
 	return c.sp.id
 }
 
-// Peer returns a handle on the peer that outlives the call (see PeerRef).
+// Peer returns a handle on the peer that outlives the call (see PeerRef). The handler's goroutine,
+// during the call; the PeerRef may then go to any goroutine.
 func (c *Call) Peer() PeerRef {
 	c.check()
 	return PeerRef{s: c.s, p: c.p, id: c.sp.id}
 }
 
-// Server returns the server the call belongs to (for Publish, or Peer to forward).
+// Server returns the server the call belongs to (for Publish, or Peer to forward). The handler's
+// goroutine; the Server is any goroutine's.
 func (c *Call) Server() *Server { return c.s }
 
 // Reply queues m for the peer, in the loop's batch for its connection (written once the loop has
 // read what it had, with the other replies), and takes m in every case. It returns false when m
 // was dropped: the peer's SNDHWM is reached (a ROUTER drops there too, as libzmq's does without
 // ROUTER_MANDATORY) or the peer is gone. m is the whole reply without routing id; for a REQ peer
-// it must start with the empty delimiter.
+// it must start with the empty delimiter. The handler's goroutine, during the call.
 func (c *Call) Reply(m *pool.Msg) bool {
 	c.check()
 	if c.p.TrySendLoop(m) {
@@ -124,7 +131,8 @@ func (c *Call) Reply(m *pool.Msg) bool {
 	return false
 }
 
-// ReplyFrames is Reply with a message made of copies of frames (they are not kept).
+// ReplyFrames is Reply with a message made of copies of frames (they are not kept past the call
+// to ReplyFrames). The handler's goroutine, during the call.
 func (c *Call) ReplyFrames(frames ...[]byte) bool {
 	m := pool.NewMsg()
 	m.AppendFrames(frames...)
@@ -132,7 +140,8 @@ func (c *Call) ReplyFrames(frames ...[]byte) bool {
 }
 
 // Echo replies with the received message itself, envelope and all (a REQ's delimiter stays in
-// front): no copy, no allocation. It takes the message (Msg is nil afterwards).
+// front): no copy, no allocation. It takes the message (Msg is nil afterwards). The handler's
+// goroutine, during the call.
 func (c *Call) Echo() bool {
 	m := c.Take()
 	if m == nil {
@@ -168,7 +177,8 @@ func (r PeerRef) SendFrames(frames ...[]byte) bool {
 	return r.Send(m)
 }
 
-// ID returns the peer's routing id; the slice is shared by every copy of r: do not change it.
+// ID returns the peer's routing id; the slice is shared by every copy of r and the Server's
+// record, and lives as long as any of them: do not change it. Any goroutine.
 func (r PeerRef) ID() []byte { return r.id }
 
 // Connected reports whether the peer's connection is still there. Any goroutine.
@@ -204,20 +214,11 @@ func ServeOn(r *reactor.Reactor, endpoint string, h Handler, opts ...Option) (*S
 		// goroutine.
 		return nil, opError("bind", endpoint, ErrNotSupported)
 	}
-	if r == nil {
-		var err error
-		if r, err = reactor.Default(); err != nil {
-			return nil, err
-		}
-	}
-	s := &Server{r: r, h: h, opts: DefaultOptions(), ids: newRoutingIDs(), peers: make(map[*reactor.Pipe]*servePeer)}
-	for _, o := range opts {
-		o(&s.opts)
-	}
-	if err := s.opts.validate(); err != nil {
+	r, o, err := prepare(r, opts)
+	if err != nil {
 		return nil, err
 	}
-	ensureZAP(r)
+	s := &Server{r: r, h: h, opts: o, ids: newRoutingIDs(), peers: make(map[*reactor.Pipe]*servePeer)}
 	if err := r.Register(serveTerminator{s}); err != nil {
 		return nil, err
 	}
@@ -265,16 +266,13 @@ func (s *Server) Peers() int {
 func (s *Server) Publish(m *pool.Msg) int {
 	s.pubMu.Lock()
 	defer s.pubMu.Unlock()
+	// A copy of the list rather than the send under s.mu: the loops attaching and detaching
+	// peers do not wait for a fan-out.
 	s.mu.RLock()
-	for p, sp := range s.peers {
-		if !sp.anonymous {
-			s.pubTo = append(s.pubTo, p)
-		}
-	}
+	s.pubTo = append(s.pubTo[:0], s.named...)
 	s.mu.RUnlock()
 	n := s.fan.Send(m, s.pubTo)
 	clear(s.pubTo)
-	s.pubTo = s.pubTo[:0]
 	return n
 }
 
@@ -294,7 +292,7 @@ func (s *Server) shut() {
 		return
 	}
 	s.closed = true
-	s.mon.stop(true)
+	s.mon.stop()
 	pipes := make([]*reactor.Pipe, 0, len(s.peers))
 	for p := range s.peers {
 		pipes = append(pipes, p)
@@ -339,6 +337,8 @@ func (o *serveOwner) PipeAttached(p *reactor.Pipe) {
 	s.peers[p] = sp
 	if !sp.anonymous {
 		s.ids.ids[string(id)] = p
+		sp.at = int32(len(s.named))
+		s.named = append(s.named, p)
 	}
 }
 
@@ -348,8 +348,18 @@ func (o *serveOwner) PipeDetached(p *reactor.Pipe, final bool) {
 	s.mu.Lock()
 	if sp := s.peers[p]; sp != nil {
 		delete(s.peers, p)
-		if !sp.anonymous && s.ids.ids[string(sp.id)] == p {
-			delete(s.ids.ids, string(sp.id))
+		if !sp.anonymous {
+			if s.ids.ids[string(sp.id)] == p {
+				delete(s.ids.ids, string(sp.id))
+			}
+			// The last peer of the list takes p's place.
+			last := len(s.named) - 1
+			if moved := s.named[last]; moved != p {
+				s.named[sp.at] = moved
+				s.peers[moved].at = sp.at
+			}
+			s.named[last] = nil
+			s.named = s.named[:last]
 		}
 	}
 	s.mu.Unlock()

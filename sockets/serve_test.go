@@ -248,6 +248,46 @@ func testServeForwardPublish(t *testing.T, loops int) {
 	}
 }
 
+// TestServePublishAfterLeave: Publish reaches exactly the peers still connected, whichever of them
+// left (the first to join, the last), and returns how many took the message.
+func TestServePublishAfterLeave(t *testing.T) {
+	r := newReactor(t)
+	s := newServer(t, r, func(c *Call) {})
+	var peers []*Socket
+	for _, id := range []string{"A", "B", "C", "D"} {
+		z := newSocket(t, r, Dealer, WithLinger(0), WithRoutingID([]byte(id)))
+		if err := z.Connect(s.Endpoint()); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "peer "+id, func() bool { return s.Peers() == len(peers)+1 })
+		peers = append(peers, z)
+	}
+	for _, leave := range []int{0, 3, 1} {
+		_ = peers[leave].Close()
+		peers[leave] = nil
+		left := 0
+		for _, z := range peers {
+			if z != nil {
+				left++
+			}
+		}
+		waitFor(t, "a peer to leave", func() bool { return s.Peers() == left })
+		m := pool.NewMsg()
+		m.AppendFrame([]byte("news"))
+		if n := s.Publish(m); n != left {
+			t.Fatalf("Publish reached %d peers, want %d", n, left)
+		}
+		for _, z := range peers {
+			if z == nil {
+				continue
+			}
+			if got := mustRecv(t, z); !eqFrames(got, frames([]byte("news"))) {
+				t.Fatalf("got %q", got)
+			}
+		}
+	}
+}
+
 // TestServePeerGone: a reply kept for after the call, for a peer that disconnected meanwhile, is
 // dropped (Send reports it) and nothing else happens.
 func TestServePeerGone(t *testing.T) {

@@ -81,18 +81,37 @@ func New(t Type, opts ...Option) (*Socket, error) {
 	return NewOn(nil, t, opts...)
 }
 
-// NewOn creates a socket on reactor r (nil: the default one), like zmq_socket on a context.
-func NewOn(r *reactor.Reactor, t Type, opts ...Option) (*Socket, error) {
+// prepare is what a Socket and a Server (NewOn, ServeOn) start with: the reactor (nil: the
+// default one), the options applied over the defaults and validated, and the reactor's ZAP
+// service, so that a handler socket bound at ZAPEndpoint is reached from it.
+func prepare(r *reactor.Reactor, opts []Option) (*reactor.Reactor, Options, error) {
 	if r == nil {
 		var err error
 		if r, err = reactor.Default(); err != nil {
-			return nil, err
+			return nil, Options{}, err
 		}
+	}
+	o := DefaultOptions()
+	for _, f := range opts {
+		f(&o)
+	}
+	if err := o.validate(); err != nil {
+		return nil, Options{}, err
+	}
+	ensureZAP(r)
+	return r, o, nil
+}
+
+// NewOn creates a socket on reactor r (nil: the default one), like zmq_socket on a context.
+func NewOn(r *reactor.Reactor, t Type, opts ...Option) (*Socket, error) {
+	r, opt, err := prepare(r, opts)
+	if err != nil {
+		return nil, err
 	}
 	s := &Socket{
 		typ:       t,
 		r:         r,
-		opts:      DefaultOptions(),
+		opts:      opt,
 		pipes:     make(map[*reactor.Pipe]struct{}),
 		listeners: make(map[string]*reactor.Listener),
 		dialers:   make(map[string][]*reactor.Dialer),
@@ -100,13 +119,6 @@ func NewOn(r *reactor.Reactor, t Type, opts ...Option) (*Socket, error) {
 		rcvReady:  make(chan struct{}, 1),
 		sndReady:  make(chan struct{}, 1),
 	}
-	for _, o := range opts {
-		o(&s.opts)
-	}
-	if err := s.opts.validate(); err != nil {
-		return nil, err
-	}
-	ensureZAP(r)
 	if err := r.Register(terminator{s}); err != nil {
 		return nil, err
 	}
@@ -375,7 +387,7 @@ func (s *Socket) close(err error) {
 		s.pre = nil
 	}
 	if len(lingering) == 0 || !s.mon.active() {
-		s.mon.stop(true)
+		s.mon.stop()
 	} else {
 		// The monitor reports what happens while the socket lingers (a drop at its end, too)
 		// and stops after it; Reactor.Shutdown bounds how long that is.
@@ -383,7 +395,7 @@ func (s *Socket) close(err error) {
 			for _, ch := range lingering {
 				<-ch
 			}
-			s.mon.stop(true)
+			s.mon.stop()
 		}()
 	}
 	s.wakeLocked()
@@ -600,7 +612,7 @@ func (s *Socket) Monitor(size int) <-chan reactor.Event {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		s.mon.stop(true) // a Monitor after Close gets a closed channel, lingering or not
+		s.mon.stop() // a Monitor after Close gets a closed channel, lingering or not
 	}
 	return s.mon.start(size)
 }

@@ -261,13 +261,3 @@ func (s *pipeSet) matchSets(data []byte, dst [][]*reactor.Pipe) [][]*reactor.Pip
 	})
 	return dst
 }
-
-// match calls fn for every pipe subscribed to a prefix of data; a pipe subscribed to several
-// such prefixes comes once per prefix (callers de-duplicate).
-func (s *pipeSet) match(data []byte, fn func(p *reactor.Pipe)) {
-	s.t.prefixes(data, func(v *[]*reactor.Pipe) {
-		for _, p := range *v {
-			fn(p)
-		}
-	})
-}

@@ -69,9 +69,7 @@ func zapScenario(t *testing.T, r *reactor.Reactor, newServer func(opts ...Option
 		}
 		bad := newSocket(t, r, Push, WithPlainClient("alice", "guess"))
 		cev := bad.Monitor(64)
-		if err := bad.Connect(ep); err != nil {
-			t.Fatal(err)
-		}
+		connect(t, bad, ep)
 		e := waitEvent(t, cev, func(e reactor.Event) bool { return e.Type == EventHandshakeFailedAuth })
 		if e.Value != 400 {
 			t.Fatalf("%s: client event %v", tr, e)
@@ -81,9 +79,7 @@ func zapScenario(t *testing.T, r *reactor.Reactor, newServer func(opts ...Option
 			t.Fatalf("%s: server event %v", tr, e)
 		}
 		good := newSocket(t, r, Push, WithPlainClient("alice", "secret"))
-		if err := good.Connect(ep); err != nil {
-			t.Fatal(err)
-		}
+		connect(t, good, ep)
 		if err := good.Send(ctx, []byte("hi")); err != nil {
 			t.Fatal(err)
 		}
@@ -105,9 +101,7 @@ func zapScenario(t *testing.T, r *reactor.Reactor, newServer func(opts ...Option
 			t.Fatal(err)
 		}
 		anon := newSocket(t, r, Push)
-		if err := anon.Connect(oep); err != nil {
-			t.Fatal(err)
-		}
+		connect(t, anon, oep)
 		if err := anon.Send(ctx, []byte("anon")); err != nil {
 			t.Fatal(err)
 		}
@@ -159,10 +153,7 @@ func TestZAPNoHandler(t *testing.T) {
 	ctx := testCtx(t)
 	pull := newSocket(t, r, Pull, WithPlainServer(true, nil))
 	sev := pull.Monitor(64)
-	ep, err := pull.Bind("tcp://127.0.0.1:*")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ep := bindTCP(t, pull)
 	if err := newSocket(t, r, Push, WithPlainClient("alice", "secret")).Connect(ep); err != nil {
 		t.Fatal(err)
 	}
@@ -174,10 +165,7 @@ func TestZAPNoHandler(t *testing.T) {
 	for _, enforce := range []bool{false, true} {
 		null := newSocket(t, r, Pull, WithZAPDomain("d"), WithZAPEnforceDomain(enforce))
 		nev := null.Monitor(64)
-		nep, err := null.Bind("tcp://127.0.0.1:*")
-		if err != nil {
-			t.Fatal(err)
-		}
+		nep := bindTCP(t, null)
 		if err := newSocket(t, r, Push).Connect(nep); err != nil {
 			t.Fatal(err)
 		}
@@ -195,9 +183,7 @@ func TestZAPNoHandler(t *testing.T) {
 	}
 	serveZAP(t, h, zapCheck)
 	push := newSocket(t, r, Push, WithPlainClient("alice", "secret"))
-	if err := push.Connect(ep); err != nil {
-		t.Fatal(err)
-	}
+	connect(t, push, ep)
 	if err := push.Send(ctx, []byte("x")); err != nil {
 		t.Fatal(err)
 	}
@@ -243,10 +229,7 @@ func TestZAPHostileHandler(t *testing.T) {
 	for _, c := range cases {
 		pull := newSocket(t, r, Pull, WithPlainServer(true, nil), WithHandshakeIvl(300*time.Millisecond))
 		sev := pull.Monitor(64)
-		ep, err := pull.Bind("tcp://127.0.0.1:*")
-		if err != nil {
-			t.Fatal(err)
-		}
+		ep := bindTCP(t, pull)
 		if err := newSocket(t, r, Push, WithPlainClient("alice", "secret")).Connect(ep); err != nil {
 			t.Fatal(err)
 		}
@@ -287,9 +270,7 @@ func metaPair(t *testing.T, r *reactor.Reactor, tr string) (pull, push *Socket) 
 	}
 	push = newSocket(t, r, Push, WithPlainClient("alice", "secret"), WithRoutingID([]byte("pusher")),
 		WithMetadata("X-App", "meta-test"))
-	if err := push.Connect(ep); err != nil {
-		t.Fatal(err)
-	}
+	connect(t, push, ep)
 	return pull, push
 }
 

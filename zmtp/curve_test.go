@@ -184,19 +184,7 @@ func TestCurveByteByByteWithHeartbeat(t *testing.T) {
 	cc, sc := curveConfigs(k, nil)
 	sc.HeartbeatIvl = 1e9
 	client, server := newConn(cc), newConn(sc)
-	cOut, sOut := client.s.Start(t0, nil), server.s.Start(t0, nil)
-	for i := 0; i < 10 && (len(cOut) > 0 || len(sOut) > 0); i++ {
-		if err := server.pushBytes(t, t0, cOut); err != nil {
-			t.Fatal(err)
-		}
-		if err := client.pushBytes(t, t0, sOut); err != nil {
-			t.Fatal(err)
-		}
-		cOut, sOut = client.takeOut(), server.takeOut()
-	}
-	if !client.s.Ready() || !server.s.Ready() {
-		t.Fatal("handshake did not complete byte by byte")
-	}
+	linkBytes(t, t0, client, server)
 	out, err := server.s.Tick(t0.Add(2e9), nil)
 	if err != nil || len(out) == 0 {
 		t.Fatalf("no PING: %v", err)
@@ -600,4 +588,38 @@ func TestCurveLargeMessageGathered(t *testing.T) {
 		t.Fatalf("got %d messages", len(got))
 	}
 	server.h.check(t)
+}
+
+// roomyNop is a nopHandler that always has room, so that large MESSAGEs are gathered.
+type roomyNop struct{ nopHandler }
+
+func (*roomyNop) Room() bool { return true }
+
+// A steady stream of gathered MESSAGEs below maxKeptBuffer (4 MiB) allocates nothing once the
+// first has grown the buffers: the held ciphertext is kept as the plaintext is.
+func TestCurveGatheredSteadyStateAllocs(t *testing.T) {
+	client, server, _ := curveReady(t)
+	s := client.s.Sealer()
+	body := pattern(2<<20, 9)
+	buf := make([]byte, 0, len(body)+64)
+	h := &roomyNop{}
+	run := func() {
+		frame := codec.AppendFrameHeader(buf[:0], 0, codec.CurveMessageOverhead+len(body))
+		frame = s.AppendMessage(frame, 0, body)
+		for off := 0; off < len(frame); {
+			end := min(off+64<<10, len(frame))
+			n, _, err := server.s.Read(frame[off:end], t0, nil, h)
+			if err != nil || n != end-off {
+				t.Fatalf("read %d of %d: %v", n, end-off, err)
+			}
+			off = end
+		}
+	}
+	run()
+	if a := testing.AllocsPerRun(10, run); a != 0 {
+		t.Fatalf("%v allocations per 2 MiB message", a)
+	}
+	if h.bytes != 12*len(body) {
+		t.Fatalf("delivered %d bytes, want %d", h.bytes, 12*len(body))
+	}
 }

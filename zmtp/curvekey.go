@@ -11,7 +11,8 @@ import (
 // 40-character Z85 text that libzmq's zmq_curve_keypair prints and its options accept.
 type CurveKey [32]byte
 
-// String returns the key's Z85 text (rfc 32), 40 characters. Beware of printing secret keys.
+// String returns the key's Z85 text (rfc 32), 40 characters. Beware of printing secret keys. Any
+// goroutine.
 func (k CurveKey) String() string {
 	var buf [40]byte
 	b, _ := codec.AppendZ85(buf[:0], k[:]) // 32 is a multiple of 4

@@ -222,6 +222,26 @@ func (c *conn) takeOut() []byte {
 	return o
 }
 
+// linkBytes starts both sessions and passes each side's output to the other a byte at a time
+// (pushBytes) until neither has anything to say, ten rounds at most; it fails t on an error, or
+// when the handshake did not complete on both sides.
+func linkBytes(t testing.TB, now time.Time, client, server *conn) {
+	t.Helper()
+	cOut, sOut := client.s.Start(now, nil), server.s.Start(now, nil)
+	for i := 0; i < 10 && (len(cOut) > 0 || len(sOut) > 0); i++ {
+		if err := server.pushBytes(t, now, cOut); err != nil {
+			t.Fatal(err)
+		}
+		if err := client.pushBytes(t, now, sOut); err != nil {
+			t.Fatal(err)
+		}
+		cOut, sOut = client.takeOut(), server.takeOut()
+	}
+	if !client.s.Ready() || !server.s.Ready() {
+		t.Fatal("handshake did not complete byte by byte")
+	}
+}
+
 // link passes each side's output to the other until neither has anything left to say.
 func link(t testing.TB, now time.Time, a, b *conn) {
 	t.Helper()

@@ -89,20 +89,7 @@ func TestPlainLibzmqBadError(t *testing.T) {
 // The handshake survives its bytes arriving one at a time, in both directions.
 func TestPlainSplit(t *testing.T) {
 	client, server := plainPair("u", "p", func(u, p []byte) bool { return true })
-	cOut := client.s.Start(t0, nil)
-	sOut := server.s.Start(t0, nil)
-	for i := 0; i < 10 && (len(cOut) > 0 || len(sOut) > 0); i++ {
-		if err := server.pushBytes(t, t0, cOut); err != nil {
-			t.Fatal(err)
-		}
-		if err := client.pushBytes(t, t0, sOut); err != nil {
-			t.Fatal(err)
-		}
-		cOut, sOut = client.takeOut(), server.takeOut()
-	}
-	if !client.s.Ready() || !server.s.Ready() {
-		t.Fatal("handshake did not complete byte by byte")
-	}
+	linkBytes(t, t0, client, server)
 }
 
 // Malformed HELLOs and commands out of order fail the server's session, never panic.

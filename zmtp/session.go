@@ -493,11 +493,7 @@ func (s *Session) read(in []byte, now time.Time, out []byte, h Handler) (int, []
 				return n, out, nil
 			}
 			s.holding = holdNone
-			out, err := s.command(s.held, now, out, h)
-			s.dropHeld()
-			if err == errNotNow {
-				err = errRoomLied
-			}
+			out, err := s.heldCommand(now, out, h)
 			if err != nil {
 				return n, out, err
 			}
@@ -721,12 +717,18 @@ func (s *Session) hold(k holdKind, size int) {
 	s.held = s.held[:0]
 }
 
-// dropHeld lets go of a large held buffer once its command was handled, so that one large CURVE
-// message does not stay with the connection for its life.
-func (s *Session) dropHeld() {
-	if cap(s.held) > 1<<20 {
+// heldCommand acts on the command (or CURVE MESSAGE) gathered whole in held, then lets go of a
+// held buffer above maxKeptBuffer, as of the other CURVE scratch buffers: a steady stream below it
+// allocates nothing, and one large message does not stay with the connection for its life.
+func (s *Session) heldCommand(now time.Time, out []byte, h Handler) ([]byte, error) {
+	out, err := s.command(s.held, now, out, h)
+	if cap(s.held) > maxKeptBuffer {
 		s.held = nil
 	}
+	if err == errNotNow {
+		err = errRoomLied // room was asked before the gathering began
+	}
+	return out, err
 }
 
 // errRoomLied: a Roomer said it had room and then refused the frame.
@@ -769,12 +771,7 @@ func (s *Session) frameBody(p []byte, last bool, now time.Time, out []byte, h Ha
 			s.peer.Identity = bytes.Clone(s.held)
 			return out, s.becomeReady(now, h)
 		}
-		out, err := s.command(s.held, now, out, h)
-		s.dropHeld()
-		if err == errNotNow {
-			err = errRoomLied
-		}
-		return out, err
+		return s.heldCommand(now, out, h)
 	case s.inFrame:
 		if uint64(len(p)) > s.bodyLeft || (last && uint64(len(p)) != s.bodyLeft) {
 			return out, errBodySize
@@ -1031,12 +1028,7 @@ func (s *Session) becomeReady(now time.Time, h Handler) error {
 // completed, else nil. Everything sent on the connection after the handshake must go through it
 // (the session's own PINGs and PONGs do), in wire order: the transport calls it from whichever
 // goroutine writes, one at a time. It lives as long as the session.
-func (s *Session) Sealer() *CurveSealer {
-	if s.cipher == nil {
-		return nil
-	}
-	return s.wire.seal
-}
+func (s *Session) Sealer() *CurveSealer { return s.wire.seal } // set with cipher, in becomeReady
 
 // InMessage reports whether a message has been partly delivered: its first frame was announced
 // and its last frame's body has not been fully delivered.

@@ -71,7 +71,8 @@ type ZAPReply struct {
 
 // AppendFrames appends the request's frames as rfc 27 puts them on the wire (version, request id,
 // domain, address, identity, mechanism, credentials), without the empty delimiter a REQ-like
-// client sends before them. The frames alias r.
+// client sends before them. The request id, identity and credential frames alias r's slices
+// (valid while those are not changed); the others are copies. Any goroutine that may read r.
 func (r *ZAPRequest) AppendFrames(dst [][]byte) [][]byte {
 	dst = append(dst, []byte(r.Version), r.RequestID, []byte(r.Domain), []byte(r.Address),
 		r.Identity, []byte(r.Mechanism))
@@ -94,7 +95,9 @@ func ParseZAPRequest(frames [][]byte) (ZAPRequest, error) {
 
 // AppendFrames appends the reply's six frames (version, request id, status code, status text,
 // user id, metadata), without a delimiter. Metadata go in name order, so that one reply always
-// has the same bytes. A status code outside 100..999 is written as "500".
+// has the same bytes. A status code outside 100..999 is written as "500". The request id frame
+// aliases r.RequestID (valid while it is not changed); the others are new. Any goroutine that may
+// read r.
 func (r *ZAPReply) AppendFrames(dst [][]byte) [][]byte {
 	code := r.StatusCode
 	if code < 100 || code > 999 {
