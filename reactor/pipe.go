@@ -327,7 +327,7 @@ func (p *Pipe) CanSend() bool {
 }
 
 // TryRecv returns the next received message, or nil when there is none. The message belongs to the
-// caller, who must Release it.
+// caller, who must Release it. Any goroutine.
 func (p *Pipe) TryRecv() *pool.Msg {
 	p.mu.Lock()
 	m := p.in.pop()
@@ -344,8 +344,16 @@ func (p *Pipe) TryRecv() *pool.Msg {
 		}
 		return m
 	}
+	p.unlockAfterRecv(m != nil)
+	return m
+}
+
+// unlockAfterRecv releases p.mu, which the caller holds after taking messages from a network pipe
+// (took: at least one), and resumes the connection's reading if that brought in down to the low
+// water mark. The resume is scheduled after the unlock: it takes the loop's waker lock.
+func (p *Pipe) unlockAfterRecv(took bool) {
 	var resume *conn
-	if m != nil && p.inPaused && p.in.len() <= lowWater(p.opts.RcvHWM) {
+	if took && p.inPaused && p.in.len() <= lowWater(p.opts.RcvHWM) {
 		p.inPaused = false
 		resume = p.conn
 	}
@@ -353,7 +361,6 @@ func (p *Pipe) TryRecv() *pool.Msg {
 	if resume != nil {
 		resume.scheduleResume()
 	}
-	return m
 }
 
 // TryRecvBatch appends up to cap(dst)-len(dst) received messages to dst, under one lock, and
@@ -373,15 +380,7 @@ func (p *Pipe) TryRecvBatch(dst []*pool.Msg) []*pool.Msg {
 	p.mu.Lock()
 	n := len(dst)
 	dst = p.in.popInto(dst)
-	var resume *conn
-	if len(dst) > n && p.inPaused && p.in.len() <= lowWater(p.opts.RcvHWM) {
-		p.inPaused = false
-		resume = p.conn
-	}
-	p.mu.Unlock()
-	if resume != nil {
-		resume.scheduleResume()
-	}
+	p.unlockAfterRecv(len(dst) > n)
 	return dst
 }
 
