@@ -109,7 +109,8 @@ type Pipe struct {
 
 	twinFull, loopOwner, loopQueued bool
 	// pipelined: a message was queued while the peer's next messages waited to be read (replies
-	// to pipelined requests); the reply that finds none waiting writes them all (trySend).
+	// to pipelined requests); the reply that finds none waiting writes them all (trySend). Cleared
+	// when the queue empties (roomLocked): what is queued after that is no such reply.
 	pipelined bool
 	// idleAt is when TrySend last found the pipe idle (nothing queued, the loop not woken): a send
 	// within directGap of it is part of a burst and goes through the loop, batched.
@@ -235,7 +236,8 @@ func (p *Pipe) trySend(m *pool.Msg, mode sendMode, ask bool) bool {
 	// Only replies: a sender streaming to a peer that sends nothing keeps the loop's large batches.
 	if mode == sendDirect && c != nil && p.pipelined && p.outCount > 0 && p.in.len() == 0 && !p.sawFull && c.dw.ok.Load() &&
 		c.tryDirectQueued(&p.out, p.outCount, m) {
-		p.outCount, p.pipelined = 0, false
+		p.outCount = 0
+		p.roomLocked()
 		p.mu.Unlock()
 		return true
 	}
@@ -607,9 +609,14 @@ func (p *Pipe) dropOutLocked() {
 	p.roomLocked()
 }
 
-// roomLocked lets fan-outs back in once outCount is below SNDHWM; p.mu is held. Every place that
-// lowers outCount of a network pipe calls it (inproc pipes never go through pushShared).
+// roomLocked follows outCount down; p.mu is held. Every place that lowers outCount of a network
+// pipe calls it (inproc pipes never go through pushShared). Below SNDHWM fan-outs are let back in;
+// at zero no pipelined reply is queued any more, so that a later stream of sends to a peer that
+// sends nothing keeps the loop's batches instead of a write per message from trySend.
 func (p *Pipe) roomLocked() {
+	if p.outCount == 0 {
+		p.pipelined = false
+	}
 	if p.opts.SndHWM <= 0 || p.outCount < p.opts.SndHWM {
 		if p.fanFull.Load() {
 			p.fanFull.Store(false)
