@@ -75,14 +75,12 @@ func (f *FanOut) Send(m *pool.Msg, to []*Pipe) int {
 // scheduled to drain it.
 func (p *Pipe) pushShared(m *pool.Msg) (*conn, bool) {
 	p.mu.Lock()
-	if p.closed || p.unpluggedLocked() || (p.opts.SndHWM > 0 && p.outCount >= p.opts.SndHWM) {
-		// Unlike TrySend's refusal this one asks for no PipeWritable: a fan-out drops and nobody
-		// waits for room (XPUB_NODROP asks CanSend first, which does ask). The owner's handler
-		// takes the socket's lock, which a publisher sending flat out holds nearly all the time:
-		// a loop that called it after every hand it wrote waited for that lock, not the kernel.
-		if !p.closed && !p.unpluggedLocked() {
-			p.fanFull.Store(true) // until roomLocked: the next fan-outs skip it
-		}
+	// Unlike TrySend's refusal this one asks for no PipeWritable: a fan-out drops and nobody waits
+	// for room (XPUB_NODROP asks CanSend first, which does ask). The owner's handler takes the
+	// socket's lock, which a publisher sending flat out holds nearly all the time: a loop that
+	// called it after every hand it wrote waited for that lock, not the kernel. The next fan-outs
+	// skip p instead (fanFull), until roomLocked.
+	if p.refuseLocked(false) {
 		p.mu.Unlock()
 		return nil, false
 	}

@@ -207,14 +207,7 @@ func (p *Pipe) trySend(m *pool.Msg, mode sendMode, ask bool) bool {
 		p.mu.Unlock()
 		return p.sendInproc(q, m, ask)
 	}
-	if p.closed || p.unpluggedLocked() || (p.opts.SndHWM > 0 && p.outCount >= p.opts.SndHWM) {
-		if !p.closed && !p.unpluggedLocked() {
-			if ask {
-				p.sawFull = true
-			} else if !p.inproc {
-				p.fanFull.Store(true) // a fan-out's one pipe: as pushShared
-			}
-		}
+	if p.refuseLocked(ask) {
 		p.mu.Unlock()
 		return false
 	}
@@ -257,6 +250,25 @@ func (p *Pipe) trySend(m *pool.Msg, mode sendMode, ask bool) bool {
 	p.mu.Unlock()
 	if wake {
 		c.scheduleDrain()
+	}
+	return true
+}
+
+// refuseLocked reports whether p takes no message now (closed, IMMEDIATE between connections, or
+// at SNDHWM); p.mu is held. At SNDHWM it records who hears of room: the owner's PipeWritable if ask,
+// else (a fan-out, which drops and has nobody waiting) the fan-outs that skip p meanwhile
+// (fanFull). roomLocked undoes the second, encoded the first.
+func (p *Pipe) refuseLocked(ask bool) bool {
+	if p.closed || p.unpluggedLocked() {
+		return true
+	}
+	if p.opts.SndHWM <= 0 || p.outCount < p.opts.SndHWM {
+		return false
+	}
+	if ask {
+		p.sawFull = true
+	} else if !p.inproc { // FanOut reads fanFull of network pipes only
+		p.fanFull.Store(true)
 	}
 	return true
 }
@@ -318,14 +330,7 @@ func (p *Pipe) CanSend() bool {
 		return ok
 	}
 	defer p.mu.Unlock()
-	if p.unpluggedLocked() {
-		return false
-	}
-	ok := !p.closed && (p.opts.SndHWM <= 0 || p.outCount < p.opts.SndHWM)
-	if !ok && !p.closed {
-		p.sawFull = true
-	}
-	return ok
+	return !p.refuseLocked(true)
 }
 
 // TryRecv returns the next received message, or nil when there is none. The message belongs to the
