@@ -213,26 +213,27 @@ func (p *Pipe) trySend(m *pool.Msg, mode sendMode, ask bool) bool {
 	}
 	c := p.conn
 	// A peer with more messages waiting to be read (requests pipelined to a ROUTER) is about to get
-	// more replies: those go through the loop, which writes them in one system call.
-	if mode == sendDirect && c != nil && !p.scheduled && p.outCount == 0 && p.in.len() == 0 && c.dw.ok.Load() {
-		now := time.Now().UnixNano()
-		idle := now-p.idleAt >= int64(directGap)
-		p.idleAt = now
-		if idle && c.tryDirect(m) {
+	// more replies: those go through the loop, which writes them in one system call. The reply to
+	// the last of them takes the replies queued before it along, in one write from the caller,
+	// rather than waiting for the loop (busy reading the other peers) to drain. Only replies: a
+	// sender streaming to a peer that sends nothing keeps the loop's large batches.
+	if mode == sendDirect && c != nil && p.in.len() == 0 && c.dw.ok.Load() {
+		var direct bool
+		if p.outCount == 0 && !p.scheduled {
+			now := time.Now().UnixNano()
+			direct = now-p.idleAt >= int64(directGap)
+			p.idleAt = now
+		} else {
+			// None of them in the loop's hand: those would go first, from the loop.
+			direct = p.pipelined && p.outCount > 0 && p.out.len() == p.outCount && !p.sawFull
+		}
+		if direct && c.tryDirect(&p.out, m) {
+			p.outCount = 0
+			p.roomLocked()
 			p.mu.Unlock()
 			m.Release()
 			return true
 		}
-	}
-	// The reply to the last of them: it and the replies queued before it go out now, in one write
-	// from the caller, rather than waiting for the loop (busy reading the other peers) to drain.
-	// Only replies: a sender streaming to a peer that sends nothing keeps the loop's large batches.
-	if mode == sendDirect && c != nil && p.pipelined && p.outCount > 0 && p.in.len() == 0 && !p.sawFull && c.dw.ok.Load() &&
-		c.tryDirectQueued(&p.out, p.outCount, m) {
-		p.outCount = 0
-		p.roomLocked()
-		p.mu.Unlock()
-		return true
 	}
 	if p.in.len() > 0 {
 		p.pipelined = true
