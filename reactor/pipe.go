@@ -141,14 +141,14 @@ func (p *Pipe) isClosed() bool {
 	return p.closed
 }
 
-// Options returns the settings p was created with (read-only).
+// Options returns the settings p was created with (read-only, for p's life). Any goroutine.
 func (p *Pipe) Options() *Options { return p.opts }
 
-// Dialed reports whether p belongs to a Connect (it survives reconnections).
+// Dialed reports whether p belongs to a Connect (it survives reconnections). Any goroutine.
 func (p *Pipe) Dialed() bool { return p.dial }
 
 // Peer returns the metadata of the peer of the current (or last) connection; nil before the first
-// handshake. The returned value is immutable.
+// handshake. The returned value is immutable. Any goroutine.
 func (p *Pipe) Peer() *zmtp.Peer {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -165,7 +165,7 @@ func (p *Pipe) TLS() *TLSPeer {
 	return p.tlsPeer
 }
 
-// Connected reports whether a connection with a completed handshake is attached.
+// Connected reports whether a connection with a completed handshake is attached. Any goroutine.
 func (p *Pipe) Connected() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -315,7 +315,8 @@ func (p *Pipe) SendLatest(m *pool.Msg) bool {
 	return true
 }
 
-// CanSend reports whether TrySend would accept a message now.
+// CanSend reports whether TrySend would accept a message now; when it would not for want of room,
+// the owner's PipeWritable follows once there is some. Any goroutine.
 func (p *Pipe) CanSend() bool {
 	p.mu.Lock()
 	if p.inproc && p.twin != nil && !p.closed {
@@ -392,14 +393,14 @@ func (p *Pipe) TryRecvBatch(dst []*pool.Msg) []*pool.Msg {
 	return dst
 }
 
-// InLen returns the number of received messages waiting in the pipe.
+// InLen returns the number of received messages waiting in the pipe. Any goroutine.
 func (p *Pipe) InLen() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.in.len()
 }
 
-// OutLen returns the number of messages queued toward the peer and not yet written.
+// OutLen returns the number of messages queued toward the peer and not yet written. Any goroutine.
 func (p *Pipe) OutLen() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
