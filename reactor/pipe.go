@@ -61,11 +61,11 @@ type Pipe struct {
 	// fanFull: a fan-out found the queue at SNDHWM, and nothing made room since. FanOut reads it
 	// without the lock and skips the pipe (libzmq's dist_t keeps a full pipe out of its active
 	// set), so that a send when most subscribers are full costs a load per pipe, not a lock, a
-	// refusal and a release. Set under mu by a fan-out's refusal (pushShared, or trySend for a
-	// fan-out to one pipe); cleared under mu wherever outCount goes down (roomLocked), so a pipe
-	// with room is never skipped. It sits among the fields written once, away from those the loop
-	// writes as it drains (mu, the queues), so that a publisher reading it for every message does
-	// not keep taking their cache line from the loop.
+	// refusal and a release. Set under mu by a fan-out's refusal (refuseLocked); cleared under mu
+	// wherever outCount goes down (roomLocked), so a pipe with room is never skipped. It sits among
+	// the fields written once, away from those the loop writes as it drains (mu, the queues), so
+	// that a publisher reading it for every message does not keep taking their cache line from the
+	// loop.
 	fanFull atomic.Bool
 
 	// data belongs to the socket layer (routing ids, subscriptions), which reaches it through
