@@ -99,26 +99,6 @@ func (p *Pipe) pushShared(m *pool.Msg) (*conn, bool) {
 // post posts the collected drains, one lock and at most one wake-up per loop.
 func (f *FanOut) post() {
 	for len(f.wake) > 0 {
-		w := f.wake[0].loop.w
-		rest := f.wake[:0] // the other loops' connections, for the next rounds
-		w.mu.Lock()
-		closed := w.closed // the reactor stopped: the loop drains nothing any more
-		for _, c := range f.wake {
-			if c.loop.w != w {
-				rest = append(rest, c)
-			} else if !closed {
-				w.tasks = append(w.tasks, task{c: c, kind: taskDrain})
-			}
-		}
-		wake := !closed && !w.pending
-		if wake {
-			w.pending = true
-		}
-		w.mu.Unlock()
-		if wake {
-			w.wake()
-		}
-		clear(f.wake[len(rest):])
-		f.wake = rest
+		f.wake = f.wake[0].loop.w.postDrains(f.wake)
 	}
 }
