@@ -340,9 +340,18 @@ func (p *Pipe) CanSend() bool {
 func (p *Pipe) TryRecv() *pool.Msg {
 	p.mu.Lock()
 	m := p.in.pop()
+	p.unlockAfterRecv(m != nil)
+	return m
+}
+
+// unlockAfterRecv releases p.mu, which the caller holds after taking messages from in (took: at
+// least one), and lets the sender go on if that made room: an inproc twin that found in full hears
+// it has room (taskWritable), a network connection paused on a full in resumes reading once in is
+// down to the low water mark. Both are posted after the unlock: they take a loop's waker lock.
+func (p *Pipe) unlockAfterRecv(took bool) {
 	if p.inproc {
 		var wake *Pipe
-		if m != nil && p.twinFull && p.twin != nil {
+		if took && p.twinFull && p.twin != nil {
 			if limit := inprocLimit(p.twin, p); limit <= 0 || p.in.len() < limit {
 				p.twinFull, wake = false, p.twin
 			}
@@ -351,16 +360,8 @@ func (p *Pipe) TryRecv() *pool.Msg {
 		if wake != nil {
 			wake.notify(taskWritable)
 		}
-		return m
+		return
 	}
-	p.unlockAfterRecv(m != nil)
-	return m
-}
-
-// unlockAfterRecv releases p.mu, which the caller holds after taking messages from a network pipe
-// (took: at least one), and resumes the connection's reading if that brought in down to the low
-// water mark. The resume is scheduled after the unlock: it takes the loop's waker lock.
-func (p *Pipe) unlockAfterRecv(took bool) {
 	var resume *conn
 	if took && p.inPaused && p.in.len() <= lowWater(p.opts.RcvHWM) {
 		p.inPaused = false
@@ -376,16 +377,6 @@ func (p *Pipe) unlockAfterRecv(took bool) {
 // returns it; they belong to the caller, who must Release each. It is TryRecv for a reader that
 // takes what is there in one go (a LoopOwner's PipeReadable). Any goroutine.
 func (p *Pipe) TryRecvBatch(dst []*pool.Msg) []*pool.Msg {
-	if p.inproc {
-		for len(dst) < cap(dst) {
-			m := p.TryRecv()
-			if m == nil {
-				break
-			}
-			dst = append(dst, m)
-		}
-		return dst
-	}
 	p.mu.Lock()
 	n := len(dst)
 	dst = p.in.popInto(dst)
