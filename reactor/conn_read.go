@@ -217,10 +217,9 @@ func (c *conn) settle() (stop bool) {
 	return false
 }
 
-// Frame starts a message frame; at a message boundary it refuses when the inbound queue is full.
-// The session has checked size against MAXMSGSIZE.
-// Room implements zmtp.Roomer: a CURVE MESSAGE over ws is taken only when the message it may start
-// has room, since its box is opened once (see Frame).
+// Room reports whether the inbound queue has room for another message, and pauses reading when it
+// has none. It implements zmtp.Roomer: a CURVE MESSAGE over ws is taken only when the message it
+// may start has room, since its box is opened once. On c's loop.
 func (c *conn) Room() bool {
 	if c.room <= 0 {
 		c.paused = true
@@ -229,10 +228,11 @@ func (c *conn) Room() bool {
 	return true
 }
 
+// Frame starts a message frame; at a message boundary it refuses when the inbound queue is full
+// (Room). The session has checked size against MAXMSGSIZE. On c's loop.
 func (c *conn) Frame(size int, more, first bool) bool {
 	if first {
-		if c.room <= 0 {
-			c.paused = true
+		if !c.Room() {
 			return false
 		}
 		c.room--

@@ -280,14 +280,7 @@ func (c *conn) writeLarge(m *pool.Msg, j int, hdr, body []byte, masked *pool.Buf
 	if !c.closed() && c.gc != nil && c.gc.OutboundBuffered() == 0 {
 		var err error
 		n, err = writevFD(c.gc.Fd(), hdr, body)
-		c.loop.writes.Add(1)
-		c.sc.writes.Add(1)
-		if err != nil && !wouldBlock(err) {
-			c.writeFailed("writev", err)
-		}
-		n = max(n, 0)
-		c.loop.inline.Add(uint64(n))
-		c.sc.inline.Add(uint64(n))
+		n = c.wroteInline("writev", n, err)
 		if n < len(hdr) {
 			hdr = hdr[n:]
 			n = 0
@@ -299,14 +292,7 @@ func (c *conn) writeLarge(m *pool.Msg, j int, hdr, body []byte, masked *pool.Buf
 		for n == len(body) && c.dw.maskLeft() > 0 && err == nil && !c.closed() && c.gc != nil {
 			body = c.dw.nextMasked()
 			n, err = writeFD(c.gc.Fd(), body)
-			c.loop.writes.Add(1)
-			c.sc.writes.Add(1)
-			if err != nil && !wouldBlock(err) {
-				c.writeFailed("write", err)
-			}
-			n = max(n, 0)
-			c.loop.inline.Add(uint64(n))
-			c.sc.inline.Add(uint64(n))
+			n = c.wroteInline("write", n, err)
 		}
 	}
 	if len(hdr) > 0 && !c.closed() && c.gc != nil {
@@ -351,6 +337,20 @@ func (c *conn) writeMasked(m *pool.Msg, j int, hdr, body []byte, key [4]byte, po
 	}
 	c.dw.endMask()
 	return false
+}
+
+// wroteInline counts one system call of c's own that wrote n bytes (n < 0 on an error), closes c
+// if err is not EAGAIN, and returns the bytes written (never below zero). The write lock is held.
+func (c *conn) wroteInline(op string, n int, err error) int {
+	c.loop.writes.Add(1)
+	c.sc.writes.Add(1)
+	if err != nil && !wouldBlock(err) {
+		c.writeFailed(op, err)
+	}
+	n = max(n, 0)
+	c.loop.inline.Add(uint64(n))
+	c.sc.inline.Add(uint64(n))
+	return n
 }
 
 // writeFailed closes c after a write of its own to the descriptor failed, as gnet does when its

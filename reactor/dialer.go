@@ -40,7 +40,7 @@ type Dialer struct {
 }
 
 // Connect creates a pipe for endpoint (see ParseConnectEndpoint) and starts dialing it in the
-// background. The pipe accepts messages at once; they wait for the connection.
+// background. The pipe accepts messages at once; they wait for the connection. Any goroutine.
 func (r *Reactor) Connect(endpoint string, opts *Options, owner Owner) (*Dialer, error) {
 	if strings.HasPrefix(endpoint, "inproc://") {
 		return r.connectInproc(endpoint, opts, owner)
@@ -70,10 +70,10 @@ func (r *Reactor) Connect(endpoint string, opts *Options, owner Owner) (*Dialer,
 	return d, nil
 }
 
-// Pipe returns the dialer's pipe; it exists from Connect until Close.
+// Pipe returns the dialer's pipe; it exists from Connect until Close. Any goroutine.
 func (d *Dialer) Pipe() *Pipe { return d.pipe }
 
-// Endpoint returns the endpoint as given to Connect.
+// Endpoint returns the endpoint as given to Connect. Any goroutine.
 func (d *Dialer) Endpoint() string { return d.addr }
 
 func (d *Dialer) run() {

@@ -108,23 +108,6 @@ func (w *directWriter) maskLeft() int {
 // heldLeft is what is left of the held body (under mu).
 func (w *directWriter) heldLeft() int { return len(w.held) + w.maskLeft() }
 
-// tryDirect writes m from the calling goroutine and reports whether it did (then m may be released:
-// its bytes are in the kernel or in pend). The caller holds m's pipe's lock, with nothing queued.
-func (c *conn) tryDirect(m *pool.Msg) bool {
-	w := &c.dw
-	if !w.mu.TryLock() {
-		return false
-	}
-	defer w.mu.Unlock()
-	if !w.ok.Load() || m.Size()+c.framer.overhead()*m.Len() > directMax {
-		return false
-	}
-	b := c.appendMsg(w.buf[:0], m)
-	w.buf = b
-	c.directWrite(b)
-	return true
-}
-
 // directWrite writes b, encoded by a direct writer, to the socket and counts it; what the kernel
 // does not take goes to pend, for the loop to write before anything else. The caller holds dw.mu,
 // with direct writes allowed.
@@ -153,20 +136,19 @@ func (c *conn) directWrite(b []byte) {
 	l.w.post(c, taskDrain)
 }
 
-// tryDirectQueued writes the messages queued in out (queued of them, all that the pipe has accepted
-// and not yet written: none in the loop's hand) and then m, in one write from the calling goroutine,
-// and reports whether it did; then out is empty and every message, m too, released (their bytes are
-// in the kernel or in pend). The caller holds the pipe's lock: the loop cannot take from out
-// meanwhile, and while direct writes are allowed it holds no output of its own for c, so nothing
-// written before these is still unwritten. The drain the first of them scheduled finds nothing.
-func (c *conn) tryDirectQueued(out *ring, queued int, m *pool.Msg) bool {
-	if out.len() != queued {
-		return false // some are in the loop's hand: they go first, from the loop
-	}
-	size := m.Size() + c.framer.overhead()*m.Len()
+// tryDirect writes the messages queued in out and then m, in one write from the calling goroutine,
+// and reports whether it did; then out is empty, its messages released, and m may be released by
+// the caller (the bytes are in the kernel or in pend). The caller holds the pipe's lock, with none
+// of the pipe's messages in the loop's hand (they would go first, from the loop): the loop cannot
+// take from out meanwhile, and while direct writes are allowed it holds no output of its own for c,
+// so nothing written before these is still unwritten. A drain the first of out scheduled finds
+// nothing. out is empty for a message to an idle connection, not for the replies trySend flushes.
+func (c *conn) tryDirect(out *ring, m *pool.Msg) bool {
+	over := c.framer.overhead()
+	size := m.Size() + over*m.Len()
 	for i := 0; i < out.n && size <= directMax; i++ {
 		q := out.buf[(out.head+i)&(len(out.buf)-1)]
-		size += q.Size() + c.framer.overhead()*q.Len()
+		size += q.Size() + over*q.Len()
 	}
 	if size > directMax {
 		return false
@@ -185,7 +167,6 @@ func (c *conn) tryDirectQueued(out *ring, queued int, m *pool.Msg) bool {
 		q.Release()
 	}
 	b = c.appendMsg(b, m)
-	m.Release()
 	w.buf = b
 	c.directWrite(b)
 	return true

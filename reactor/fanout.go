@@ -75,14 +75,12 @@ func (f *FanOut) Send(m *pool.Msg, to []*Pipe) int {
 // scheduled to drain it.
 func (p *Pipe) pushShared(m *pool.Msg) (*conn, bool) {
 	p.mu.Lock()
-	if p.closed || p.unpluggedLocked() || (p.opts.SndHWM > 0 && p.outCount >= p.opts.SndHWM) {
-		// Unlike TrySend's refusal this one asks for no PipeWritable: a fan-out drops and nobody
-		// waits for room (XPUB_NODROP asks CanSend first, which does ask). The owner's handler
-		// takes the socket's lock, which a publisher sending flat out holds nearly all the time:
-		// a loop that called it after every hand it wrote waited for that lock, not the kernel.
-		if !p.closed && !p.unpluggedLocked() {
-			p.fanFull.Store(true) // until roomLocked: the next fan-outs skip it
-		}
+	// Unlike TrySend's refusal this one asks for no PipeWritable: a fan-out drops and nobody waits
+	// for room (XPUB_NODROP asks CanSend first, which does ask). The owner's handler takes the
+	// socket's lock, which a publisher sending flat out holds nearly all the time: a loop that
+	// called it after every hand it wrote waited for that lock, not the kernel. The next fan-outs
+	// skip p instead (fanFull), until roomLocked.
+	if p.refuseLocked(false) {
 		p.mu.Unlock()
 		return nil, false
 	}
@@ -101,26 +99,6 @@ func (p *Pipe) pushShared(m *pool.Msg) (*conn, bool) {
 // post posts the collected drains, one lock and at most one wake-up per loop.
 func (f *FanOut) post() {
 	for len(f.wake) > 0 {
-		w := f.wake[0].loop.w
-		rest := f.wake[:0] // the other loops' connections, for the next rounds
-		w.mu.Lock()
-		closed := w.closed // the reactor stopped: the loop drains nothing any more
-		for _, c := range f.wake {
-			if c.loop.w != w {
-				rest = append(rest, c)
-			} else if !closed {
-				w.tasks = append(w.tasks, task{c: c, kind: taskDrain})
-			}
-		}
-		wake := !closed && !w.pending
-		if wake {
-			w.pending = true
-		}
-		w.mu.Unlock()
-		if wake {
-			w.wake()
-		}
-		clear(f.wake[len(rest):])
-		f.wake = rest
+		f.wake = f.wake[0].loop.w.postDrains(f.wake)
 	}
 }

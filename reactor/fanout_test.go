@@ -10,6 +10,30 @@ import (
 	"github.com/zloop/zloop/pool"
 )
 
+// unacceptedPubs dials a PUB pipe for each SNDHWM of hwms to a listener that never accepts: the
+// pipes queue, their handshake never done. When the test ends the dialers are closed (again, for a
+// test that closed them itself: a pipe without a connection closes at once) and the pipes drained.
+func unacceptedPubs(t *testing.T, r *Reactor, hwms ...int) []*Dialer {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	var dialers []*Dialer
+	for _, hwm := range hwms {
+		opts := testOptions("PUB")
+		opts.SndHWM = hwm
+		d, err := r.Connect("tcp://"+ln.Addr().String(), opts, newOwner(t, "pub"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { <-d.Close(0); d.Pipe().Drain() })
+		dialers = append(dialers, d)
+	}
+	return dialers
+}
+
 // FanOut counts SNDHWM per pipe exactly as TrySend does: a pipe at its limit misses the message and
 // the others still get it; the message is held once per pipe that took it, and the pipes that drop
 // what they hold release it, the last of them recycling it (poisoned with checking on).
@@ -19,24 +43,8 @@ func TestFanOutHWMPerPipe(t *testing.T) {
 		defer pool.SetDebug(false)
 	}
 	r := newTestReactor(t, Config{Loops: 1})
-	// A listener that never accepts: the dialed pipes queue, their handshake never done.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	var pipes []*Pipe
-	var dialers []*Dialer
-	for _, hwm := range []int{3, 5} {
-		opts := testOptions("PUB")
-		opts.SndHWM = hwm
-		d, err := r.Connect("tcp://"+ln.Addr().String(), opts, newOwner(t, "pub"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		dialers = append(dialers, d)
-		pipes = append(pipes, d.Pipe())
-	}
+	dialers := unacceptedPubs(t, r, 3, 5)
+	pipes := []*Pipe{dialers[0].Pipe(), dialers[1].Pipe()}
 	var f FanOut
 	var views [][]byte
 	for i, want := range []int{2, 2, 2, 1, 1, 0} {
@@ -75,20 +83,8 @@ func TestFanOutHWMPerPipe(t *testing.T) {
 // writing (issue 11: a quarter of the deliveries of libzmq at 1,000 subscribers).
 func TestFanOutRefusalAsksNoWritable(t *testing.T) {
 	r := newTestReactor(t, Config{Loops: 1})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
 	var pipes []*Pipe
-	for range 3 {
-		opts := testOptions("PUB")
-		opts.SndHWM = 2
-		d, err := r.Connect("tcp://"+ln.Addr().String(), opts, newOwner(t, "pub"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer func() { <-d.Close(0); d.Pipe().Drain() }()
+	for _, d := range unacceptedPubs(t, r, 2, 2, 2) {
 		pipes = append(pipes, d.Pipe())
 	}
 	var f FanOut
@@ -134,17 +130,7 @@ func TestFanOutFullPipeComesBack(t *testing.T) {
 	k := pair(t, r, "tcp", bopts, copts)
 	// A second pipe, never connected, that is full after its first four: the fan-out goes to
 	// several pipes, and skips this one from then on.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	d, err := r.Connect("tcp://"+ln.Addr().String(), bopts, newOwner(t, "idle"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { <-d.Close(0); d.Pipe().Drain() }()
-	idle := d.Pipe()
+	idle := unacceptedPubs(t, r, bopts.SndHWM)[0].Pipe()
 	const size = 4 << 10
 	var f FanOut
 	to := []*Pipe{idle, k.bp}

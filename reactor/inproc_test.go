@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/zloop/zloop/pool"
 )
 
 // An inproc connect may come before the bind: the pipe takes messages at once, and they reach the
@@ -282,4 +284,41 @@ func TestInprocLinger(t *testing.T) {
 			t.Fatalf("closed with %v", e.Err)
 		}
 	})
+}
+
+// TryRecvBatch on an inproc pipe takes what is there up to dst's capacity, in order, under one lock,
+// and a sender that found the queue full hears PipeWritable, as after TryRecv.
+func TestInprocTryRecvBatch(t *testing.T) {
+	r := newTestReactor(t, Config{Loops: 1})
+	copts, bopts := testOptions("PUSH"), testOptions("PULL")
+	copts.SndHWM, bopts.RcvHWM = 2, 3
+	k := pair(t, r, "inproc", bopts, copts)
+	for i := 0; i < 5; i++ {
+		send(t, k.co, k.cp, []byte{byte(i)})
+	}
+	if k.cp.CanSend() {
+		t.Fatal("the queue took more than SNDHWM+RCVHWM")
+	}
+	got := k.bp.TryRecvBatch(make([]*pool.Msg, 0, 3))
+	if len(got) != 3 {
+		t.Fatalf("took %d messages into room for 3", len(got))
+	}
+	for i, m := range got {
+		if b := m.Frame(0); len(b) != 1 || b[0] != byte(i) {
+			t.Fatalf("message %d: %q", i, b)
+		}
+		m.Release()
+	}
+	select {
+	case <-k.co.writable:
+	case <-time.After(waitLimit):
+		t.Fatal("no PipeWritable after the reader made room")
+	}
+	got = k.bp.TryRecvBatch(make([]*pool.Msg, 0, 8))
+	if len(got) != 2 || got[0].Frame(0)[0] != 3 || got[1].Frame(0)[0] != 4 {
+		t.Fatalf("took %d messages, want the last 2", len(got))
+	}
+	for _, m := range got {
+		m.Release()
+	}
 }

@@ -102,7 +102,8 @@ func (r *Reactor) Listen(endpoint string, opts *Options, owner Owner) (*Listener
 	return l, nil
 }
 
-// Endpoint returns the bound endpoint with the port resolved (libzmq's ZMQ_LAST_ENDPOINT).
+// Endpoint returns the bound endpoint with the port resolved (libzmq's ZMQ_LAST_ENDPOINT). Any
+// goroutine.
 func (l *Listener) Endpoint() string { return l.addr }
 
 func (l *Listener) accept() {

@@ -61,11 +61,11 @@ type Pipe struct {
 	// fanFull: a fan-out found the queue at SNDHWM, and nothing made room since. FanOut reads it
 	// without the lock and skips the pipe (libzmq's dist_t keeps a full pipe out of its active
 	// set), so that a send when most subscribers are full costs a load per pipe, not a lock, a
-	// refusal and a release. Set under mu by a fan-out's refusal (pushShared, or trySend for a
-	// fan-out to one pipe); cleared under mu wherever outCount goes down (roomLocked), so a pipe
-	// with room is never skipped. It sits among the fields written once, away from those the loop
-	// writes as it drains (mu, the queues), so that a publisher reading it for every message does
-	// not keep taking their cache line from the loop.
+	// refusal and a release. Set under mu by a fan-out's refusal (refuseLocked); cleared under mu
+	// wherever outCount goes down (roomLocked), so a pipe with room is never skipped. It sits among
+	// the fields written once, away from those the loop writes as it drains (mu, the queues), so
+	// that a publisher reading it for every message does not keep taking their cache line from the
+	// loop.
 	fanFull atomic.Bool
 
 	// data belongs to the socket layer (routing ids, subscriptions), which reaches it through
@@ -109,7 +109,8 @@ type Pipe struct {
 
 	twinFull, loopOwner, loopQueued bool
 	// pipelined: a message was queued while the peer's next messages waited to be read (replies
-	// to pipelined requests); the reply that finds none waiting writes them all (trySend).
+	// to pipelined requests); the reply that finds none waiting writes them all (trySend). Cleared
+	// when the queue empties (roomLocked): what is queued after that is no such reply.
 	pipelined bool
 	// idleAt is when TrySend last found the pipe idle (nothing queued, the loop not woken): a send
 	// within directGap of it is part of a burst and goes through the loop, batched.
@@ -140,14 +141,14 @@ func (p *Pipe) isClosed() bool {
 	return p.closed
 }
 
-// Options returns the settings p was created with (read-only).
+// Options returns the settings p was created with (read-only, for p's life). Any goroutine.
 func (p *Pipe) Options() *Options { return p.opts }
 
-// Dialed reports whether p belongs to a Connect (it survives reconnections).
+// Dialed reports whether p belongs to a Connect (it survives reconnections). Any goroutine.
 func (p *Pipe) Dialed() bool { return p.dial }
 
 // Peer returns the metadata of the peer of the current (or last) connection; nil before the first
-// handshake. The returned value is immutable.
+// handshake. The returned value is immutable. Any goroutine.
 func (p *Pipe) Peer() *zmtp.Peer {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -164,7 +165,7 @@ func (p *Pipe) TLS() *TLSPeer {
 	return p.tlsPeer
 }
 
-// Connected reports whether a connection with a completed handshake is attached.
+// Connected reports whether a connection with a completed handshake is attached. Any goroutine.
 func (p *Pipe) Connected() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -206,38 +207,33 @@ func (p *Pipe) trySend(m *pool.Msg, mode sendMode, ask bool) bool {
 		p.mu.Unlock()
 		return p.sendInproc(q, m, ask)
 	}
-	if p.closed || p.unpluggedLocked() || (p.opts.SndHWM > 0 && p.outCount >= p.opts.SndHWM) {
-		if !p.closed && !p.unpluggedLocked() {
-			if ask {
-				p.sawFull = true
-			} else if !p.inproc {
-				p.fanFull.Store(true) // a fan-out's one pipe: as pushShared
-			}
-		}
+	if p.refuseLocked(ask) {
 		p.mu.Unlock()
 		return false
 	}
 	c := p.conn
 	// A peer with more messages waiting to be read (requests pipelined to a ROUTER) is about to get
-	// more replies: those go through the loop, which writes them in one system call.
-	if mode == sendDirect && c != nil && !p.scheduled && p.outCount == 0 && p.in.len() == 0 && c.dw.ok.Load() {
-		now := time.Now().UnixNano()
-		idle := now-p.idleAt >= int64(directGap)
-		p.idleAt = now
-		if idle && c.tryDirect(m) {
+	// more replies: those go through the loop, which writes them in one system call. The reply to
+	// the last of them takes the replies queued before it along, in one write from the caller,
+	// rather than waiting for the loop (busy reading the other peers) to drain. Only replies: a
+	// sender streaming to a peer that sends nothing keeps the loop's large batches.
+	if mode == sendDirect && c != nil && p.in.len() == 0 && c.dw.ok.Load() {
+		var direct bool
+		if p.outCount == 0 && !p.scheduled {
+			now := time.Now().UnixNano()
+			direct = now-p.idleAt >= int64(directGap)
+			p.idleAt = now
+		} else {
+			// None of them in the loop's hand: those would go first, from the loop.
+			direct = p.pipelined && p.outCount > 0 && p.out.len() == p.outCount && !p.sawFull
+		}
+		if direct && c.tryDirect(&p.out, m) {
+			p.outCount = 0
+			p.roomLocked()
 			p.mu.Unlock()
 			m.Release()
 			return true
 		}
-	}
-	// The reply to the last of them: it and the replies queued before it go out now, in one write
-	// from the caller, rather than waiting for the loop (busy reading the other peers) to drain.
-	// Only replies: a sender streaming to a peer that sends nothing keeps the loop's large batches.
-	if mode == sendDirect && c != nil && p.pipelined && p.outCount > 0 && p.in.len() == 0 && !p.sawFull && c.dw.ok.Load() &&
-		c.tryDirectQueued(&p.out, p.outCount, m) {
-		p.outCount, p.pipelined = 0, false
-		p.mu.Unlock()
-		return true
 	}
 	if p.in.len() > 0 {
 		p.pipelined = true
@@ -255,6 +251,25 @@ func (p *Pipe) trySend(m *pool.Msg, mode sendMode, ask bool) bool {
 	p.mu.Unlock()
 	if wake {
 		c.scheduleDrain()
+	}
+	return true
+}
+
+// refuseLocked reports whether p takes no message now (closed, IMMEDIATE between connections, or
+// at SNDHWM); p.mu is held. At SNDHWM it records who hears of room: the owner's PipeWritable if ask,
+// else (a fan-out, which drops and has nobody waiting) the fan-outs that skip p meanwhile
+// (fanFull). roomLocked undoes the second, encoded the first.
+func (p *Pipe) refuseLocked(ask bool) bool {
+	if p.closed || p.unpluggedLocked() {
+		return true
+	}
+	if p.opts.SndHWM <= 0 || p.outCount < p.opts.SndHWM {
+		return false
+	}
+	if ask {
+		p.sawFull = true
+	} else if !p.inproc { // FanOut reads fanFull of network pipes only
+		p.fanFull.Store(true)
 	}
 	return true
 }
@@ -300,7 +315,8 @@ func (p *Pipe) SendLatest(m *pool.Msg) bool {
 	return true
 }
 
-// CanSend reports whether TrySend would accept a message now.
+// CanSend reports whether TrySend would accept a message now; when it would not for want of room,
+// the owner's PipeWritable follows once there is some. Any goroutine.
 func (p *Pipe) CanSend() bool {
 	p.mu.Lock()
 	if p.inproc && p.twin != nil && !p.closed {
@@ -316,24 +332,26 @@ func (p *Pipe) CanSend() bool {
 		return ok
 	}
 	defer p.mu.Unlock()
-	if p.unpluggedLocked() {
-		return false
-	}
-	ok := !p.closed && (p.opts.SndHWM <= 0 || p.outCount < p.opts.SndHWM)
-	if !ok && !p.closed {
-		p.sawFull = true
-	}
-	return ok
+	return !p.refuseLocked(true)
 }
 
 // TryRecv returns the next received message, or nil when there is none. The message belongs to the
-// caller, who must Release it.
+// caller, who must Release it. Any goroutine.
 func (p *Pipe) TryRecv() *pool.Msg {
 	p.mu.Lock()
 	m := p.in.pop()
+	p.unlockAfterRecv(m != nil)
+	return m
+}
+
+// unlockAfterRecv releases p.mu, which the caller holds after taking messages from in (took: at
+// least one), and lets the sender go on if that made room: an inproc twin that found in full hears
+// it has room (taskWritable), a network connection paused on a full in resumes reading once in is
+// down to the low water mark. Both are posted after the unlock: they take a loop's waker lock.
+func (p *Pipe) unlockAfterRecv(took bool) {
 	if p.inproc {
 		var wake *Pipe
-		if m != nil && p.twinFull && p.twin != nil {
+		if took && p.twinFull && p.twin != nil {
 			if limit := inprocLimit(p.twin, p); limit <= 0 || p.in.len() < limit {
 				p.twinFull, wake = false, p.twin
 			}
@@ -342,10 +360,10 @@ func (p *Pipe) TryRecv() *pool.Msg {
 		if wake != nil {
 			wake.notify(taskWritable)
 		}
-		return m
+		return
 	}
 	var resume *conn
-	if m != nil && p.inPaused && p.in.len() <= lowWater(p.opts.RcvHWM) {
+	if took && p.inPaused && p.in.len() <= lowWater(p.opts.RcvHWM) {
 		p.inPaused = false
 		resume = p.conn
 	}
@@ -353,46 +371,27 @@ func (p *Pipe) TryRecv() *pool.Msg {
 	if resume != nil {
 		resume.scheduleResume()
 	}
-	return m
 }
 
 // TryRecvBatch appends up to cap(dst)-len(dst) received messages to dst, under one lock, and
 // returns it; they belong to the caller, who must Release each. It is TryRecv for a reader that
 // takes what is there in one go (a LoopOwner's PipeReadable). Any goroutine.
 func (p *Pipe) TryRecvBatch(dst []*pool.Msg) []*pool.Msg {
-	if p.inproc {
-		for len(dst) < cap(dst) {
-			m := p.TryRecv()
-			if m == nil {
-				break
-			}
-			dst = append(dst, m)
-		}
-		return dst
-	}
 	p.mu.Lock()
 	n := len(dst)
 	dst = p.in.popInto(dst)
-	var resume *conn
-	if len(dst) > n && p.inPaused && p.in.len() <= lowWater(p.opts.RcvHWM) {
-		p.inPaused = false
-		resume = p.conn
-	}
-	p.mu.Unlock()
-	if resume != nil {
-		resume.scheduleResume()
-	}
+	p.unlockAfterRecv(len(dst) > n)
 	return dst
 }
 
-// InLen returns the number of received messages waiting in the pipe.
+// InLen returns the number of received messages waiting in the pipe. Any goroutine.
 func (p *Pipe) InLen() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.in.len()
 }
 
-// OutLen returns the number of messages queued toward the peer and not yet written.
+// OutLen returns the number of messages queued toward the peer and not yet written. Any goroutine.
 func (p *Pipe) OutLen() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -608,9 +607,14 @@ func (p *Pipe) dropOutLocked() {
 	p.roomLocked()
 }
 
-// roomLocked lets fan-outs back in once outCount is below SNDHWM; p.mu is held. Every place that
-// lowers outCount of a network pipe calls it (inproc pipes never go through pushShared).
+// roomLocked follows outCount down; p.mu is held. Every place that lowers outCount of a network
+// pipe calls it (inproc pipes never go through pushShared). Below SNDHWM fan-outs are let back in;
+// at zero no pipelined reply is queued any more, so that a later stream of sends to a peer that
+// sends nothing keeps the loop's batches instead of a write per message from trySend.
 func (p *Pipe) roomLocked() {
+	if p.outCount == 0 {
+		p.pipelined = false
+	}
 	if p.opts.SndHWM <= 0 || p.outCount < p.opts.SndHWM {
 		if p.fanFull.Load() {
 			p.fanFull.Store(false)

@@ -191,7 +191,7 @@ func (r *Reactor) Terminated() bool {
 
 // Close is Shutdown with no deadline: libzmq's zmq_ctx_term. With an infinite LINGER and a
 // peer that never takes what was queued for it, it waits forever, as libzmq does; bound it with
-// Shutdown.
+// Shutdown. Any goroutine but a loop's.
 func (r *Reactor) Close() error { return r.Shutdown(context.Background()) }
 
 // Shutdown terminates the reactor, like zmq_ctx_term, bounded by ctx like http.Server.Shutdown:

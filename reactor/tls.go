@@ -126,10 +126,11 @@ type TLSPeer struct {
 	Certificate *x509.Certificate
 }
 
-// HasCertificate reports whether the peer presented a certificate.
+// HasCertificate reports whether the peer presented a certificate. Any goroutine: a TLSPeer
+// never changes.
 func (p *TLSPeer) HasCertificate() bool { return p != nil && p.Fingerprint != [32]byte{} }
 
-// FingerprintHex is the fingerprint in lower-case hex, "" without a certificate.
+// FingerprintHex is the fingerprint in lower-case hex, "" without a certificate. Any goroutine.
 func (p *TLSPeer) FingerprintHex() string {
 	if !p.HasCertificate() {
 		return ""

@@ -310,13 +310,7 @@ func TestTLSHandshakeSlots(t *testing.T) {
 // A client that asks to renegotiate (OpenSSL's s_client, TLS 1.2, its "R" command) is refused with
 // the no_renegotiation alert and closed; the monitor says why.
 func TestTLSRenegotiationRefused(t *testing.T) {
-	openssl, err := exec.LookPath("openssl")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("openssl is missing")
-		}
-		t.Skip("openssl is missing")
-	}
+	openssl := needOpenSSL(t)
 	s := certs(t)
 	dir := t.TempDir()
 	caFile, err := s.CA.WriteCA(dir, "ca")
@@ -329,21 +323,7 @@ func TestTLSRenegotiationRefused(t *testing.T) {
 	o := newOwner(t, "server")
 	l := listen(t, r, "tls://127.0.0.1:*", opts, o)
 	_, addr := netAddr(t, l.Endpoint())
-	cmd := exec.Command(openssl, "s_client", "-connect", addr, "-tls1_2", "-CAfile", caFile, "-servername", "localhost")
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out syncBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		_ = stdin.Close()
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	}()
+	stdin, out := startOpenSSL(t, openssl, "s_client", "-connect", addr, "-tls1_2", "-CAfile", caFile, "-servername", "localhost")
 	// The ZMTP greeting has reached the client once its handshake is through; then renegotiate.
 	waitFor(t, "the server's handshake", func() bool {
 		l.mu.Lock()
@@ -447,13 +427,7 @@ func TestTLSHandshakeIvlSpansBoth(t *testing.T) {
 // command: a HelloRequest) is refused: crypto/tls answers no_renegotiation, and the client closes
 // the connection with the TLS error on its monitor.
 func TestTLSServerRenegotiationRefused(t *testing.T) {
-	openssl, err := exec.LookPath("openssl")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("openssl is missing")
-		}
-		t.Skip("openssl is missing")
-	}
+	openssl := needOpenSSL(t)
 	s := certs(t)
 	dir := t.TempDir()
 	certFile, keyFile, err := testcert.WriteFiles(dir, "server", s.Server)
@@ -466,21 +440,7 @@ func TestTLSServerRenegotiationRefused(t *testing.T) {
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	_ = ln.Close()
-	cmd := exec.Command(openssl, "s_server", "-accept", "127.0.0.1:"+strconv.Itoa(port), "-tls1_2", "-cert", certFile, "-key", keyFile)
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out syncBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		_ = stdin.Close()
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	}()
+	stdin, out := startOpenSSL(t, openssl, "s_server", "-accept", "127.0.0.1:"+strconv.Itoa(port), "-tls1_2", "-cert", certFile, "-key", keyFile)
 	waitFor(t, "s_server accepting", func() bool {
 		// A probe connection: s_server serves one at a time and goes on to the next.
 		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
@@ -510,6 +470,41 @@ func TestTLSServerRenegotiationRefused(t *testing.T) {
 	if !errors.As(e.Err, &te) || !strings.Contains(te.Error(), "no renegotiation") {
 		t.Fatalf("%v: want a refused renegotiation; openssl said:\n%s", e, out.String())
 	}
+}
+
+// needOpenSSL returns the openssl command's path, skipping the test without one (failing it in CI).
+func needOpenSSL(t *testing.T) string {
+	t.Helper()
+	openssl, err := exec.LookPath("openssl")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("openssl is missing")
+		}
+		t.Skip("openssl is missing")
+	}
+	return openssl
+}
+
+// startOpenSSL runs openssl (needOpenSSL's) with args until the test ends, and returns its standard
+// input and its output (stdout and stderr, for a failure's message).
+func startOpenSSL(t *testing.T, openssl string, args ...string) (io.WriteCloser, *syncBuffer) {
+	t.Helper()
+	cmd := exec.Command(openssl, args...)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := new(syncBuffer)
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = stdin.Close()
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	return stdin, out
 }
 
 // syncBuffer is a bytes.Buffer for a child's output read while it runs.

@@ -83,6 +83,30 @@ func (w *waker) postTask(t task) {
 	}
 }
 
+// postDrains posts a drain for each connection of cs on w's loop, under one lock and with at most
+// one wake-up, and returns the others (other loops'), moved to the front of cs; the rest of cs is
+// cleared. A fan-out's batch (FanOut.post). Any goroutine.
+func (w *waker) postDrains(cs []*conn) []*conn {
+	rest := cs[:0]
+	w.mu.Lock()
+	closed := w.closed // the reactor stopped: the loop drains nothing any more
+	for _, c := range cs {
+		if c.loop.w != w {
+			rest = append(rest, c)
+		} else if !closed {
+			w.tasks = append(w.tasks, task{c: c, kind: taskDrain})
+		}
+	}
+	wake := !closed && !w.pending
+	w.pending = w.pending || wake
+	w.mu.Unlock()
+	if wake {
+		w.wake()
+	}
+	clear(cs[len(rest):])
+	return rest
+}
+
 // wake writes the wake-up byte; the poster that set pending calls it, without mu.
 func (w *waker) wake() {
 	// The loop may run the task before the byte arrives (woken for another reason): the byte
