@@ -175,14 +175,18 @@ func compare(o *options, stdout, stderr io.Writer) (int, error) {
 	if len(thr)+len(lat) == 0 || len(thrPairs) == 0 {
 		return 0, fmt.Errorf("%w: nothing to run", errConfig)
 	}
-	// Every tool must exist before the first run, not fail an hour in.
-	for _, ps := range [][]pair{thrPairs, latPairs} {
-		for _, p := range ps {
+	// Every tool a test uses must exist before the first run, not fail an hour in.
+	for _, use := range []struct {
+		tool  string
+		pairs []pair
+	}{{"thr", thrPairs}, {"lat", latPairs}} {
+		if use.tool == "thr" && len(thr) == 0 || use.tool == "lat" && len(lat) == 0 {
+			continue
+		}
+		for _, p := range use.pairs {
 			for _, impl := range []string{p.Client, p.Server} {
-				for _, tool := range []string{"thr", "lat"} {
-					if _, err := os.Stat(filepath.Join(o.bin, impl, tool)); err != nil {
-						return 0, fmt.Errorf("%w (build it: make %s)", err, impl)
-					}
+				if _, err := os.Stat(filepath.Join(o.bin, impl, use.tool)); err != nil {
+					return 0, fmt.Errorf("%w (build it: make %s)", err, impl)
 				}
 			}
 		}

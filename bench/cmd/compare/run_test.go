@@ -286,3 +286,20 @@ func TestRunCommandErrors(t *testing.T) {
 		t.Fatalf("table:\n%s", stdout.String())
 	}
 }
+
+// An implementation with a thr tool and no lat tool (the copying limit lines) runs thr tests, and
+// is refused before the first run when lat tests are asked of it.
+func TestRunThrOnlyImpl(t *testing.T) {
+	bin := fakeBin(t, "ok")
+	if err := os.Remove(filepath.Join(bin, "ok", "lat")); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"-bin", bin, "-out", t.TempDir(), "-impls", "ok", "-pairs", "self", "-sizes", "8", "-counts", "10", "-runs", "1", "-lat", "none"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("thr only: exit %d\n%s", code, stderr.String())
+	}
+	stderr.Reset()
+	if code := run([]string{"-bin", bin, "-out", t.TempDir(), "-impls", "ok", "-pairs", "self", "-sizes", "8", "-counts", "10", "-runs", "1", "-lat", "8:10"}, &stdout, &stderr); code != 2 || !strings.Contains(stderr.String(), "lat") {
+		t.Fatalf("lat without a lat tool: exit %d, want 2\n%s", code, stderr.String())
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime"
 	"strings"
 	"time"
 
@@ -27,11 +28,40 @@ import (
 // ErrEndpoint is returned for an endpoint of another transport than tcp, ipc, ws, tls and wss.
 var ErrEndpoint = errors.New("loopback: endpoint is not tcp://, ipc://, ws://, tls:// or wss://")
 
-// Impl is the loopback implementation. Its zero value is ready; one Impl serves one run.
-type Impl struct{}
+// Impl is the loopback implementation. Its zero value is ready (the limit line); one Impl serves
+// one run.
+type Impl struct {
+	// Send says what the sender does with each payload before the stream has it. A library's
+	// send copies the caller's payload (zmq_send, zloop's Send), and a threaded one writes it
+	// from another thread than the one that copied it: these are the limit of such a sender,
+	// measured as the limit line is. The receiver is the same in every mode.
+	Send SendMode
+}
+
+// SendMode is what a loopback sender does with each payload.
+type SendMode int
+
+const (
+	// Direct writes the payload itself: the limit line.
+	Direct SendMode = iota
+	// Copy copies the payload into the next of HWM+1 buffers (as a library's queue of HWM
+	// messages holds them) and writes that, on the sending goroutine.
+	Copy
+	// Handoff copies as Copy does and has another goroutine, on an OS thread of its own, write
+	// the copies, at most HWM behind: a library whose I/O thread writes what its caller queued.
+	Handoff
+)
 
 // Name implements contract.Impl.
-func (*Impl) Name() string { return "loopback" }
+func (i *Impl) Name() string {
+	switch i.Send {
+	case Copy:
+		return "loopback-copy"
+	case Handoff:
+		return "loopback-handoff"
+	}
+	return "loopback"
+}
 
 // Shutdown implements contract.Impl; the socket's Close released everything.
 func (*Impl) Shutdown() error { return nil }
@@ -57,12 +87,12 @@ func network(endpoint string) (netw, addr string, err error) {
 
 // Open implements contract.Impl: bind listens (the first operation accepts one peer), connect
 // dials until the bind side listens or ctx ends.
-func (*Impl) Open(ctx context.Context, _ contract.Kind, a *contract.Args) (contract.Socket, error) {
+func (i *Impl) Open(ctx context.Context, _ contract.Kind, a *contract.Args) (contract.Socket, error) {
 	netw, addr, err := network(a.Endpoint)
 	if err != nil {
 		return nil, err
 	}
-	s := &socket{buf: make([]byte, a.Size)}
+	s := &socket{buf: make([]byte, a.Size), mode: i.Send, hwm: queued(a.HWM, a.Size)}
 	var cfg *tls.Config
 	if benchtls.Secure(a.Endpoint) {
 		if cfg, err = benchtls.Config(a.Bind); err != nil {
@@ -122,6 +152,12 @@ type socket struct {
 	ln  net.Listener // bind side, until it accepted its peer
 	c   net.Conn
 	buf []byte // one message, reused: Recv's result
+
+	mode   SendMode
+	hwm    int
+	copies [][]byte // Copy and Handoff: HWM+1 buffers of SIZE, made at the first Send
+	next   int      // Copy: the buffer the next payload goes into
+	w      *writer  // Handoff: the writing goroutine, started at the first Send
 }
 
 // conn returns the connection, accepting it first on the bind side, with ctx's deadline set.
@@ -158,8 +194,79 @@ func (s *socket) Send(ctx context.Context, payload []byte) error {
 	if err != nil {
 		return err
 	}
+	if s.mode != Direct && s.copies == nil {
+		s.copies = make([][]byte, s.hwm+1)
+		for i := range s.copies {
+			s.copies[i] = make([]byte, len(payload))
+		}
+		if s.mode == Handoff {
+			s.w = startWriter(c, s.copies)
+		}
+	}
+	switch s.mode {
+	case Copy:
+		b := s.copies[s.next]
+		s.next = (s.next + 1) % len(s.copies)
+		payload = b[:copy(b, payload)]
+	case Handoff:
+		return deadline(ctx, s.w.send(ctx, payload))
+	}
 	_, err = c.Write(payload)
 	return deadline(ctx, err)
+}
+
+// queued is how many messages a copying sender holds besides the one it copies: --hwm, or without
+// it libzmq's 1000 up to 64 MiB of copies (at least 1).
+func queued(hwm, size int) int {
+	if hwm > 0 {
+		return hwm
+	}
+	return max(1, min(1000, (64<<20)/max(size, 1)))
+}
+
+// writer is Handoff's writing goroutine: Send copies into a free buffer and queues it, the writer
+// writes it and frees it.
+type writer struct {
+	free, full chan []byte
+	done       chan struct{}
+	err        error // the first write error, read after done
+}
+
+func startWriter(c net.Conn, bufs [][]byte) *writer {
+	w := &writer{free: make(chan []byte, len(bufs)), full: make(chan []byte, len(bufs)), done: make(chan struct{})}
+	for _, b := range bufs {
+		w.free <- b
+	}
+	go func() {
+		runtime.LockOSThread() // another thread than the caller's, as an I/O thread is
+		defer close(w.done)
+		for b := range w.full {
+			if w.err == nil {
+				_, w.err = c.Write(b)
+			}
+			w.free <- b
+		}
+	}()
+	return w
+}
+
+func (w *writer) send(ctx context.Context, payload []byte) error {
+	select {
+	case b := <-w.free:
+		w.full <- b[:copy(b, payload)]
+		return nil
+	case <-w.done:
+		return w.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// flush waits until the writer has written everything queued, and ends it.
+func (w *writer) flush() error {
+	close(w.full)
+	<-w.done
+	return w.err
 }
 
 func (s *socket) Recv(ctx context.Context) ([]byte, error) {
@@ -188,6 +295,13 @@ func (s *socket) WaitPeerGone(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if s.w != nil {
+		w := s.w
+		s.w = nil
+		if err := w.flush(); err != nil {
+			return deadline(ctx, err)
+		}
+	}
 	var one [1]byte
 	if _, err := c.Read(one[:]); err == nil {
 		return fmt.Errorf("loopback: the peer sent data while it should only read")
@@ -201,6 +315,10 @@ func (s *socket) WaitPeerGone(ctx context.Context) error {
 // is nothing of the library's to drop.
 func (s *socket) Close(bool) error {
 	var err error
+	if s.w != nil {
+		err = s.w.flush()
+		s.w = nil
+	}
 	if s.ln != nil {
 		err = s.ln.Close()
 	}

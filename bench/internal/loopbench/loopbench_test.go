@@ -110,3 +110,29 @@ func TestNetwork(t *testing.T) {
 		t.Errorf("inproc: %v", err)
 	}
 }
+
+// A copying sender's messages arrive whole and in order (--check): each copy is written before its
+// buffer takes another payload, with the queue at --hwm and at the default.
+func TestThrCopyingSender(t *testing.T) {
+	for _, mode := range []SendMode{Copy, Handoff} {
+		for _, hwm := range []string{" --hwm 2", ""} {
+			ep, err := contract.FreeTCP()
+			if err != nil {
+				t.Fatal(err)
+			}
+			sender := &Impl{Send: mode}
+			t.Run(sender.Name()+hwm, func(t *testing.T) {
+				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+				defer cancel()
+				recv, _, err := contract.RunPair(ctx, contract.ToolThr, "recv bind "+ep+" 100000 300 --check"+hwm, new(Impl),
+					"send connect "+ep+" 100000 300 --check"+hwm, sender)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if v, ok := recv.Get("msg_per_s"); !ok || v == "0" || v == "0.000" {
+					t.Fatalf("no rate: %s", recv.String())
+				}
+			})
+		}
+	}
+}
