@@ -25,14 +25,16 @@ import (
 const directGap = 20 * time.Microsecond
 
 type directWriter struct {
-	mu   sync.Mutex
-	ok   atomic.Bool // direct writes allowed; set by the loop under mu, cleared by it under mu or under the pipe's lock (takeOut), which a direct writer holds too
-	fd   int         // the socket while ok
-	buf  []byte      // the encoded message of a direct write (under mu)
-	pend []byte      // what the kernel did not take of a direct write; the loop writes it first (under mu)
+	mu       sync.Mutex
+	ok       atomic.Bool // direct writes allowed; set by the loop under mu, cleared by it under mu or under the pipe's lock (takeOut), which a direct writer holds too
+	loopHeld bool        // held is of a frame of loopWriteMin bytes or more: only the loop writes it (outwatch.go); under mu
+	fd       int         // the socket while ok
+	buf      []byte      // the encoded message of a direct write (under mu)
+	pend     []byte      // what the kernel did not take of a direct write; the loop writes it first (under mu)
 
 	// held is the rest of a large body the connection holds (conn.part) once everything before it
-	// is in the kernel: the loop or the output watcher writes it to heldFD, whichever holds mu.
+	// is in the kernel: the loop or the output watcher writes it to heldFD, whichever holds mu (the
+	// loop alone when loopHeld).
 	// Cleared before the message is released and before gnet closes the descriptor.
 	held   []byte
 	heldFD int

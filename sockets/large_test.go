@@ -28,6 +28,7 @@ func largeMsg(i int) [][]byte {
 		{3 << 20, 5, 1 << 20},
 		{64 << 10},
 		{0, 2<<20 + 1},
+		{7, 4<<20 + 9}, // at least reactor's loopWriteMin: written by the loop alone
 	}
 	shape := shapes[i%len(shapes)]
 	frames := make([][]byte, len(shape))
