@@ -74,7 +74,7 @@ func main() {
 	fmt.Fprintf(&b, "|---:|---:|---:|---:|---:|---:|\n")
 	for i, n := range ns {
 		gs, gop, cs, co := stats.Median(rows[i].goSeal), stats.Median(rows[i].goOpen), stats.Median(rows[i].cSeal), stats.Median(rows[i].cOpen)
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %.2f, %.2f |\n", size(n), rate(n, gs), rate(n, cs), rate(n, gop), rate(n, co), gs/cs, gop/co)
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %.2f, %.2f |\n", stats.SizeName(n), rate(n, gs), rate(n, cs), rate(n, gop), rate(n, co), gs/cs, gop/co)
 	}
 	fmt.Print(b.String())
 	if *out != "" {
@@ -145,14 +145,4 @@ func rate(n int, ns float64) string {
 		return fmt.Sprintf("%.1f µs (%.0f MB/s)", ns/1000, float64(n)/ns*1000)
 	}
 	return fmt.Sprintf("%.0f ns (%.0f MB/s)", ns, float64(n)/ns*1000)
-}
-
-func size(n int) string {
-	switch {
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return fmt.Sprintf("%d MiB", n>>20)
-	case n >= 1<<10 && n%(1<<10) == 0:
-		return fmt.Sprintf("%d KiB", n>>10)
-	}
-	return fmt.Sprintf("%d B", n)
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/zloop/zloop/bench/internal/contract"
+	"github.com/zloop/zloop/bench/internal/stats"
 )
 
 // test is one measurement: a tool with a message size and count.
@@ -17,7 +18,7 @@ type test struct {
 }
 
 func (t test) String() string {
-	return fmt.Sprintf("%s %s x %s", t.Tool, sizeName(t.Size), thousands(float64(t.Count)))
+	return fmt.Sprintf("%s %s x %s", t.Tool, stats.SizeName(t.Size), thousands(float64(t.Count)))
 }
 
 // pair is who talks to whom: for thr the sender (connects) and the receiver (binds), for lat

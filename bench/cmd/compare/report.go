@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/zloop/zloop/bench/internal/contract"
+	"github.com/zloop/zloop/bench/internal/stats"
 )
 
 // stat summarises the values of one figure over the ok runs of a group. N == 0: no value.
@@ -74,9 +75,9 @@ func (s *section) title() string {
 		over = " over " + s.Transport
 	}
 	if s.Tool == contract.ToolLat {
-		return fmt.Sprintf("lat %s x %s round trips (REQ -> REP)%s", sizeName(s.Size), thousands(float64(s.Count)), over)
+		return fmt.Sprintf("lat %s x %s round trips (REQ -> REP)%s", stats.SizeName(s.Size), thousands(float64(s.Count)), over)
 	}
-	return fmt.Sprintf("thr %s x %s messages (PUSH -> PULL)%s", sizeName(s.Size), thousands(float64(s.Count)), over)
+	return fmt.Sprintf("thr %s x %s messages (PUSH -> PULL)%s", stats.SizeName(s.Size), thousands(float64(s.Count)), over)
 }
 
 func (s *section) find(p pair) *group {
@@ -306,15 +307,4 @@ func thousands(v float64) string {
 		return "-" + b.String()
 	}
 	return b.String()
-}
-
-// sizeName writes a byte count as the table headings do: 64 B, 1 KiB, 64 KiB, 1 MiB.
-func sizeName(n int) string {
-	switch {
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return fmt.Sprintf("%d MiB", n>>20)
-	case n >= 1<<10 && n%(1<<10) == 0:
-		return fmt.Sprintf("%d KiB", n>>10)
-	}
-	return fmt.Sprintf("%d B", n)
 }

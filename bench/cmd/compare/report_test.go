@@ -307,11 +307,6 @@ func TestFormatting(t *testing.T) {
 			t.Errorf("thousands(%v) = %q, want %q", v, got, want)
 		}
 	}
-	for n, want := range map[int]string{64: "64 B", 1024: "1 KiB", 65536: "64 KiB", 1500: "1500 B", 1 << 20: "1 MiB"} {
-		if got := sizeName(n); got != want {
-			t.Errorf("sizeName(%d) = %q, want %q", n, got, want)
-		}
-	}
 	for v, want := range map[float64]string{1710000: "1.71M", 2e6: "2M", 950000: "950k", 1500: "1.5k", 78.84: "78.8", 250: "250"} {
 		if got := short(v); got != want {
 			t.Errorf("short(%v) = %q, want %q", v, got, want)

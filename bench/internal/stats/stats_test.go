@@ -30,3 +30,11 @@ func TestMedian(t *testing.T) {
 		t.Errorf("Median(nil) = %v, want NaN", got)
 	}
 }
+
+func TestSizeName(t *testing.T) {
+	for n, want := range map[int]string{64: "64 B", 1024: "1 KiB", 65536: "64 KiB", 1500: "1500 B", 1 << 20: "1 MiB"} {
+		if got := SizeName(n); got != want {
+			t.Errorf("SizeName(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
