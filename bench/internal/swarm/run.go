@@ -237,35 +237,24 @@ func cpuTime() time.Duration {
 }
 
 // readRSS sums VmRSS (kB) of the processes pids.
-func readRSS(pids []int) (int64, error) {
-	var total int64
-	for _, pid := range pids {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-		if err != nil {
-			return 0, err
-		}
-		kb, err := ParseVmRSS(string(b))
-		if err != nil {
-			return 0, fmt.Errorf("pid %d: %w", pid, err)
-		}
-		total += kb
-	}
-	return total, nil
-}
+func readRSS(pids []int) (int64, error) { return sumProc(pids, "status", ParseVmRSS) }
 
 // readCPU sums the user and system CPU seconds of the processes pids so far, all their threads.
-func readCPU(pids []int) (float64, error) {
-	var total float64
+func readCPU(pids []int) (float64, error) { return sumProc(pids, "stat", ParseStatCPU) }
+
+// sumProc sums what parse reads from /proc/PID/file of each of pids.
+func sumProc[T int64 | float64](pids []int, file string, parse func(string) (T, error)) (T, error) {
+	var total T
 	for _, pid := range pids {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/%s", pid, file))
 		if err != nil {
 			return 0, err
 		}
-		s, err := ParseStatCPU(string(b))
+		v, err := parse(string(b))
 		if err != nil {
 			return 0, fmt.Errorf("pid %d: %w", pid, err)
 		}
-		total += s
+		total += v
 	}
 	return total, nil
 }
