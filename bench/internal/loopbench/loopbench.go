@@ -225,7 +225,8 @@ func queued(hwm, size int) int {
 }
 
 // writer is Handoff's writing goroutine: Send copies into a free buffer and queues it, the writer
-// writes it and frees it.
+// writes it and frees it. The writer ends at its first write error, so that the next Send to find
+// no free buffer returns that error rather than copying the rest of COUNT into a dead stream.
 type writer struct {
 	free, full chan []byte
 	done       chan struct{}
@@ -241,8 +242,8 @@ func startWriter(c net.Conn, bufs [][]byte) *writer {
 		runtime.LockOSThread() // another thread than the caller's, as an I/O thread is
 		defer close(w.done)
 		for b := range w.full {
-			if w.err == nil {
-				_, w.err = c.Write(b)
+			if _, w.err = c.Write(b); w.err != nil {
+				return
 			}
 			w.free <- b
 		}

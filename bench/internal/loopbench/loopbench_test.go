@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -134,5 +136,27 @@ func TestThrCopyingSender(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// Handoff's writer stops at its first write error, and Send returns that error once the buffers
+// queued before it are spent, not only at the end of the run.
+func TestHandoffWriteError(t *testing.T) {
+	c, peer := net.Pipe()
+	_ = peer.Close() // every write to c now fails
+	defer c.Close()
+	bufs := [][]byte{make([]byte, 4), make([]byte, 4)}
+	w := startWriter(c, bufs)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var err error
+	for i := 0; i < 100 && err == nil; i++ {
+		err = w.send(ctx, []byte("abcd"))
+	}
+	if !errors.Is(err, io.ErrClosedPipe) {
+		t.Fatalf("send after a failed write: %v, want %v", err, io.ErrClosedPipe)
+	}
+	if err := w.flush(); !errors.Is(err, io.ErrClosedPipe) {
+		t.Fatalf("flush: %v", err)
 	}
 }
