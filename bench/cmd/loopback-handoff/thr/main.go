@@ -1,5 +1,6 @@
-// Command thr is the bench contract's thr tool over a plain stream socket whose sender first copies
-// each payload (loopbench.Handoff): the limit of a library that does, next to the limit line.
+// Command thr is the bench contract's thr tool over a plain stream socket whose sender copies each
+// payload and has another thread write the copies (loopbench.Handoff): the limit of a library
+// whose I/O thread writes what its caller queued, next to the limit line.
 package main
 
 import (
