@@ -178,9 +178,10 @@ func compare(o *options, stdout, stderr io.Writer) (int, error) {
 	// Every tool a test uses must exist before the first run, not fail an hour in.
 	for _, use := range []struct {
 		tool  string
+		tests int
 		pairs []pair
-	}{{"thr", thrPairs}, {"lat", latPairs}} {
-		if use.tool == "thr" && len(thr) == 0 || use.tool == "lat" && len(lat) == 0 {
+	}{{"thr", len(thr), thrPairs}, {"lat", len(lat), latPairs}} {
+		if use.tests == 0 {
 			continue
 		}
 		for _, p := range use.pairs {
