@@ -16,8 +16,8 @@ import (
 	"time"
 )
 
-// Proc is one started child. Its methods may be called from any goroutine; the exit status
-// (Err, ExitCode, CPU) is valid once Done is closed.
+// Proc is one started child. Its methods may be called from any goroutine; those that give the
+// exit status (Err, ExitCode, CPU) wait until Done is closed.
 type Proc struct {
 	// Cmd is the started command; after Done is closed its ProcessState is set.
 	Cmd  *exec.Cmd
@@ -69,7 +69,7 @@ func (p *Proc) Exited() bool {
 	}
 }
 
-// Err is Wait's error; valid once Done is closed.
+// Err is Wait's error; it waits until Done is closed.
 func (p *Proc) Err() error {
 	<-p.done
 	return p.err
@@ -100,13 +100,13 @@ func (p *Proc) Stop(grace time.Duration) int {
 	return p.ExitCode()
 }
 
-// ExitCode is the child's exit code, -1 when a signal ended it; valid once Done is closed.
+// ExitCode is the child's exit code, -1 when a signal ended it; it waits until Done is closed.
 func (p *Proc) ExitCode() int {
 	<-p.done
 	return p.Cmd.ProcessState.ExitCode()
 }
 
-// CPU is the child's user plus system time from wait4, in seconds; valid once Done is closed.
+// CPU is the child's user plus system time from wait4, in seconds; it waits until Done is closed.
 func (p *Proc) CPU() float64 {
 	<-p.done
 	st := p.Cmd.ProcessState
