@@ -3,7 +3,6 @@ package sockets
 import (
 	"bytes"
 	"runtime"
-	"strings"
 	"testing"
 
 	"github.com/zloop/zloop/codec"
@@ -103,9 +102,7 @@ func testLargeWSClientMasks(t *testing.T, tr string) {
 			t.Fatal(err)
 		}
 		push = newSocket(t, r, Push, tlsClient(t))
-		if err := push.Connect(strings.Replace(ep, "127.0.0.1", "localhost", 1)); err != nil {
-			t.Fatal(err)
-		}
+		connectTLS(t, push, ep)
 	}
 	payload := bytes.Repeat([]byte("0123456789abcde"), size/15)
 	payload = append(payload, "xyz"...)
