@@ -130,8 +130,13 @@ func freeBody(b []byte) {
 		return
 	}
 	kept.Add(-int64(size))
+	k.overflow(b[:0])
+}
+
+// overflow puts b in the class's sync.Pool, in a holder (a slice would allocate there).
+func (k *class) overflow(b []byte) {
 	h := holders.Get().(*buf)
-	h.b = b[:0]
+	h.b = b
 	k.over.Put(h)
 }
 
@@ -170,8 +175,6 @@ func evictStalerThan(c int, used uint64) bool {
 	// Into its class's sync.Pool rather than straight to the collector: a class taken from just
 	// before the one that evicts it (a large frame's first part, then its whole) finds it there at
 	// its next take, and the collector still has it within two cycles if nobody does.
-	h := holders.Get().(*buf)
-	h.b = b
-	k.over.Put(h)
+	k.overflow(b)
 	return true
 }

@@ -26,7 +26,7 @@ func BenchmarkPubSubFanOut(b *testing.B) {
 				if err := sub.Subscribe(nil); err != nil {
 					b.Fatal(err)
 				}
-				connectB(b, sub, ep)
+				connect(b, sub, ep)
 				wg.Add(1)
 				go func() {
 					defer wg.Done()

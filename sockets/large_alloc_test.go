@@ -2,11 +2,10 @@ package sockets
 
 import (
 	"bytes"
-	"encoding/binary"
 	"runtime"
-	"strings"
 	"testing"
 
+	"github.com/zloop/zloop/codec"
 	"github.com/zloop/zloop/pool"
 	"github.com/zloop/zloop/reactor"
 )
@@ -32,23 +31,20 @@ func TestLargeFrameAllocatedOnce(t *testing.T) {
 			r := newReactor(t)
 			pull := newSocket(t, r, Pull)
 			p := rawDial(t, bindTCP(t, pull), "PUSH")
-			wire := binary.BigEndian.AppendUint64([]byte{0x02}, uint64(tc.size)) // LONG, no MORE
-			hdr := len(wire)
-			wire = append(wire, bytes.Repeat([]byte("0123456789abcdef"), tc.size/16)...)
-			runtime.GC()
-			var before, after runtime.MemStats
-			runtime.ReadMemStats(&before)
-			go func() { _, _ = p.Conn.Write(wire) }() // the reader below drains it
-			m, err := pull.RecvMsg(testCtx(t))
-			if err != nil {
-				t.Fatal(err)
-			}
-			runtime.ReadMemStats(&after)
+			body := bytes.Repeat([]byte("0123456789abcdef"), tc.size/16)
+			wire := codec.AppendFrame(nil, 0, body) // LONG, no MORE
+			var m *pool.Msg
+			grew := allocatedBy(func() {
+				go func() { _, _ = p.Conn.Write(wire) }() // the reader below drains it
+				var err error
+				if m, err = pull.RecvMsg(testCtx(t)); err != nil {
+					t.Fatal(err)
+				}
+			})
 			defer m.Release()
-			if m.Len() != 1 || !bytes.Equal(m.Frame(0), wire[hdr:]) {
+			if m.Len() != 1 || !bytes.Equal(m.Frame(0), body) {
 				t.Fatalf("received %d frames of %d bytes, not the frame sent", m.Len(), m.Size())
 			}
-			grew := int(after.TotalAlloc - before.TotalAlloc)
 			want := tc.size + tc.size/16 + slack
 			t.Logf("allocated %.1f MiB to receive a %d MiB frame", float64(grew)/(1<<20), tc.size>>20)
 			if grew > want {
@@ -63,18 +59,16 @@ func TestLargeFrameAllocatedOnce(t *testing.T) {
 		pull := newSocket(t, r, Pull)
 		events := pull.Monitor(64)
 		p := rawDial(t, bindTCP(t, pull), "PUSH")
-		wire := binary.BigEndian.AppendUint64([]byte{0x02}, 1<<60)
+		wire := codec.AppendFrameHeader(nil, 0, 1<<60) // LONG, no MORE
 		wire = append(wire, make([]byte, sent)...)
-		runtime.GC()
-		var before, after runtime.MemStats
-		runtime.ReadMemStats(&before)
-		if _, err := p.Conn.Write(wire); err != nil {
-			t.Fatal(err)
-		}
-		_ = p.Conn.Close()
-		e := waitEvent(t, events, func(e reactor.Event) bool { return e.Type == reactor.EventDisconnected })
-		runtime.ReadMemStats(&after)
-		grew := int(after.TotalAlloc - before.TotalAlloc)
+		var e reactor.Event
+		grew := allocatedBy(func() {
+			if _, err := p.Conn.Write(wire); err != nil {
+				t.Fatal(err)
+			}
+			_ = p.Conn.Close()
+			e = waitEvent(t, events, func(e reactor.Event) bool { return e.Type == reactor.EventDisconnected })
+		})
 		want := 16<<20 + 16*(sent+64<<10) + slack // the first part, then 16 times what arrived (and one read more)
 		t.Logf("allocated %d MiB for 2^60 announced, %d MiB sent: %v", grew>>20, sent>>20, e.Err)
 		if grew > want {
@@ -108,30 +102,26 @@ func testLargeWSClientMasks(t *testing.T, tr string) {
 			t.Fatal(err)
 		}
 		push = newSocket(t, r, Push, tlsClient(t))
-		if err := push.Connect(strings.Replace(ep, "127.0.0.1", "localhost", 1)); err != nil {
-			t.Fatal(err)
-		}
+		connectTLS(t, push, ep)
 	}
 	payload := bytes.Repeat([]byte("0123456789abcde"), size/15)
 	payload = append(payload, "xyz"...)
 	m := pool.NewMsg()
 	m.AppendFrame(payload)
-	runtime.GC()
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	if err := push.SendMsg(ctx, m); err != nil {
-		t.Fatal(err)
-	}
-	got, err := pull.RecvMsg(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	runtime.ReadMemStats(&after)
+	var got *pool.Msg
+	grew := allocatedBy(func() {
+		if err := push.SendMsg(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+		var err error
+		if got, err = pull.RecvMsg(ctx); err != nil {
+			t.Fatal(err)
+		}
+	})
 	defer got.Release()
 	if got.Len() != 1 || !bytes.Equal(got.Frame(0), payload) {
 		t.Fatalf("received %d frames of %d bytes, not the message sent", got.Len(), got.Size())
 	}
-	grew := int(after.TotalAlloc - before.TotalAlloc)
 	// The receiver's frame and its first part, each in its size class, and the sender's chunk
 	// buffer (reactor's maskChunk, 4 MiB).
 	want := 48<<20 + 3<<20 + 4<<20 + slack
@@ -157,8 +147,7 @@ func TestLargeFrameSteady(t *testing.T) {
 	r := newReactor(t)
 	pull := newSocket(t, r, Pull)
 	p := rawDial(t, bindTCP(t, pull), "PUSH")
-	wire := binary.BigEndian.AppendUint64([]byte{0x02}, uint64(size))
-	wire = append(wire, make([]byte, size)...)
+	wire := codec.AppendFrame(nil, 0, make([]byte, size)) // LONG, no MORE
 	var before, after runtime.MemStats
 	for i := 0; i < warm+n; i++ {
 		if i == warm {
@@ -181,4 +170,16 @@ func TestLargeFrameSteady(t *testing.T) {
 		t.Fatalf("%d frames of 64 MiB allocated %.1f MiB, want at most 12 (the first part's 4 MiB taken back from its class at least most of the time)",
 			n, float64(grew)/(1<<20))
 	}
+}
+
+// allocatedBy returns the bytes the heap allocated while f ran, counted from after a collection
+// (so that garbage of what came before is not charged to f). f runs on the caller's goroutine: it
+// may call t.Fatal.
+func allocatedBy(f func()) int {
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	f()
+	runtime.ReadMemStats(&after)
+	return int(after.TotalAlloc - before.TotalAlloc)
 }

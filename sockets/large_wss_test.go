@@ -1,7 +1,6 @@
 package sockets
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/zloop/zloop/reactor"
@@ -21,8 +20,6 @@ func TestLargeInOrderWSSClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	push := newSocket(t, r, Push, tlsClient(t), WithSndHWM(4), WithSndBuf(64<<10), WithLinger(0))
-	if err := push.Connect(strings.Replace(ep, "127.0.0.1", "localhost", 1)); err != nil {
-		t.Fatal(err)
-	}
+	connectTLS(t, push, ep)
 	sendLargeInOrder(t, ctx, push, pull, 40)
 }

@@ -5,7 +5,6 @@ package sockets
 
 import (
 	"bytes"
-	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -30,7 +29,7 @@ func bindTCP(t testing.TB, s *Socket) string {
 	return ep
 }
 
-func connect(t *testing.T, s *Socket, ep string) {
+func connect(t testing.TB, s *Socket, ep string) {
 	t.Helper()
 	if err := s.Connect(ep); err != nil {
 		t.Fatal(err)
@@ -756,15 +755,6 @@ func TestRouterDealerConcurrent(t *testing.T) {
 		}
 	}
 	wg.Wait()
-}
-
-var _ = context.Background
-
-func connectB(t testing.TB, s *Socket, ep string) {
-	t.Helper()
-	if err := s.Connect(ep); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // More subscriptions than SNDHWM all arrive: what finds the queue full waits for room instead of

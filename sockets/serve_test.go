@@ -53,9 +53,7 @@ func TestServeEcho(t *testing.T) {
 	d := newSocket(t, r, Dealer, WithLinger(0))
 	q := newSocket(t, r, Req, WithLinger(0))
 	for _, z := range []*Socket{d, q} {
-		if err := z.Connect(s.Endpoint()); err != nil {
-			t.Fatal(err)
-		}
+		connect(t, z, s.Endpoint())
 	}
 	big := bytes.Repeat([]byte("x"), 100000)
 	mustSend(t, d, []byte("a"), nil, big)
@@ -114,9 +112,7 @@ func TestServeLibzmqForward(t *testing.T) {
 	l.SetBytes("ROUTING_ID", []byte("L"))
 	l.Connect(s.Endpoint())
 	z := newSocket(t, r, Dealer, WithLinger(0), WithRoutingID([]byte("Z")))
-	if err := z.Connect(s.Endpoint()); err != nil {
-		t.Fatal(err)
-	}
+	connect(t, z, s.Endpoint())
 	waitFor(t, "both peers", func() bool { return s.Peers() == 2 })
 	mustSend(t, z, []byte("L"), []byte("to libzmq"))
 	got, err := l.Recv(10 * time.Second)
@@ -156,9 +152,7 @@ func TestServeSndHWM(t *testing.T) {
 	}
 	// The loop still serves others.
 	d := newSocket(t, r, Dealer, WithLinger(0))
-	if err := d.Connect(s.Endpoint()); err != nil {
-		t.Fatal(err)
-	}
+	connect(t, d, s.Endpoint())
 	mustSend(t, d, []byte("x"))
 	if got := mustRecv(t, d); len(got) != 1 || len(got[0]) != len(body) {
 		t.Fatal("another peer was not served")
@@ -187,9 +181,7 @@ func TestServeLater(t *testing.T) {
 	}()
 	defer func() { close(jobs); <-done }()
 	d := newSocket(t, r, Dealer, WithLinger(0))
-	if err := d.Connect(s.Endpoint()); err != nil {
-		t.Fatal(err)
-	}
+	connect(t, d, s.Endpoint())
 	for i := 0; i < 5; i++ {
 		body := fmt.Appendf(nil, "m%d", i)
 		mustSend(t, d, body)
@@ -227,9 +219,7 @@ func testServeForwardPublish(t *testing.T, loops int) {
 	a := newSocket(t, r, Dealer, WithLinger(0), WithRoutingID([]byte("A")))
 	b := newSocket(t, r, Dealer, WithLinger(0), WithRoutingID([]byte("B")))
 	for _, z := range []*Socket{a, b} {
-		if err := z.Connect(s.Endpoint()); err != nil {
-			t.Fatal(err)
-		}
+		connect(t, z, s.Endpoint())
 	}
 	waitFor(t, "two peers", func() bool { return s.Peers() == 2 })
 	mustSend(t, a, []byte("B"), []byte("hi b"))
@@ -256,9 +246,7 @@ func TestServePublishAfterLeave(t *testing.T) {
 	var peers []*Socket
 	for _, id := range []string{"A", "B", "C", "D"} {
 		z := newSocket(t, r, Dealer, WithLinger(0), WithRoutingID([]byte(id)))
-		if err := z.Connect(s.Endpoint()); err != nil {
-			t.Fatal(err)
-		}
+		connect(t, z, s.Endpoint())
 		waitFor(t, "peer "+id, func() bool { return s.Peers() == len(peers)+1 })
 		peers = append(peers, z)
 	}
@@ -295,9 +283,7 @@ func TestServePeerGone(t *testing.T) {
 	refs := make(chan PeerRef, 1)
 	s := newServer(t, r, func(c *Call) { refs <- c.Peer() })
 	d := newSocket(t, r, Dealer, WithLinger(0))
-	if err := d.Connect(s.Endpoint()); err != nil {
-		t.Fatal(err)
-	}
+	connect(t, d, s.Endpoint())
 	mustSend(t, d, []byte("x"))
 	ref := <-refs
 	if !ref.Connected() {
@@ -335,9 +321,7 @@ func TestServeCallAfterReturn(t *testing.T) {
 	a := newSocket(t, r, Dealer, WithLinger(0))
 	b := newSocket(t, r, Dealer, WithLinger(0))
 	for _, z := range []*Socket{a, b} {
-		if err := z.Connect(s.Endpoint()); err != nil {
-			t.Fatal(err)
-		}
+		connect(t, z, s.Endpoint())
 	}
 	mustSend(t, a, []byte("first"))
 	mustRecv(t, a)
@@ -415,9 +399,7 @@ func TestServeMonitor(t *testing.T) {
 	s := newServer(t, r, func(c *Call) { c.Echo() })
 	events := s.Monitor(64)
 	d := newSocket(t, r, Dealer, WithLinger(0))
-	if err := d.Connect(s.Endpoint()); err != nil {
-		t.Fatal(err)
-	}
+	connect(t, d, s.Endpoint())
 	mustSend(t, d, []byte("a"))
 	if got := mustRecv(t, d); !eqFrames(got, frames([]byte("a"))) {
 		t.Fatalf("dealer got %q", got)

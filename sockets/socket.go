@@ -586,7 +586,8 @@ func (s *Socket) await(ctx context.Context, ready <-chan struct{}, timeout <-cha
 // Monitor returns a channel of the socket's connection events (libzmq's zmq_socket_monitor). Events
 // are dropped, never waited for, when the channel's buffer (size) is full. The channel is closed by
 // Close, or when a second call replaces it; its last event then is EventMonitorStopped (if there
-// is room for it). The channel is received from by any goroutine; Event values are immutable.
+// is room for it). Any goroutine may call it, and receive from the channel; Event values are
+// immutable.
 //
 // The events and where they come from, with libzmq's meaning:
 //   - EventListening (Bind succeeded), EventBindFailed (Bind failed; Err says why), EventClosed

@@ -42,6 +42,15 @@ func testCerts(t testing.TB) *testcert.Set {
 func tlsServer(t testing.TB) Option { return WithTLS(testCerts(t).ServerConfig(true)) }
 func tlsClient(t testing.TB) Option { return WithTLS(testCerts(t).ClientConfig()) }
 
+// connectTLS connects s (with tlsClient) to a tls:// or wss:// endpoint bound at 127.0.0.1, by the
+// name the test certificate carries, localhost.
+func connectTLS(t testing.TB, s *Socket, ep string) {
+	t.Helper()
+	if err := s.Connect(strings.Replace(ep, "127.0.0.1", "localhost", 1)); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // largeMessages: every ws length class, multipart, and bodies past 1 MiB.
 func largeMessages() [][][]byte {
 	return append(wsMessages(), [][]byte{frameOf(1<<20+7, 'L')}, [][]byte{[]byte("head"), frameOf(3<<20, 'M'), frameOf(65536, 'N')})
@@ -58,9 +67,7 @@ func TestTLSZloopToZloop(t *testing.T) {
 				t.Fatal(err)
 			}
 			push := newSocket(t, r, Push, tlsClient(t))
-			if err := push.Connect(strings.Replace(ep, "127.0.0.1", "localhost", 1)); err != nil {
-				t.Fatal(err)
-			}
+			connectTLS(t, push, ep)
 			msgs := largeMessages()
 			for _, m := range msgs {
 				if err := push.Send(ctx, m...); err != nil {
@@ -355,9 +362,7 @@ func TestTLSPeerInZAPAndMetadata(t *testing.T) {
 				t.Fatal(err)
 			}
 			push := newSocket(t, r, Push, tlsClient(t))
-			if err := push.Connect(strings.Replace(ep, "127.0.0.1", "localhost", 1)); err != nil {
-				t.Fatal(err)
-			}
+			connectTLS(t, push, ep)
 			if err := push.Send(ctx, []byte("hello")); err != nil {
 				t.Fatal(err)
 			}

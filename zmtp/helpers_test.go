@@ -242,6 +242,17 @@ func linkBytes(t testing.TB, now time.Time, client, server *conn) {
 	}
 }
 
+// linked makes a client and a server session of the given configurations, starts both and links
+// them until neither has anything left to say (the handshake is over unless something stopped it).
+func linked(t testing.TB, clientCfg, serverCfg *zmtp.Config) (client, server *conn) {
+	t.Helper()
+	client, server = newConn(clientCfg), newConn(serverCfg)
+	client.out = client.s.Start(t0, nil)
+	server.out = server.s.Start(t0, nil)
+	link(t, t0, client, server)
+	return client, server
+}
+
 // link passes each side's output to the other until neither has anything left to say.
 func link(t testing.TB, now time.Time, a, b *conn) {
 	t.Helper()

@@ -183,13 +183,8 @@ func TestZAPTimeoutWhilePending(t *testing.T) {
 // unless the domain is enforced.
 func TestZAPNull(t *testing.T) {
 	pair := func(cfg zmtp.Config) (client, server *conn) {
-		client = newConn(&zmtp.Config{SocketType: "PUSH"})
 		cfg.SocketType = "PULL"
-		server = newConn(&cfg)
-		client.out = client.s.Start(t0, nil)
-		server.out = server.s.Start(t0, nil)
-		link(t, t0, client, server)
-		return client, server
+		return linked(t, &zmtp.Config{SocketType: "PUSH"}, &cfg)
 	}
 	client, server := pair(zmtp.Config{})
 	if !server.s.Ready() || server.s.AuthRequest() != nil || server.s.Peer().Authorized {
@@ -394,13 +389,8 @@ func FuzzZAPReply(f *testing.F) {
 // peer it admitted, and the other peers' maps do not see them.
 func TestPeerPropertiesShared(t *testing.T) {
 	pair := func(cfg zmtp.Config) (client, server *conn) {
-		client = newConn(&zmtp.Config{SocketType: "DEALER", Properties: []codec.Property{{Name: "X-Shared", Value: []byte("v")}}})
 		cfg.SocketType = "ROUTER"
-		server = newConn(&cfg)
-		client.out = client.s.Start(t0, nil)
-		server.out = server.s.Start(t0, nil)
-		link(t, t0, client, server)
-		return client, server
+		return linked(t, &zmtp.Config{SocketType: "DEALER", Properties: []codec.Property{{Name: "X-Shared", Value: []byte("v")}}}, &cfg)
 	}
 	_, a := pair(zmtp.Config{})
 	_, b := pair(zmtp.Config{})
