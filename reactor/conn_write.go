@@ -320,12 +320,19 @@ func (c *conn) writeLarge(m *pool.Msg, j int, hdr, body []byte, masked *pool.Buf
 	}
 	c.part = partial{m: m, frame: j, body: body[n:], copy: masked}
 	if c.gc.OutboundBuffered() == 0 {
-		c.dw.held, c.dw.heldFD, c.part.body = c.part.body, c.gc.Fd(), nil // nothing before it is left
-		c.dw.loopHeld = len(body) >= loopWriteMin
+		c.holdRest() // nothing before it is left
 	}
 	c.loop.heldBodies.Add(1)
 	c.sc.heldBodies.Add(1)
 	return true
+}
+
+// holdRest moves the rest of the partly written body to c.dw.held, once gnet's buffer is empty; the
+// write lock is held. Whether the loop alone writes it goes by the frame's size, not by what is left
+// of it: a ws client's body is then a chunk (maskChunk), a CURVE body a copy with its box.
+func (c *conn) holdRest() {
+	c.dw.held, c.dw.heldFD, c.part.body = c.part.body, c.gc.Fd(), nil
+	c.dw.loopHeld = len(c.part.m.Frame(c.part.frame)) >= loopWriteMin
 }
 
 // writeMasked writes hdr (the batch and a ws client's frame header) and then body, frame j of m,
@@ -419,8 +426,7 @@ func (c *conn) continuePart() bool {
 		} else {
 			if len(c.part.body) > 0 {
 				// gnet's buffer is empty: the rest is the watcher's to write too.
-				c.dw.held, c.dw.heldFD, c.part.body = c.part.body, c.gc.Fd(), nil
-				c.dw.loopHeld = len(c.part.m.Frame(c.part.frame)) >= loopWriteMin
+				c.holdRest()
 			}
 			if c.dw.heldLeft() > 0 {
 				_ = c.writeHeld(true)
@@ -499,7 +505,7 @@ func (c *conn) writeHeld(onLoop bool) (err error) {
 			return err
 		}
 		if len(w.held) > 0 || err != nil {
-			return nil // the kernel is full: its next EPOLLOUT
+			return nil // the kernel is full: the socket's next writability event
 		}
 	}
 }
