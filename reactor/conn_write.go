@@ -225,17 +225,6 @@ func (c *conn) encodeFrames(m *pool.Msg, from int, buf []byte) (_ []byte, held b
 			// A ws client: the body is masked a chunk at a time as it goes out, never copied whole.
 			if h, key, pos, ok := mf.appendMaskedHeader(buf, flags, len(f)); ok {
 				buf = buf[:0]
-				if c.tls != nil {
-					locked := c.lockWrites()
-					c.dw.startMask(f, key, pos)
-					if locked {
-						c.unlockWrites()
-					}
-					if c.tlsLarge(m, j, h, nil, nil) {
-						return buf, true
-					}
-					continue
-				}
 				if c.writeMasked(m, j, h, f, key, pos) {
 					return buf, true
 				}
@@ -337,8 +326,9 @@ func (c *conn) holdRest() {
 
 // writeMasked writes hdr (the batch and a ws client's frame header) and then body, frame j of m,
 // masked with key from payload offset pos a chunk at a time (directWriter.nextMasked), and reports
-// held as writeLarge does: then the rest is masked as the socket drains. Without the output watcher
-// the chunks go through gnet, which copies what the kernel refuses, as it does any body there.
+// held as writeLarge does: then the rest is masked as the socket drains. Over TLS (wss) the chunks
+// are sealed as tlsLarge seals any body. Without the output watcher the chunks go through gnet,
+// which copies what the kernel refuses, as it does any body there.
 func (c *conn) writeMasked(m *pool.Msg, j int, hdr, body []byte, key [4]byte, pos int) (held bool) {
 	if c.closed() || c.gc == nil {
 		return false
@@ -347,6 +337,9 @@ func (c *conn) writeMasked(m *pool.Msg, j int, hdr, body []byte, key [4]byte, po
 		defer c.unlockWrites()
 	}
 	c.dw.startMask(body, key, pos)
+	if c.tls != nil {
+		return c.tlsLarge(m, j, hdr, nil, nil)
+	}
 	if refWrites && c.loop.outWatch() != nil {
 		return c.writeLarge(m, j, hdr, c.dw.nextMasked(), nil)
 	}
