@@ -225,17 +225,6 @@ func (c *conn) encodeFrames(m *pool.Msg, from int, buf []byte) (_ []byte, held b
 			// A ws client: the body is masked a chunk at a time as it goes out, never copied whole.
 			if h, key, pos, ok := mf.appendMaskedHeader(buf, flags, len(f)); ok {
 				buf = buf[:0]
-				if c.tls != nil {
-					locked := c.lockWrites()
-					c.dw.startMask(f, key, pos)
-					if locked {
-						c.unlockWrites()
-					}
-					if c.tlsLarge(m, j, h, nil, nil) {
-						return buf, true
-					}
-					continue
-				}
 				if c.writeMasked(m, j, h, f, key, pos) {
 					return buf, true
 				}
@@ -320,18 +309,26 @@ func (c *conn) writeLarge(m *pool.Msg, j int, hdr, body []byte, masked *pool.Buf
 	}
 	c.part = partial{m: m, frame: j, body: body[n:], copy: masked}
 	if c.gc.OutboundBuffered() == 0 {
-		c.dw.held, c.dw.heldFD, c.part.body = c.part.body, c.gc.Fd(), nil // nothing before it is left
-		c.dw.loopHeld = len(body) >= loopWriteMin
+		c.holdRest() // nothing before it is left
 	}
 	c.loop.heldBodies.Add(1)
 	c.sc.heldBodies.Add(1)
 	return true
 }
 
+// holdRest moves the rest of the partly written body to c.dw.held, once gnet's buffer is empty; the
+// write lock is held. Whether the loop alone writes it goes by the frame's size, not by what is left
+// of it: a ws client's body is then a chunk (maskChunk), a CURVE body a copy with its box.
+func (c *conn) holdRest() {
+	c.dw.held, c.dw.heldFD, c.part.body = c.part.body, c.gc.Fd(), nil
+	c.dw.loopHeld = len(c.part.m.Frame(c.part.frame)) >= loopWriteMin
+}
+
 // writeMasked writes hdr (the batch and a ws client's frame header) and then body, frame j of m,
 // masked with key from payload offset pos a chunk at a time (directWriter.nextMasked), and reports
-// held as writeLarge does: then the rest is masked as the socket drains. Without the output watcher
-// the chunks go through gnet, which copies what the kernel refuses, as it does any body there.
+// held as writeLarge does: then the rest is masked as the socket drains. Over TLS (wss) the chunks
+// are sealed as tlsLarge seals any body. Without the output watcher the chunks go through gnet,
+// which copies what the kernel refuses, as it does any body there.
 func (c *conn) writeMasked(m *pool.Msg, j int, hdr, body []byte, key [4]byte, pos int) (held bool) {
 	if c.closed() || c.gc == nil {
 		return false
@@ -340,6 +337,9 @@ func (c *conn) writeMasked(m *pool.Msg, j int, hdr, body []byte, key [4]byte, po
 		defer c.unlockWrites()
 	}
 	c.dw.startMask(body, key, pos)
+	if c.tls != nil {
+		return c.tlsLarge(m, j, hdr, nil, nil)
+	}
 	if refWrites && c.loop.outWatch() != nil {
 		return c.writeLarge(m, j, hdr, c.dw.nextMasked(), nil)
 	}
@@ -419,8 +419,7 @@ func (c *conn) continuePart() bool {
 		} else {
 			if len(c.part.body) > 0 {
 				// gnet's buffer is empty: the rest is the watcher's to write too.
-				c.dw.held, c.dw.heldFD, c.part.body = c.part.body, c.gc.Fd(), nil
-				c.dw.loopHeld = len(c.part.m.Frame(c.part.frame)) >= loopWriteMin
+				c.holdRest()
 			}
 			if c.dw.heldLeft() > 0 {
 				_ = c.writeHeld(true)
@@ -499,7 +498,7 @@ func (c *conn) writeHeld(onLoop bool) (err error) {
 			return err
 		}
 		if len(w.held) > 0 || err != nil {
-			return nil // the kernel is full: its next EPOLLOUT
+			return nil // the kernel is full: the socket's next writability event
 		}
 	}
 }

@@ -148,8 +148,8 @@ func (c *conn) directWrite(b []byte) {
 func (c *conn) tryDirect(out *ring, m *pool.Msg) bool {
 	over := c.framer.overhead()
 	size := m.Size() + over*m.Len()
-	for i := 0; i < out.n && size <= directMax; i++ {
-		q := out.buf[(out.head+i)&(len(out.buf)-1)]
+	for i := 0; i < out.len() && size <= directMax; i++ {
+		q := out.at(i)
 		size += q.Size() + over*q.Len()
 	}
 	if size > directMax {

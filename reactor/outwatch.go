@@ -73,8 +73,9 @@ func (w *outWatcher) serve(fds []int32) {
 // output runs when c's socket has room. It writes the held body itself, as gnet flushes its own
 // buffer when its socket is writable, and waits for the next event while some is left; the loop is
 // woken only when the body is out (or the write failed, or the loop holds the write lock, or the
-// body is the loop's to write: loopHeld): it goes on with the message. A connection ending meanwhile has withdrawn held under the write lock
-// before its descriptor closes, so nothing here touches a descriptor that may have been reused.
+// body is the loop's to write: loopHeld): it goes on with the message. A connection ending
+// meanwhile has withdrawn held under the write lock before its descriptor closes, so nothing here
+// touches a descriptor that may have been reused.
 func (w *outWatcher) output(c *conn) {
 	d := &c.dw
 	if d.mu.TryLock() {

@@ -12,6 +12,9 @@ type ring struct {
 
 func (r *ring) len() int { return r.n }
 
+// at returns the i-th message from the head, left in the ring; i < len().
+func (r *ring) at(i int) *pool.Msg { return r.buf[(r.head+i)&(len(r.buf)-1)] }
+
 func (r *ring) push(m *pool.Msg) {
 	if r.n == len(r.buf) {
 		r.grow()
@@ -46,7 +49,7 @@ func (r *ring) grow() {
 	}
 	nb := make([]*pool.Msg, size)
 	for i := 0; i < r.n; i++ {
-		nb[i] = r.buf[(r.head+i)&(len(r.buf)-1)]
+		nb[i] = r.at(i)
 	}
 	r.buf, r.head = nb, 0
 }
