@@ -52,6 +52,7 @@ func (c *conn) traffic() gnet.Action {
 		c.loop.mutedReads.Add(1) // gnet read while we had muted it: see mute
 		c.sc.mutedReads.Add(1)
 	}
+	c.loop.noteRead(c)
 	drained := c.read()
 	if c.closed() {
 		return gnet.None

@@ -14,7 +14,9 @@ import (
 // held by gnet, no other message in the last directGap) goes to the kernel from the goroutine that
 // sends it, instead of waking the loop to write it: one system call instead of two (the wake-up and
 // the write) and one goroutine hand-off fewer, which is much of a round trip on loopback. Messages
-// that follow one another closely still go through the loop, so bursts keep their batches.
+// that follow one another closely still go through the loop, so bursts keep their batches; so does
+// everything sent while the connection's loop serves several peers (loop.serving), which it
+// writes in the pass it is making anyway.
 //
 // Every write to the socket, the loop's and the senders', holds dw.mu; a sender only tries the
 // lock and falls back to the loop when it is taken. The loop allows direct writes only while it has
@@ -23,6 +25,10 @@ import (
 
 // directGap: a message sent sooner than this after the previous idle check is queued for the loop.
 const directGap = 20 * time.Microsecond
+
+// sharedWindow: a loop that read three different connections within this long is serving several
+// peers at once; then it writes what is sent to them (see trySend).
+const sharedWindow = time.Millisecond
 
 type directWriter struct {
 	mu       sync.Mutex

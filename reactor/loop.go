@@ -113,6 +113,12 @@ type loop struct {
 	owAsked bool
 
 	Counters // the loop's share of Reactor.Stats
+
+	// lastRead and prevRead are the last two different connections the loop read (on the loop);
+	// switchAt is when (UnixNano) it last read a third one, which senders on other goroutines
+	// read (serving).
+	lastRead, prevRead *conn
+	switchAt           atomic.Int64
 }
 
 func newLoop(r *Reactor, el gnet.EventLoop, w *waker) *loop {
@@ -131,6 +137,23 @@ func newLoop(r *Reactor, el gnet.EventLoop, w *waker) *loop {
 	l.timer.Stop()
 	return l
 }
+
+// noteRead records that the loop reads c (on the loop, from OnTraffic). Going back and forth
+// between two connections (a REQ and its REP on one loop) is not serving many peers; reading a
+// third is, and only then is the clock read.
+func (l *loop) noteRead(c *conn) {
+	if c == l.lastRead {
+		return
+	}
+	if c != l.prevRead {
+		l.switchAt.Store(time.Now().UnixNano())
+	}
+	l.prevRead, l.lastRead = l.lastRead, c
+}
+
+// serving reports whether the loop read a third connection within sharedWindow before now: it
+// serves several peers at once. Any goroutine.
+func (l *loop) serving(now int64) bool { return now-l.switchAt.Load() < int64(sharedWindow) }
 
 // arm makes sure tick runs no later than at (on the loop). The timer posts through the waker, never
 // a task that re-queues itself at once, because gnet runs its task queue dry before polling.

@@ -268,3 +268,66 @@ func TestReactorStatsSumLoops(t *testing.T) {
 		t.Fatalf("the reactor counts %+v, the pipes %+v and %+v", sr, sa, sb)
 	}
 }
+
+// A loop serves several peers once it reads a third connection, for sharedWindow; reading the
+// same connection again, or going back and forth between two, does not restart the window.
+func TestLoopServing(t *testing.T) {
+	l := &loop{}
+	a, b, c := new(conn), new(conn), new(conn)
+	if l.serving(time.Now().UnixNano()) {
+		t.Fatal("a loop that read nothing serves peers")
+	}
+	l.noteRead(a)
+	l.noteRead(b)
+	l.switchAt.Store(1)
+	for _, x := range []*conn{b, a, a, b, a} {
+		l.noteRead(x)
+	}
+	if l.serving(time.Now().UnixNano()) {
+		t.Fatal("going back and forth between two connections counted as serving several peers")
+	}
+	l.noteRead(c)
+	now := time.Now().UnixNano()
+	if !l.serving(now) {
+		t.Fatal("a loop that read a third connection does not serve several peers")
+	}
+	if l.serving(now + int64(sharedWindow)) {
+		t.Fatal("the loop still serves several peers a window after the last switch")
+	}
+}
+
+// While the connection's loop serves other peers, an idle connection's send is left to the loop;
+// once it serves this one peer alone, the sender writes it again. Everything arrives in order.
+func TestNoDirectWriteWhileLoopServesOthers(t *testing.T) {
+	r := newTestReactor(t, Config{Loops: 1})
+	var sc Counters
+	k := pair(t, r, "tcp", testOptions("PULL"), pushOptions(&sc))
+	k.cp.mu.Lock()
+	l := k.cp.conn.loop
+	k.cp.mu.Unlock()
+	seq := uint64(0)
+	next := func() (direct bool) {
+		t.Helper()
+		sentAt := time.Now()
+		before := sc.Stats().SenderWrites
+		if !k.cp.TrySend(newMsg(seqMsg(seq, 100))) {
+			t.Fatal("refused")
+		}
+		if err := checkSeq(recv(t, k.bo, k.bp)[0], seq, 100); err != nil {
+			t.Fatal(err)
+		}
+		seq++
+		idleFor(t, sentAt, 100*time.Microsecond)
+		return sc.Stats().SenderWrites > before
+	}
+	next() // the loop's last read is now the PULL side's, the only connection it reads from here on
+	// Serving others, for as long as the test runs: the switch an hour ahead.
+	l.switchAt.Store(time.Now().Add(time.Hour).UnixNano())
+	for i := 0; i < 20; i++ {
+		if next() {
+			t.Fatalf("message %d: written by the sender while the loop serves other peers", i)
+		}
+	}
+	l.switchAt.Store(0)
+	waitFor(t, "a direct write once the loop serves one peer", next)
+}

@@ -111,29 +111,3 @@ func TestImmediatePipeDropsQueueWithConnection(t *testing.T) {
 	h[0] = nil
 	p.encoded(1)
 }
-
-// A reply queued while the peer's next requests wait marks the pipe pipelined, so that the reply to
-// the last of them takes the queued ones along in one write from the sender. Once the loop has
-// written the queue the mark is gone: a later stream to a peer that sends nothing is no reply, and
-// must keep the loop's batches instead of a write per message from the sender.
-func TestPipelinedClearedWhenQueueEmpties(t *testing.T) {
-	r := newTestReactor(t, Config{Loops: 1})
-	k := pair(t, r, "tcp", testOptions("ROUTER"), testOptions("DEALER"))
-	send(t, k.co, k.cp, []byte("req 1"))
-	send(t, k.co, k.cp, []byte("req 2"))
-	waitFor(t, "both requests at the bound side", func() bool { return k.bp.InLen() == 2 })
-	pipelined := func() bool {
-		k.bp.mu.Lock()
-		defer k.bp.mu.Unlock()
-		return k.bp.pipelined
-	}
-	// A reply with the next request waiting: queued for the loop, which drains it on its own.
-	send(t, k.bo, k.bp, []byte("rep 1"))
-	waitFor(t, "the loop to write the reply", func() bool { return k.bp.OutLen() == 0 })
-	if pipelined() {
-		t.Fatal("the pipe is still marked pipelined with nothing queued")
-	}
-	if got := recv(t, k.co, k.cp); string(got[0]) != "rep 1" {
-		t.Fatalf("got %q", got)
-	}
-}

@@ -110,6 +110,34 @@ func TestPairKeepsMessagesOfGonePeer(t *testing.T) {
 	}
 }
 
+// A bound ROUTER reads what a peer sent before it left, with the peer's routing id, when it
+// looks only after the connection is gone.
+func TestRouterKeepsMessagesOfGonePeer(t *testing.T) {
+	r := newReactor(t)
+	z := newSocket(t, r, Router)
+	events := z.Monitor(64)
+	ep, err := z.Bind("tcp://127.0.0.1:*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone := rawDial(t, ep, "DEALER")
+	for _, f := range []string{"last 1", "last 2"} {
+		if err := gone.SendFrames([]byte(f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = gone.Conn.Close()
+	waitEvent(t, events, isDisconnected)
+	var id []byte
+	for i, want := range []string{"last 1", "last 2"} {
+		m := recvWithin(t, z, 5*time.Second)
+		if len(m) != 2 || string(m[1]) != want || len(m[0]) == 0 || (id != nil && string(m[0]) != string(id)) {
+			t.Fatalf("message %d: %q, want [id %q]", i, m, want)
+		}
+		id = m[0]
+	}
+}
+
 // Against libzmq: a REP that replies and exits at once, its reply read by zloop's bound REQ only
 // after the connection is gone.
 func TestInteropReqReplyOfExitedRep(t *testing.T) {

@@ -143,6 +143,7 @@ func (t *req) detach(p *reactor.Pipe, final bool) {
 		t.lb.remove(p)
 	}
 }
+func (t *req) lazyReadable()            {}
 func (t *req) readable(p *reactor.Pipe) { t.fq.add(p) }
 func (t *req) canSend() bool            { return (!t.waiting || t.o.ReqRelaxed) && t.lb.canSend() }
 
@@ -235,6 +236,7 @@ func (t *rep) detach(p *reactor.Pipe, final bool) {
 		t.replyTo = nil // the reply will be dropped, as libzmq does
 	}
 }
+func (t *rep) lazyReadable()            {}
 func (t *rep) readable(p *reactor.Pipe) { t.fq.add(p) }
 func (t *rep) canSend() bool            { return t.replying }
 

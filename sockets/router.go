@@ -134,6 +134,7 @@ func (t *router) detach(p *reactor.Pipe, final bool) {
 	}
 }
 
+func (t *router) lazyReadable()            {}
 func (t *router) readable(p *reactor.Pipe) { t.fq.add(p) }
 
 func (t *router) recv() (*pool.Msg, error) {

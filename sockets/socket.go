@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/zloop/zloop/codec"
@@ -27,6 +28,11 @@ type pattern interface {
 
 // Optional parts of a pattern, with the socket's mutex held like the rest.
 type (
+	// lazyReader is a pattern whose readable only queues the pipe for its next recv, so that
+	// readable may wait until the reader looks (Socket.absorbLocked). Not one whose readable acts
+	// at once: a PUB reads subscriptions, a conflating queue drops old messages as they arrive.
+	lazyReader interface{ lazyReadable() }
+
 	// commandTaker gets the commands the session passes up (SUBSCRIBE, CANCEL).
 	commandTaker interface {
 		command(p *reactor.Pipe, c codec.Command)
@@ -69,6 +75,17 @@ type Socket struct {
 	rcvWaiters, sndWaiters int
 
 	counters reactor.Counters // the write path of the socket's connections (Stats)
+
+	// Pipes that became readable, for a pattern whose readable only queues the pipe (lazy): the
+	// loops append them under arriveMu, which nobody holds for more than an append, and the
+	// reader takes them under mu when it looks for a message (absorbLocked), as libzmq's reader
+	// takes its pipes' activations from its mailbox. A loop reading a thousand peers otherwise
+	// takes mu once per peer that sends, against the goroutine receiving and replying under it.
+	lazy     bool
+	nwatch   atomic.Int32 // len(watchers), for PipeReadable, which does not take mu
+	arriveMu sync.Mutex
+	arrived  []*reactor.Pipe
+	absorbed []*reactor.Pipe // the reader's swap of arrived (under mu)
 
 	closing  chan struct{} // closed by Close: wakes blocked calls
 	rcvReady chan struct{} // a pipe became readable
@@ -153,6 +170,7 @@ func NewOn(r *reactor.Reactor, t Type, opts ...Option) (*Socket, error) {
 		r.Unregister(terminator{s})
 		return nil, fmt.Errorf("%w: socket type %v is not implemented yet", ErrNotSupported, t)
 	}
+	_, s.lazy = s.pat.(lazyReader)
 	return s, nil
 }
 
@@ -379,6 +397,10 @@ func (s *Socket) close(err error) {
 		p.Drain()
 	}
 	clear(s.pipes)
+	s.arriveMu.Lock()
+	clear(s.arrived)
+	s.arrived = s.arrived[:0]
+	s.arriveMu.Unlock()
 	if c, ok := s.pat.(closer); ok {
 		c.close()
 	}
@@ -508,6 +530,7 @@ func (s *Socket) RecvMsg(ctx context.Context) (*pool.Msg, error) {
 		}
 		var m *pool.Msg
 		var err error
+		s.absorbLocked()
 		if s.pre != nil {
 			m, s.pre = s.pre, nil
 		} else {
@@ -654,6 +677,7 @@ func (s *Socket) readyLocked(events Events) Events {
 	}
 	var r Events
 	if events&PollIn != 0 {
+		s.absorbLocked()
 		if s.pre == nil {
 			if m, err := s.pat.recv(); err == nil && m != nil {
 				s.pre = m
@@ -671,6 +695,25 @@ func (s *Socket) readyLocked(events Events) Events {
 	return r
 }
 
+// absorbLocked gives the pattern the pipes that became readable since the reader last looked
+// (lazy patterns), in the order they did; s.mu is held. A pipe whose peer left meanwhile is given
+// too, as it would have been before it left: what it received before it went is still read.
+func (s *Socket) absorbLocked() {
+	if !s.lazy {
+		return
+	}
+	s.arriveMu.Lock()
+	s.arrived, s.absorbed = s.absorbed[:0], s.arrived
+	s.arriveMu.Unlock()
+	for i, p := range s.absorbed {
+		if !s.closed {
+			s.pat.readable(p)
+		}
+		s.absorbed[i] = nil
+	}
+	s.absorbed = s.absorbed[:0]
+}
+
 // wakeLocked tells every watching Poller to look again.
 func (s *Socket) wakeLocked() {
 	for ch := range s.watchers {
@@ -684,6 +727,7 @@ func (s *Socket) watch(ch chan struct{}) {
 		s.watchers = make(map[chan struct{}]struct{})
 	}
 	s.watchers[ch] = struct{}{}
+	s.nwatch.Store(int32(len(s.watchers)))
 	s.mu.Unlock()
 }
 
@@ -784,6 +828,18 @@ func (o *owner) PipeDetached(p *reactor.Pipe, final bool) {
 // PipeReadable implements reactor.Owner.
 func (o *owner) PipeReadable(p *reactor.Pipe) {
 	s := (*Socket)(o)
+	if s.lazy {
+		s.arriveMu.Lock()
+		s.arrived = append(s.arrived, p)
+		s.arriveMu.Unlock()
+		signal(s.rcvReady)
+		if s.nwatch.Load() > 0 {
+			s.mu.Lock()
+			s.wakeLocked()
+			s.mu.Unlock()
+		}
+		return
+	}
 	s.mu.Lock()
 	if !s.closed {
 		s.pat.readable(p)

@@ -55,6 +55,7 @@ func (t *stream) detach(p *reactor.Pipe, final bool) {
 	t.notice(sp.id)
 }
 
+func (t *stream) lazyReadable()            {}
 func (t *stream) readable(p *reactor.Pipe) { t.fq.add(p) }
 
 func (t *stream) recv() (*pool.Msg, error) {
