@@ -145,7 +145,7 @@ func (l *loop) noteRead(c *conn) {
 	if c == l.lastRead {
 		return
 	}
-	if c != l.prevRead {
+	if c != l.prevRead && l.prevRead != nil {
 		l.switchAt.Store(time.Now().UnixNano())
 	}
 	l.prevRead, l.lastRead = l.lastRead, c
