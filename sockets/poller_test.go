@@ -227,3 +227,20 @@ func TestPollerDoesNotSpin(t *testing.T) {
 	}
 	runtime.KeepAlive(poller)
 }
+
+// The count of watching Pollers, which a loop reads without the socket's lock, follows both watch
+// and unwatch: a stale count would have every readable pipe take the lock for nobody.
+func TestWatchCount(t *testing.T) {
+	s := newSocket(t, newReactor(t), Router)
+	a, b := make(chan struct{}, 1), make(chan struct{}, 1)
+	s.watch(a)
+	s.watch(b)
+	if n := s.nwatch.Load(); n != 2 {
+		t.Fatalf("%d watchers counted, want 2", n)
+	}
+	s.unwatch(a)
+	s.unwatch(b)
+	if n := s.nwatch.Load(); n != 0 {
+		t.Fatalf("%d watchers counted after both left, want 0", n)
+	}
+}

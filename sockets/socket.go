@@ -734,6 +734,7 @@ func (s *Socket) watch(ch chan struct{}) {
 func (s *Socket) unwatch(ch chan struct{}) {
 	s.mu.Lock()
 	delete(s.watchers, ch)
+	s.nwatch.Store(int32(len(s.watchers)))
 	s.mu.Unlock()
 }
 
