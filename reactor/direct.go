@@ -26,9 +26,13 @@ import (
 // directGap: a message sent sooner than this after the previous idle check is queued for the loop.
 const directGap = 20 * time.Microsecond
 
-// sharedWindow: a loop that read three different connections within this long is serving several
-// peers at once; then it writes what is sent to them (see trySend).
-const sharedWindow = time.Millisecond
+// A loop that read a third connection after the last two sharedReads times within sharedWindow is
+// serving several peers at once; then it writes what is sent to them (see trySend). A server
+// answering a few peers now and then keeps the direct writes, which save it a wake-up per reply.
+const (
+	sharedWindow = time.Millisecond
+	sharedReads  = 8
+)
 
 type directWriter struct {
 	mu       sync.Mutex

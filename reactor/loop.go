@@ -114,10 +114,13 @@ type loop struct {
 
 	Counters // the loop's share of Reactor.Stats
 
-	// lastRead and prevRead are the last two different connections the loop read (on the loop);
-	// switchAt is when (UnixNano) it last read a third one, which senders on other goroutines
-	// read (serving).
+	// lastRead and prevRead are the last two different connections the loop read, and thirds
+	// how many times since thirdsFrom (UnixNano) it read a third one (on the loop). switchAt is
+	// when it last found itself serving several peers, which senders on other goroutines read
+	// (serving).
 	lastRead, prevRead *conn
+	thirds             int
+	thirdsFrom         int64
 	switchAt           atomic.Int64
 }
 
@@ -140,19 +143,25 @@ func newLoop(r *Reactor, el gnet.EventLoop, w *waker) *loop {
 
 // noteRead records that the loop reads c (on the loop, from OnTraffic). Going back and forth
 // between two connections (a REQ and its REP on one loop) is not serving many peers; reading a
-// third is, and only then is the clock read.
+// third, sharedReads times within sharedWindow, is. The clock is read only for a third.
 func (l *loop) noteRead(c *conn) {
 	if c == l.lastRead {
 		return
 	}
 	if c != l.prevRead && l.prevRead != nil {
-		l.switchAt.Store(time.Now().UnixNano())
+		now := time.Now().UnixNano()
+		if now-l.thirdsFrom >= int64(sharedWindow) {
+			l.thirds, l.thirdsFrom = 0, now
+		}
+		if l.thirds++; l.thirds >= sharedReads {
+			l.switchAt.Store(now)
+		}
 	}
 	l.prevRead, l.lastRead = l.lastRead, c
 }
 
-// serving reports whether the loop read a third connection within sharedWindow before now: it
-// serves several peers at once. Any goroutine.
+// serving reports whether the loop found itself serving several peers at once within
+// sharedWindow before now. Any goroutine.
 func (l *loop) serving(now int64) bool { return now-l.switchAt.Load() < int64(sharedWindow) }
 
 // arm makes sure tick runs no later than at (on the loop). The timer posts through the waker, never

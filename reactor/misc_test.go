@@ -269,8 +269,9 @@ func TestReactorStatsSumLoops(t *testing.T) {
 	}
 }
 
-// A loop serves several peers once it reads a third connection, for sharedWindow; its first two
-// connections, reading the same one again, or going back and forth between two do not count.
+// A loop serves several peers once it reads a third connection sharedReads times within
+// sharedWindow, and for sharedWindow after; its first two connections, reading the same one again,
+// or going back and forth between two do not count.
 func TestLoopServing(t *testing.T) {
 	l := &loop{}
 	a, b, c := new(conn), new(conn), new(conn)
@@ -284,12 +285,21 @@ func TestLoopServing(t *testing.T) {
 		t.Fatal("going back and forth between two connections counted as serving several peers")
 	}
 	l.noteRead(c)
-	now := time.Now().UnixNano()
-	if !l.serving(now) {
-		t.Fatal("a loop that read a third connection does not serve several peers")
+	if l.serving(time.Now().UnixNano()) {
+		t.Fatal("one read of a third connection counted as serving several peers")
 	}
-	if l.serving(now + int64(sharedWindow)) {
-		t.Fatal("the loop still serves several peers a window after the last switch")
+	// Three in turn: each read is of a third connection. Reads a few nanoseconds apart reach
+	// sharedReads within one window; a test descheduled for a window restarts the count, so it
+	// reads on for a while rather than count on exactly sharedReads.
+	for i := 0; i < 100*sharedReads && !l.serving(time.Now().UnixNano()); i++ {
+		l.noteRead([]*conn{a, b, c}[i%3])
+	}
+	at := l.switchAt.Load()
+	if at == 0 || !l.serving(at) {
+		t.Fatal("a loop reading three connections in turn does not serve several peers")
+	}
+	if l.serving(at + int64(sharedWindow)) {
+		t.Fatal("the loop still serves several peers a window after it last found it did")
 	}
 }
 
