@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"sync"
 	"time"
@@ -71,6 +72,10 @@ func (r *reporter) report(e event) {
 	_, _ = r.w.Write(append(line, '\n'))
 }
 
+// closeDump is how long a Go peer may spend closing and terminating before it dumps its
+// goroutines to stderr: less than the harness waits before it kills a peer that has not exited.
+const closeDump = 3 * time.Second
+
 func runGo(spec Spec, lib Lib, out *reporter) int {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(spec.TimeoutMS)*time.Millisecond)
 	defer cancel()
@@ -84,6 +89,13 @@ func runGo(spec Spec, lib Lib, out *reporter) int {
 		return 1 // no Term: with an infinite linger it could wait for a peer that is not coming
 	}
 	out.report(event{Closing: true})
+	// A peer stuck in Close or Term is killed by the harness (grace after its peer exited);
+	// before that, it says where its goroutines are, in the stderr tail the harness reports.
+	stuck := time.AfterFunc(closeDump, func() {
+		fmt.Fprintf(os.Stderr, "still in close or term after %v; goroutines:\n", closeDump)
+		_ = pprof.Lookup("goroutine").WriteTo(os.Stderr, 1)
+	})
+	defer stuck.Stop()
 	if err := s.Close(); err != nil {
 		out.report(event{Error: fmt.Sprintf("close: %v", err)})
 		return 1
