@@ -148,21 +148,12 @@ func (c *conn) directWrite(b []byte) {
 	l.w.post(c, taskDrain)
 }
 
-// tryDirect writes the messages queued in out and then m, in one write from the calling goroutine,
-// and reports whether it did; then out is empty, its messages released, and m may be released by
-// the caller (the bytes are in the kernel or in pend). The caller holds the pipe's lock, with none
-// of the pipe's messages in the loop's hand (they would go first, from the loop): the loop cannot
-// take from out meanwhile, and while direct writes are allowed it holds no output of its own for c,
-// so nothing written before these is still unwritten. A drain the first of out scheduled finds
-// nothing. out is empty for a message to an idle connection, not for the replies trySend flushes.
-func (c *conn) tryDirect(out *ring, m *pool.Msg) bool {
-	over := c.framer.overhead()
-	size := m.Size() + over*m.Len()
-	for i := 0; i < out.len() && size <= directMax; i++ {
-		q := out.at(i)
-		size += q.Size() + over*q.Len()
-	}
-	if size > directMax {
+// tryDirect writes m in one write from the calling goroutine and reports whether it did; then the
+// caller may release m (its bytes are in the kernel or in pend). The caller holds the pipe's lock
+// with nothing of the pipe's queued or in the loop's hand, and while direct writes are allowed the
+// loop holds no output of its own for c: nothing written before m is still unwritten.
+func (c *conn) tryDirect(m *pool.Msg) bool {
+	if m.Size()+c.framer.overhead()*m.Len() > directMax {
 		return false
 	}
 	w := &c.dw
@@ -173,14 +164,8 @@ func (c *conn) tryDirect(out *ring, m *pool.Msg) bool {
 	if !w.ok.Load() {
 		return false
 	}
-	b := w.buf[:0]
-	for q := out.pop(); q != nil; q = out.pop() {
-		b = c.appendMsg(b, q)
-		q.Release()
-	}
-	b = c.appendMsg(b, m)
-	w.buf = b
-	c.directWrite(b)
+	w.buf = c.appendMsg(w.buf[:0], m)
+	c.directWrite(w.buf)
 	return true
 }
 

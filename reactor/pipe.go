@@ -217,8 +217,7 @@ func (p *Pipe) trySend(m *pool.Msg, mode sendMode, ask bool) bool {
 		now := time.Now().UnixNano()
 		direct := now-p.idleAt >= int64(directGap) && !c.loop.serving(now)
 		p.idleAt = now
-		if direct && c.tryDirect(&p.out, m) {
-			p.roomLocked()
+		if direct && c.tryDirect(m) {
 			p.mu.Unlock()
 			m.Release()
 			return true
