@@ -9,7 +9,35 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/zloop/zloop/pool"
 )
+
+// seqSender sends numbered 100-byte messages on k's dialed pipe and checks that each arrives, in
+// order, before the next; the test's goroutine only.
+type seqSender struct {
+	t   *testing.T
+	k   *link
+	sc  *Counters // the dialed side's write counters
+	seq uint64
+}
+
+// next sends the next message with send (the pipe's TrySend or TrySendLoop), waits for it, lets
+// the connection go idle, and reports whether the sender wrote it itself.
+func (q *seqSender) next(send func(*pool.Msg) bool) (direct bool) {
+	q.t.Helper()
+	sentAt := time.Now()
+	before := q.sc.Stats().SenderWrites
+	if !send(newMsg(seqMsg(q.seq, 100))) {
+		q.t.Fatal("refused")
+	}
+	if err := checkSeq(recv(q.t, q.k.bo, q.k.bp)[0], q.seq, 100); err != nil {
+		q.t.Fatal(err)
+	}
+	q.seq++
+	idleFor(q.t, sentAt, 100*time.Microsecond)
+	return q.sc.Stats().SenderWrites > before
+}
 
 // TrySend on an idle connection writes from the sender's goroutine; TrySendLoop called off the loop
 // always leaves the write to the loop. Both deliver everything in order.
@@ -17,32 +45,11 @@ func TestTrySendLoopOffLoopLeavesWritesToLoop(t *testing.T) {
 	r := newTestReactor(t, Config{Loops: 1})
 	var sc Counters
 	k := pair(t, r, "tcp", testOptions("PULL"), pushOptions(&sc))
-	seq := uint64(0)
-	next := func(queued bool) {
-		t.Helper()
-		sentAt := time.Now()
-		m := newMsg(seqMsg(seq, 100))
-		sendFn := k.cp.TrySend
-		if queued {
-			sendFn = k.cp.TrySendLoop
-		}
-		if !sendFn(m) {
-			t.Fatal("refused")
-		}
-		if err := checkSeq(recv(t, k.bo, k.bp)[0], seq, 100); err != nil {
-			t.Fatal(err)
-		}
-		seq++
-		idleFor(t, sentAt, 100*time.Microsecond)
-	}
-	waitFor(t, "a direct write", func() bool {
-		before := sc.Stats().SenderWrites
-		next(false)
-		return sc.Stats().SenderWrites > before
-	})
+	q := &seqSender{t: t, k: k, sc: &sc}
+	waitFor(t, "a direct write", func() bool { return q.next(k.cp.TrySend) })
 	before := sc.Stats().SenderWrites
 	for i := 0; i < 20; i++ {
-		next(true)
+		q.next(k.cp.TrySendLoop)
 	}
 	if d := sc.Stats().SenderWrites - before; d != 0 {
 		t.Fatalf("%d direct writes of queued sends", d)
@@ -312,21 +319,8 @@ func TestNoDirectWriteWhileLoopServesOthers(t *testing.T) {
 	k.cp.mu.Lock()
 	l := k.cp.conn.loop
 	k.cp.mu.Unlock()
-	seq := uint64(0)
-	next := func() (direct bool) {
-		t.Helper()
-		sentAt := time.Now()
-		before := sc.Stats().SenderWrites
-		if !k.cp.TrySend(newMsg(seqMsg(seq, 100))) {
-			t.Fatal("refused")
-		}
-		if err := checkSeq(recv(t, k.bo, k.bp)[0], seq, 100); err != nil {
-			t.Fatal(err)
-		}
-		seq++
-		idleFor(t, sentAt, 100*time.Microsecond)
-		return sc.Stats().SenderWrites > before
-	}
+	q := &seqSender{t: t, k: k, sc: &sc}
+	next := func() bool { return q.next(k.cp.TrySend) }
 	next() // the loop's last read is now the PULL side's, the only connection it reads from here on
 	// Serving others, for as long as the test runs: the switch an hour ahead.
 	l.switchAt.Store(time.Now().Add(time.Hour).UnixNano())
