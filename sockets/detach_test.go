@@ -30,6 +30,20 @@ func recvWithin(t *testing.T, s *Socket, d time.Duration) [][]byte {
 
 func isDisconnected(e reactor.Event) bool { return e.Type == reactor.EventDisconnected }
 
+// sendAndLeave dials ep as a raw peer of socket type typ, sends each of msgs as a one-frame
+// message, closes the connection and waits for the bound socket's monitor (events) to see it go.
+func sendAndLeave(t *testing.T, ep, typ string, events <-chan reactor.Event, msgs ...string) {
+	t.Helper()
+	peer := rawDial(t, ep, typ)
+	for _, f := range msgs {
+		if err := peer.SendFrames([]byte(f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = peer.Conn.Close()
+	waitEvent(t, events, isDisconnected)
+}
+
 // A bound REQ whose peer replies and closes before Recv is called still gets the reply, and a
 // reply from a peer it did not ask is still dropped, whether that peer is gone or not.
 func TestReqKeepsReplyOfGonePeer(t *testing.T) {
@@ -80,14 +94,7 @@ func TestPairKeepsMessagesOfGonePeer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	old := rawDial(t, ep, "PAIR")
-	for _, f := range []string{"old 1", "old 2"} {
-		if err := old.SendFrames([]byte(f)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	_ = old.Conn.Close()
-	waitEvent(t, events, isDisconnected)
+	sendAndLeave(t, ep, "PAIR", events, "old 1", "old 2")
 
 	next := rawDial(t, ep, "PAIR")
 	if err := next.SendFrames([]byte("new")); err != nil {
@@ -120,14 +127,7 @@ func TestRouterKeepsMessagesOfGonePeer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gone := rawDial(t, ep, "DEALER")
-	for _, f := range []string{"last 1", "last 2"} {
-		if err := gone.SendFrames([]byte(f)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	_ = gone.Conn.Close()
-	waitEvent(t, events, isDisconnected)
+	sendAndLeave(t, ep, "DEALER", events, "last 1", "last 2")
 	var id []byte
 	for i, want := range []string{"last 1", "last 2"} {
 		m := recvWithin(t, z, 5*time.Second)
