@@ -705,12 +705,12 @@ func (s *Socket) absorbLocked() {
 	s.arriveMu.Lock()
 	s.arrived, s.absorbed = s.absorbed[:0], s.arrived
 	s.arriveMu.Unlock()
-	for i, p := range s.absorbed {
-		if !s.closed {
+	if !s.closed {
+		for _, p := range s.absorbed {
 			s.pat.readable(p)
 		}
-		s.absorbed[i] = nil
 	}
+	clear(s.absorbed)
 	s.absorbed = s.absorbed[:0]
 }
 
