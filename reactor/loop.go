@@ -84,8 +84,8 @@ func (c *Counters) Stats() Stats {
 		DirectReads: c.directReads.Load(), HeldBodies: c.heldBodies.Load()}
 }
 
-// loop is zloop's state for one gnet event loop. Everything but the counters and tickTask's timer
-// callback is touched only on that loop's goroutine.
+// loop is zloop's state for one gnet event loop. Everything but the counters, switchAt (read by
+// senders) and tickTask's timer callback is touched only on that loop's goroutine.
 type loop struct {
 	r       *Reactor
 	el      gnet.EventLoop
