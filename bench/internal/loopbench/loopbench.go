@@ -12,6 +12,7 @@ package loopbench
 import (
 	"context"
 	"crypto/tls"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -212,6 +213,21 @@ func (s *socket) Send(ctx context.Context, payload []byte) error {
 		return deadline(ctx, s.w.send(ctx, payload))
 	}
 	_, err = c.Write(payload)
+	return deadline(ctx, err)
+}
+
+// SendFilled implements contract.Filler: whatever the mode, the stream's one buffer is the message
+// (with --fill every loopback tool is the limit line).
+func (s *socket) SendFilled(ctx context.Context, size int, seq uint64, check bool) error {
+	c, err := s.conn(ctx)
+	if err != nil {
+		return err
+	}
+	b := s.buf[:size]
+	if check {
+		binary.LittleEndian.PutUint64(b, seq)
+	}
+	_, err = c.Write(b)
 	return deadline(ctx, err)
 }
 

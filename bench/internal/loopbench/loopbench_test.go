@@ -67,6 +67,23 @@ func TestThr(t *testing.T) {
 	}
 }
 
+// --fill writes the stream's one buffer, numbered, whatever the sending mode.
+func TestThrFill(t *testing.T) {
+	for _, mode := range []SendMode{Direct, Copy, Handoff} {
+		ep := endpoints(t)["tcp"]
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		recv, _, err := contract.RunPair(ctx, contract.ToolThr, "recv bind "+ep+" 100000 300 --check", &Impl{Send: mode},
+			"send connect "+ep+" 100000 300 --check --fill", &Impl{Send: mode})
+		cancel()
+		if err != nil {
+			t.Fatalf("mode %v: %v", mode, err)
+		}
+		if recv.Status != contract.StatusOK {
+			t.Fatalf("mode %v: %s", mode, recv.String())
+		}
+	}
+}
+
 func TestLat(t *testing.T) {
 	for tr, ep := range endpoints(t) {
 		t.Run(tr, func(t *testing.T) {
