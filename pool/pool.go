@@ -135,7 +135,7 @@ func (m *Msg) grow(total int, amortize bool) {
 	if amortize {
 		total = max(total, 2*len(m.b))
 	}
-	nb := append(newBody(total), m.b...)
+	nb := appendChunked(newBody(total), m.b)
 	freeBody(m.b)
 	m.b = nb
 }
@@ -189,7 +189,7 @@ func (m *Msg) AppendFrame(p []byte) {
 	m.live("AppendFrame")
 	m.own()
 	m.grow(len(m.b)+len(p), true)
-	m.b = append(m.b, p...)
+	m.b = appendChunked(m.b, p)
 	m.ends = append(m.ends, len(m.b))
 }
 
@@ -204,7 +204,7 @@ func (m *Msg) AppendFrames(frames ...[]byte) {
 	m.grow(len(m.b)+n, true)
 	m.ends = slices.Grow(m.ends, len(frames))
 	for _, f := range frames {
-		m.b = append(m.b, f...)
+		m.b = appendChunked(m.b, f)
 		m.ends = append(m.ends, len(m.b))
 	}
 }
@@ -269,7 +269,7 @@ func (m *Msg) Extend(p []byte) {
 		m.b = m.b[:n+len(p)]
 	} else {
 		m.grow(n+len(p), true)
-		m.b = append(m.b, p...)
+		m.b = appendChunked(m.b, p)
 	}
 	if len(m.ends) == 0 {
 		m.ends = append(m.ends, len(m.b))
@@ -522,3 +522,26 @@ func (b *Buffer) Release() {
 	}
 	buffers.Put(b)
 }
+
+// copyChunk bounds one memmove of a body. The runtime cannot stop a goroutine inside memmove, and a
+// copy into fresh storage takes a page fault every 4 KiB: one 16 MiB copy ran for milliseconds while
+// the garbage collector, waiting to scan the copying goroutine's stack, spun and sent it preemption
+// signals (a tenth of a 16 MiB sender's CPU at the default high-water mark). Each piece is a call
+// of its own, whose entry is where the goroutine stops when asked to.
+const copyChunk = 256 << 10
+
+// appendChunked is append(b, p...) in pieces of copyChunk bytes; b has room for p.
+func appendChunked(b, p []byte) []byte {
+	if len(p) <= copyChunk {
+		return append(b, p...)
+	}
+	n := len(b)
+	b = b[:n+len(p)]
+	for off := 0; off < len(p); off += copyChunk {
+		copyPiece(b[n+off:], p[off:min(off+copyChunk, len(p))])
+	}
+	return b
+}
+
+//go:noinline
+func copyPiece(dst, src []byte) { copy(dst, src) }

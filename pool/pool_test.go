@@ -614,3 +614,31 @@ func TestPushFrontPoppedOnShared(t *testing.T) {
 		}
 	})
 }
+
+// A frame copied in pieces (appendChunked) arrives whole and in place, whatever its length against
+// the piece size, after frames already there and before frames added later.
+func TestAppendFrameInPieces(t *testing.T) {
+	for _, n := range []int{copyChunk - 1, copyChunk, copyChunk + 1, 3*copyChunk + 5} {
+		p := make([]byte, n)
+		for i := range p {
+			p[i] = byte(i*7 + i>>16)
+		}
+		m := NewMsg()
+		m.AppendFrame([]byte("head"))
+		m.AppendFrame(p)
+		m.AppendFrames([]byte("x"), p)
+		m.AddFrame(0)
+		m.Extend(p[:n/2])
+		m.Extend(p[n/2:])
+		want := [][]byte{[]byte("head"), p, []byte("x"), p, p}
+		if m.Len() != len(want) {
+			t.Fatalf("%d bytes: %d frames, want %d", n, m.Len(), len(want))
+		}
+		for i, w := range want {
+			if !bytes.Equal(m.Frame(i), w) {
+				t.Fatalf("%d bytes: frame %d differs", n, i)
+			}
+		}
+		m.Release()
+	}
+}

@@ -383,8 +383,9 @@ func (p *Pipe) OutLen() int {
 	return p.outCount
 }
 
-// lowWater is where a paused connection resumes reading: half the HWM, as libzmq, and always below
-// it (with an HWM of 1 the half is the HWM itself, and a full queue would never count as paused).
+// lowWater is where a paused connection resumes reading, and where a sender held at SNDHWM hears of
+// room (encoded): half the HWM, as libzmq, and always below it (with an HWM of 1 the half is the
+// HWM itself, and a full queue would never count as paused).
 func lowWater(hwm int) int {
 	if hwm <= 0 {
 		return 1 << 30
@@ -499,7 +500,10 @@ func (p *Pipe) encoded(n int) {
 		}
 	}
 	p.roomLocked()
-	notify := p.sawFull && (p.opts.SndHWM <= 0 || p.outCount < p.opts.SndHWM)
+	// A sender that found the queue full hears of room once it is down to the low-water mark, not
+	// at the first free place: libzmq reactivates a writer only after its reader took that many, so
+	// a sender held at SNDHWM goes on with a burst, not one message per wake-up.
+	notify := p.sawFull && (p.opts.SndHWM <= 0 || p.outCount <= lowWater(p.opts.SndHWM))
 	if notify {
 		p.sawFull = false
 	}

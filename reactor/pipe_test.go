@@ -111,3 +111,49 @@ func TestImmediatePipeDropsQueueWithConnection(t *testing.T) {
 	h[0] = nil
 	p.encoded(1)
 }
+
+// A sender that found the queue full hears of room once the loop has written it down to the
+// low-water mark, as libzmq reactivates a writer only after its reader took that many, not at the
+// first free place: woken per message, a sender running ahead of its connection sent one message
+// per wake-up.
+func TestWritableAtLowWater(t *testing.T) {
+	o := newOwner(t, "sender")
+	p := newPipe(nil, o, &Options{SndHWM: 4}, false)
+	p.mu.Lock()
+	for i := range 4 {
+		p.hand = append(p.hand, newTestMsg(i)) // the queue at SNDHWM, all of it in the loop's hand
+	}
+	p.outCount, p.busy = 4, true
+	refused := p.refuseLocked(true)
+	p.mu.Unlock()
+	if !refused {
+		t.Fatal("a pipe at SNDHWM took another message")
+	}
+	written := func() { // the loop wrote (and released) the front message
+		p.mu.Lock()
+		m := p.hand[0]
+		p.busy = true
+		p.mu.Unlock()
+		m.Release()
+		p.encoded(1)
+	}
+	written()
+	select {
+	case <-o.writable:
+		t.Fatalf("PipeWritable with %d of SNDHWM 4 queued, above the low-water mark %d", p.OutLen(), lowWater(4))
+	default:
+	}
+	written()
+	select {
+	case <-o.writable:
+	default:
+		t.Fatalf("no PipeWritable with %d of SNDHWM 4 queued", p.OutLen())
+	}
+	written()
+	written()
+	select {
+	case <-o.writable:
+		t.Fatal("PipeWritable again without another refusal")
+	default:
+	}
+}

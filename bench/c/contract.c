@@ -19,7 +19,7 @@ static const char *usage(const char *tool)
 {
 	if (strcmp(tool, "lat") == 0)
 		return "usage: lat req|rep bind|connect ENDPOINT SIZE COUNT [--timeout SEC] [--hwm N] [--warmup N] [--curve]";
-	return "usage: thr send|recv bind|connect ENDPOINT SIZE COUNT [--timeout SEC] [--hwm N] [--check] [--no-wait] [--curve]";
+	return "usage: thr send|recv bind|connect ENDPOINT SIZE COUNT [--timeout SEC] [--hwm N] [--check] [--no-wait] [--fill] [--curve]";
 }
 
 /* parse_int is Go's strconv.Atoi: an optional sign, then decimal digits only, within int64. */
@@ -122,6 +122,8 @@ int bench_parse(const char *tool, int argc, char **argv, struct bench_args *a)
 				a->check = 1;
 		} else if (is_thr && strcmp(name, "no-wait") == 0 && !value) {
 			a->no_wait = 1;
+		} else if (is_thr && strcmp(name, "fill") == 0 && !value) {
+			a->fill = 1;
 		} else if (strcmp(name, "curve") == 0 && !value) {
 			a->curve = 1;
 		} else if (strcmp(name, "timeout") == 0) {

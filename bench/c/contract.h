@@ -28,6 +28,7 @@ struct bench_args {
 	long hwm;         /* -1: the library's default */
 	int check;        /* thr only */
 	int no_wait;      /* thr send only: the Go tools' --no-wait extension */
+	int fill;         /* thr send only: --fill, each message built in libzmq's buffer (zmq_msg_init_size) */
 	long warmup;      /* lat only: default min(1000, count/20) */
 	int curve;        /* --curve: CURVE with the contract's keys, the binding side the server */
 };

@@ -1,10 +1,11 @@
 /* thr: the bench contract's PUSH/PULL throughput tool on libzmq's C API (impl=libzmq-c).
  *
- *   thr send|recv bind|connect ENDPOINT SIZE COUNT [--timeout SEC] [--hwm N] [--check] [--no-wait]
+ *   thr send|recv bind|connect ENDPOINT SIZE COUNT [--timeout SEC] [--hwm N] [--check] [--no-wait] [--fill]
  *
  * The loops are those of bench/internal/contract (Go), so that the figures mean the same; the
  * library calls are libzmq's own idioms (local_thr/remote_thr): zmq_send copies each payload
- * into a fresh message, and the receiver reuses one zmq_msg_t, which zmq_msg_recv refills. */
+ * into a fresh message, and the receiver reuses one zmq_msg_t, which zmq_msg_recv refills. With
+ * --fill (an extension) the sender sends zmq_msg_init_size's buffer itself, as remote_thr does. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,6 +102,29 @@ static enum bench_status thr_send(const struct bench_args *a, void *s, void *mon
 	}
 	int64_t t0 = bench_now(), c0 = bench_cpu();
 	for (long i = 0; i < a->count; i++) {
+		if (a->fill) {
+			/* libzmq's remote_thr: the message's own buffer, nothing copied into it */
+			zmq_msg_t msg;
+			if (zmq_msg_init_size(&msg, (size_t)a->size) < 0) {
+				fprintf(stderr, "thr send libzmq-c: zmq_msg_init_size: %s\n", zmq_strerror(zmq_errno()));
+				free(payload);
+				bench_fail(r, BENCH_ERROR, i);
+				goto drop;
+			}
+			if (a->check)
+				bench_put_seq(zmq_msg_data(&msg), (uint64_t)i);
+			while (zmq_msg_send(&msg, s, 0) < 0) {
+				if (zmq_errno() == EINTR)
+					continue;
+				fprintf(stderr, "thr send libzmq-c: zmq_msg_send: %s\n", zmq_strerror(zmq_errno()));
+				zmq_msg_close(&msg);
+				free(payload);
+				bench_fail(r, BENCH_ERROR, i);
+				goto drop;
+			}
+			done = i + 1;
+			continue;
+		}
 		if (a->check)
 			bench_put_seq(payload, (uint64_t)i);
 		while (zmq_send(s, payload, (size_t)a->size, 0) < 0) {

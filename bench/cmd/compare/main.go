@@ -43,7 +43,7 @@ type options struct {
 	runs, hwm                 int
 	timeout, grace, idleWait  time.Duration
 	idleMax                   float64
-	check, limit, curve       bool
+	check, limit, curve, fill bool
 }
 
 func main() {
@@ -75,6 +75,7 @@ func run(argv []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.grace, "grace", 5*time.Second, "kill a tool this long after its --timeout")
 	fs.DurationVar(&o.idleWait, "idle-wait", 0, "before each pair, wait up to this long for other processes' load to drop to -idle-max")
 	fs.Float64Var(&o.idleMax, "idle-max", 0.15, "the share of all CPUs others may use when a pair starts (with -idle-wait)")
+	fs.BoolVar(&o.fill, "fill", false, "pass --fill to thr: each sender builds its messages in its library's buffer instead of copying a payload (zloop ReserveFrame, libzmq zmq_msg_init_size)")
 	fs.BoolVar(&o.curve, "curve", false, "pass --curve to every tool (CURVE security, the contract's test keys; the limit line stays plain)")
 	fs.BoolVar(&o.check, "check", false, "pass --check to thr (sequence numbers; costs a little)")
 	fs.BoolVar(&o.limit, "limit", false, "add the limit line to the thr tests: loopback->loopback, the same "+
@@ -204,6 +205,9 @@ func compare(o *options, stdout, stderr io.Writer) (int, error) {
 		idleWait: o.idleWait, idleMax: o.idleMax}
 	if o.check {
 		r.thrArg = []string{"--check"}
+	}
+	if o.fill {
+		r.thrArg = append(r.thrArg, "--fill")
 	}
 	if o.hwm >= 0 {
 		r.args = []string{"--hwm", strconv.Itoa(o.hwm)}

@@ -42,6 +42,9 @@ type Args struct {
 	// NoWait (thr send, --no-wait, an extension): close after linger alone instead of also
 	// waiting for the receiver to hang up; see Socket.WaitPeerGone for why that wait exists.
 	NoWait bool
+	// Fill (thr send, --fill, an extension): build each message in the library's own buffer
+	// (Filler) instead of copying a payload into it.
+	Fill   bool
 	Warmup int // lat only: round trips left out of the RTT statistics
 	// CPUProfile is a file for a CPU profile of the whole run (an extension of the contract).
 	CPUProfile string
@@ -65,7 +68,7 @@ func Usage(tool string) string {
 	if tool == ToolLat {
 		return "usage: lat req|rep bind|connect ENDPOINT SIZE COUNT [--timeout SEC] [--hwm N] [--warmup N] [--curve] [--cpuprofile FILE]"
 	}
-	return "usage: thr send|recv bind|connect ENDPOINT SIZE COUNT [--timeout SEC] [--hwm N] [--check] [--no-wait] [--curve] [--cpuprofile FILE]"
+	return "usage: thr send|recv bind|connect ENDPOINT SIZE COUNT [--timeout SEC] [--hwm N] [--check] [--no-wait] [--fill] [--curve] [--cpuprofile FILE]"
 }
 
 // Parse parses the arguments (without the program name) of tool. Flags may come before, between
@@ -111,6 +114,8 @@ func Parse(tool string, argv []string) (Args, error) {
 			}
 		case name == "no-wait" && tool == ToolThr && !hasValue:
 			a.NoWait = true
+		case name == "fill" && tool == ToolThr && !hasValue:
+			a.Fill = true
 		case name == "curve" && !hasValue:
 			a.Curve = true
 		case name == "timeout":

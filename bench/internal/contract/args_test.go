@@ -18,12 +18,12 @@ func TestParseThr(t *testing.T) {
 		t.Fatalf("got %+v\nwant %+v", a, want)
 	}
 	// Flags anywhere, in every spelling.
-	a, err = Parse(ToolThr, strings.Fields("--check send --timeout 2.5 connect ipc:///tmp/x.sock -hwm=10 1024 7 --no-wait --cpuprofile=/tmp/p"))
+	a, err = Parse(ToolThr, strings.Fields("--check send --timeout 2.5 connect ipc:///tmp/x.sock -hwm=10 1024 7 --no-wait --fill --cpuprofile=/tmp/p"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	want = Args{Tool: ToolThr, Role: RoleSend, Endpoint: "ipc:///tmp/x.sock", Size: 1024, Count: 7,
-		Timeout: 2500 * time.Millisecond, HWM: 10, Check: true, NoWait: true, CPUProfile: "/tmp/p"}
+		Timeout: 2500 * time.Millisecond, HWM: 10, Check: true, NoWait: true, Fill: true, CPUProfile: "/tmp/p"}
 	if a != want {
 		t.Fatalf("got %+v\nwant %+v", a, want)
 	}
@@ -69,6 +69,8 @@ func TestParseErrors(t *testing.T) {
 		{ToolThr, "recv bind tcp://h:1 64 10 --warmup 1"},
 		{ToolLat, "req bind tcp://h:1 64 10 --check"},
 		{ToolLat, "req bind tcp://h:1 64 10 --no-wait"},
+		{ToolLat, "req bind tcp://h:1 64 10 --fill"},
+		{ToolThr, "send bind tcp://h:1 64 10 --fill=true"},
 		{ToolLat, "req bind tcp://h:1 64 10 --warmup 10"},
 		{ToolLat, "req bind tcp://h:1 64 10 --warmup -1"},
 		{ToolThr, "recv bind tcp://h:1 64 10 --timeout"},
@@ -90,7 +92,7 @@ func TestParseErrors(t *testing.T) {
 
 func TestUsageMentionsEveryFlag(t *testing.T) {
 	for tool, flags := range map[string][]string{
-		ToolThr: {"--timeout", "--hwm", "--check", "--no-wait", "--curve", "--cpuprofile"},
+		ToolThr: {"--timeout", "--hwm", "--check", "--no-wait", "--fill", "--curve", "--cpuprofile"},
 		ToolLat: {"--timeout", "--hwm", "--warmup", "--curve", "--cpuprofile"},
 	} {
 		u := Usage(tool)

@@ -41,6 +41,7 @@ func FuzzParse(f *testing.F) {
 	f.Add("thr", "recv bind tcp://127.0.0.1:5555 64 2000000 --check")
 	f.Add("lat", "req connect ipc:///tmp/x 1024 500 --warmup=3 --timeout 0.5 --hwm 0")
 	f.Add("thr", "send connect tcp://h:1 8 1 --no-wait --cpuprofile /tmp/p")
+	f.Add("thr", "send connect tcp://h:1 8 1 --fill --check")
 	f.Fuzz(func(t *testing.T, tool, line string) {
 		a, err := Parse(tool, strings.Fields(line))
 		if err != nil {
@@ -52,7 +53,7 @@ func FuzzParse(f *testing.F) {
 			a.Check && a.Size < 8,
 			a.Tool == ToolLat && (a.Warmup < 0 || a.Warmup >= a.Count),
 			a.Tool == ToolThr && (a.Warmup != 0 || a.Role != RoleSend && a.Role != RoleRecv),
-			a.Tool == ToolLat && (a.Check || a.NoWait || a.Role != RoleReq && a.Role != RoleRep),
+			a.Tool == ToolLat && (a.Check || a.NoWait || a.Fill || a.Role != RoleReq && a.Role != RoleRep),
 			!strings.Contains(a.Endpoint, "://"):
 			t.Fatalf("%s %q accepted as %+v", tool, line, a)
 		}

@@ -78,6 +78,15 @@ type Socket interface {
 	Close(flush bool) error
 }
 
+// Filler is a Socket that can send a message it builds in its library's own buffer, as a program
+// that produces a large body where the message will hold it (zloop's ReserveFrame and Spare,
+// libzmq's zmq_msg_init_size): thr send uses it for --fill, and the payload is never copied.
+type Filler interface {
+	// SendFilled sends a one-frame message of size bytes. With check its first 8 bytes carry seq
+	// (little-endian); the other bytes are whatever the buffer held.
+	SendFilled(ctx context.Context, size int, seq uint64, check bool) error
+}
+
 // Impl is an implementation under measurement.
 type Impl interface {
 	// Name is the impl= value.
@@ -317,11 +326,24 @@ func checkMsg(a *Args, i int, b []byte, seq bool) error {
 }
 
 func thrSend(ctx context.Context, a *Args, s Socket, r *Result) (int, error) {
-	payload := make([]byte, a.Size)
+	var payload []byte
+	f, _ := s.(Filler)
+	if a.Fill && f == nil {
+		return 0, fmt.Errorf("%w: --fill: this implementation cannot build a message in place", ErrUsage)
+	}
+	if !a.Fill {
+		payload = make([]byte, a.Size)
+	}
 	st := newSteady(a.Count)
 	before := takeSample()
 	for i := 0; i < a.Count; i++ {
 		st.at(i)
+		if a.Fill {
+			if err := f.SendFilled(ctx, a.Size, uint64(i), a.Check); err != nil {
+				return i, err
+			}
+			continue
+		}
 		if a.Check {
 			binary.LittleEndian.PutUint64(payload, uint64(i))
 		}

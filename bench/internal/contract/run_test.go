@@ -408,3 +408,17 @@ func TestAddRate(t *testing.T) {
 		}
 	}
 }
+
+// noFiller is a Socket without Filler; thrSend must refuse --fill before it touches it.
+type noFiller struct{ Socket }
+
+// --fill with an implementation that cannot build a message in place is a usage error, not a
+// silent fall-back to copying.
+func TestThrFillNeedsFiller(t *testing.T) {
+	a := mustParse(t, ToolThr, "send connect tcp://x:1 64 10 --fill")
+	var r Result
+	n, err := thrSend(context.Background(), a, noFiller{}, &r)
+	if n != 0 || !errors.Is(err, ErrUsage) {
+		t.Fatalf("sent %d, err %v; want 0 and ErrUsage", n, err)
+	}
+}

@@ -172,6 +172,9 @@ func TestParseParity(t *testing.T) {
 		{"lat", "req connect bogus://x 64 10 --curve --hwm 5"},
 		{"thr", "send connect bogus://x 64 10 --curve=1"},
 		{"thr", "weird=role bind bogus://x 64 10"},
+		{"thr", "--fill send connect bogus://x 64 10"},
+		{"thr", "send connect bogus://x 64 10 --fill=1"},
+		{"lat", "req bind bogus://x 64 10 --fill"},
 	} {
 		var gout, gerr bytes.Buffer
 		argv := strings.Fields(tc.args)
@@ -358,6 +361,18 @@ func TestPairs(t *testing.T) {
 				})
 			}
 		}
+	}
+}
+
+// --fill: the C sender sends zmq_msg_init_size's buffers, numbered, whole and in order, to the C
+// receiver and to libzmq's through cgo.
+func TestPairsFill(t *testing.T) {
+	need(t)
+	for _, other := range []string{"c", "libzmq"} {
+		t.Run(other, func(t *testing.T) {
+			e := freeTCP(t)
+			pair(t, "thr", "recv bind "+e+" 100000 300 --check --hwm 10", "send connect "+e+" 100000 300 --check --hwm 10 --fill", false, other)
+		})
 	}
 }
 

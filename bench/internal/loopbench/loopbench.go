@@ -12,6 +12,7 @@ package loopbench
 import (
 	"context"
 	"crypto/tls"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -34,7 +35,7 @@ type Impl struct {
 	// Send says what the sender does with each payload before the stream has it. A library's
 	// send copies the caller's payload (zmq_send, zloop's Send), and a threaded one writes it
 	// from another thread than the one that copied it: these are the limit of such a sender,
-	// measured as the limit line is. The receiver is the same in every mode.
+	// measured as the limit line is. The receiver is the same in every mode but Rotate.
 	Send SendMode
 }
 
@@ -50,6 +51,10 @@ const (
 	// Handoff copies as Copy does and has another goroutine, on an OS thread of its own, write
 	// the copies, at most HWM behind: a library whose I/O thread writes what its caller queued.
 	Handoff
+	// Rotate reads into HWM+1 distinct buffers in turn, and under --fill writes from them in turn
+	// (without it, it writes the caller's payload as Direct does): the limit line with the memory
+	// of a queue of messages on either side, of which a cache holds less than of one buffer.
+	Rotate
 )
 
 // Name implements contract.Impl.
@@ -59,6 +64,8 @@ func (i *Impl) Name() string {
 		return "loopback-copy"
 	case Handoff:
 		return "loopback-handoff"
+	case Rotate:
+		return "loopback-rotate"
 	}
 	return "loopback"
 }
@@ -155,8 +162,8 @@ type socket struct {
 
 	mode   SendMode
 	hwm    int
-	copies [][]byte // Copy and Handoff: HWM+1 buffers of SIZE, made at the first Send
-	next   int      // Copy: the buffer the next payload goes into
+	copies [][]byte // Copy, Handoff and Rotate: HWM+1 buffers of SIZE, made at the first use
+	next   int      // Copy and Rotate: the buffer the next message goes into or comes from
 	w      *writer  // Handoff: the writing goroutine, started at the first Send
 }
 
@@ -212,6 +219,24 @@ func (s *socket) Send(ctx context.Context, payload []byte) error {
 		return deadline(ctx, s.w.send(ctx, payload))
 	}
 	_, err = c.Write(payload)
+	return deadline(ctx, err)
+}
+
+// SendFilled implements contract.Filler: whatever the mode, the stream's one buffer is the message
+// (with --fill every loopback tool is the limit line).
+func (s *socket) SendFilled(ctx context.Context, size int, seq uint64, check bool) error {
+	c, err := s.conn(ctx)
+	if err != nil {
+		return err
+	}
+	b := s.buf[:size]
+	if s.mode == Rotate {
+		b = s.rotate(size)
+	}
+	if check {
+		binary.LittleEndian.PutUint64(b, seq)
+	}
+	_, err = c.Write(b)
 	return deadline(ctx, err)
 }
 
@@ -275,10 +300,29 @@ func (s *socket) Recv(ctx context.Context) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := io.ReadFull(c, s.buf); err != nil {
+	b := s.buf
+	if s.mode == Rotate {
+		b = s.rotate(len(s.buf))
+	}
+	if _, err := io.ReadFull(c, b); err != nil {
 		return nil, deadline(ctx, err)
 	}
-	return s.buf, nil
+	return b, nil
+}
+
+// rotate returns the next of Rotate's HWM+1 buffers of size bytes, made at the first call. Their
+// bytes are whatever the last message through them left: Rotate sends what the buffer holds, as
+// --fill does.
+func (s *socket) rotate(size int) []byte {
+	if s.copies == nil {
+		s.copies = make([][]byte, s.hwm+1)
+		for i := range s.copies {
+			s.copies[i] = make([]byte, size)
+		}
+	}
+	b := s.copies[s.next][:size]
+	s.next = (s.next + 1) % len(s.copies)
+	return b
 }
 
 func (s *socket) Echo(ctx context.Context) (int, error) {

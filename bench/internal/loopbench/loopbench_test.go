@@ -67,6 +67,27 @@ func TestThr(t *testing.T) {
 	}
 }
 
+// --fill writes a buffer of the sender's own, numbered, in every mode (Rotate's in turn), and
+// Rotate's receiver reads every message whole into its buffers in turn, with and without --fill.
+func TestThrFill(t *testing.T) {
+	for _, tc := range []struct {
+		mode SendMode
+		fill string
+	}{{Direct, " --fill"}, {Copy, " --fill"}, {Handoff, " --fill"}, {Rotate, " --fill"}, {Rotate, ""}} {
+		ep := endpoints(t)["tcp"]
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		recv, _, err := contract.RunPair(ctx, contract.ToolThr, "recv bind "+ep+" 100000 300 --check --hwm 3", &Impl{Send: tc.mode},
+			"send connect "+ep+" 100000 300 --check --hwm 3"+tc.fill, &Impl{Send: tc.mode})
+		cancel()
+		if err != nil {
+			t.Fatalf("mode %v%s: %v", tc.mode, tc.fill, err)
+		}
+		if recv.Status != contract.StatusOK {
+			t.Fatalf("mode %v%s: %s", tc.mode, tc.fill, recv.String())
+		}
+	}
+}
+
 func TestLat(t *testing.T) {
 	for tr, ep := range endpoints(t) {
 		t.Run(tr, func(t *testing.T) {
@@ -158,5 +179,24 @@ func TestHandoffWriteError(t *testing.T) {
 	}
 	if err := w.flush(); !errors.Is(err, io.ErrClosedPipe) {
 		t.Fatalf("flush: %v", err)
+	}
+}
+
+// Rotate goes through HWM+1 distinct buffers and then comes back to the first.
+func TestRotateBuffers(t *testing.T) {
+	s := &socket{mode: Rotate, hwm: 2}
+	var seen [][]byte
+	for range 4 {
+		seen = append(seen, s.rotate(8))
+	}
+	for i := range 3 {
+		for j := range i {
+			if &seen[i][0] == &seen[j][0] {
+				t.Fatalf("buffers %d and %d are the same", j, i)
+			}
+		}
+	}
+	if &seen[3][0] != &seen[0][0] {
+		t.Fatal("the fourth buffer is not the first again")
 	}
 }

@@ -4,6 +4,7 @@ package zloopbench
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 
 	"github.com/zloop/zloop/bench/internal/benchtls"
@@ -122,6 +123,23 @@ func (k *socket) WaitPeerGone(ctx context.Context) error {
 func (k *socket) Send(ctx context.Context, payload []byte) error {
 	m := pool.NewMsg()
 	m.AppendFrame(payload)
+	if err := k.s.SendMsg(ctx, m); err != nil {
+		m.Release()
+		return err
+	}
+	return nil
+}
+
+// SendFilled implements contract.Filler: the body is reserved at its size in the message and
+// sent without a copy.
+func (k *socket) SendFilled(ctx context.Context, size int, seq uint64, check bool) error {
+	m := pool.NewMsg()
+	m.ReserveFrame(size)
+	b := m.Spare()[:size]
+	if check {
+		binary.LittleEndian.PutUint64(b, seq)
+	}
+	m.Extend(b)
 	if err := k.s.SendMsg(ctx, m); err != nil {
 		m.Release()
 		return err

@@ -36,6 +36,15 @@ func TestThr(t *testing.T) {
 	}
 }
 
+// --fill: messages built in the pool's buffer arrive whole, in order and numbered (--check).
+func TestThrFill(t *testing.T) {
+	ep := "ipc://" + filepath.Join(t.TempDir(), "fill.sock")
+	recv, send := pair(t, contract.ToolThr, "recv bind "+ep+" 100000 300 --check", "send connect "+ep+" 100000 300 --check --fill")
+	if recv.Status != contract.StatusOK || send.Status != contract.StatusOK {
+		t.Fatalf("%s\n%s", recv.String(), send.String())
+	}
+}
+
 func TestLat(t *testing.T) {
 	ep := "ipc://" + filepath.Join(t.TempDir(), "lat.sock")
 	_, req := pair(t, contract.ToolLat, "rep bind "+ep+" 64 300", "req connect "+ep+" 64 300")
