@@ -89,9 +89,7 @@ func (w *directWriter) startMask(src []byte, key [4]byte, pos int) {
 func (w *directWriter) nextMasked() []byte {
 	m := w.mask
 	n := min(len(m.src), len(m.buf.B))
-	b := m.buf.B[:n]
-	copy(b, m.src)
-	ws.MaskBytes(b, m.key, m.pos)
+	b := ws.AppendMasked(m.buf.B[:0], m.src[:n], m.key, m.pos)
 	m.src = m.src[n:]
 	m.pos += n
 	return b

@@ -6,6 +6,7 @@ func TestZeroAllocs(t *testing.T) {
 	body := pattern(1024, 1)
 	frame := AppendFrame(nil, FlagMore, body, &testMask)
 	scratch := make([]byte, 0, 4096)
+	big, bigScratch := pattern(64<<10, 2), make([]byte, 0, 64<<10) // past maskBlockMin: maskXOR
 
 	// Streams of unfragmented frames with pings between them, masked and not. Feed
 	// unmasks in place, so repeated runs see scrambled bodies: only the sizes matter.
@@ -43,6 +44,9 @@ func TestZeroAllocs(t *testing.T) {
 		"AppendControl":        func() { scratch = AppendControl(scratch[:0], OpPong, body[:20], &testMask) },
 		"AppendClose":          func() { scratch = AppendClose(scratch[:0], CloseNormal, "bye", nil) },
 		"MaskBytes":            func() { MaskBytes(body, testMask, 3) },
+		"AppendMasked":         func() { scratch = AppendMasked(scratch[:0], body, testMask, 1) },
+		"AppendMasked large":   func() { bigScratch = AppendMasked(bigScratch[:0], big, testMask, 1) },
+		"MaskBytes large":      func() { MaskBytes(big, testMask, 2) },
 		"Decoder.Feed server": func() {
 			n, err := server.Feed(clientStream, h)
 			if err != nil || n != len(clientStream) {

@@ -1,7 +1,9 @@
 package ws
 
 import (
+	"crypto/subtle"
 	"encoding/binary"
+	"slices"
 
 	gws "github.com/gobwas/ws"
 )
@@ -191,6 +193,10 @@ func appendHeader(dst []byte, b0 byte, n uint64, mask *[4]byte) []byte {
 // operation). pos is the offset of b[0] within the frame's payload, so a payload can be
 // processed in pieces as it arrives.
 func MaskBytes(b []byte, key [4]byte, pos int) {
+	if len(b) >= maskBlockMin {
+		maskXOR(b, b, key, pos)
+		return
+	}
 	if len(b) >= maskSIMDMin {
 		// gobwas/ws's Cipher has SIMD kernels; pos&3 keeps it away from a
 		// negative offset, which it would index with.
@@ -218,6 +224,45 @@ func MaskBytes(b []byte, key [4]byte, pos int) {
 // (measured: 256 bytes 29 ns vs 47 ns, 1024 bytes 69 ns vs 57 ns).
 const maskSIMDMin = 512
 
+// maskBlockMin is where maskXOR becomes faster than Cipher: from 4 KiB its key stream's set-up is
+// paid for (measured in place: 4 KiB 211 ns against 256, 64 KiB 1.6 us against 4.7, 4 MiB 12.8
+// GB/s against 9.4).
+const maskBlockMin = 4 << 10
+
+// maskXOR writes src XORed with the key, from payload offset pos, to dst (which may be src
+// itself), a block at a time against a key stream: crypto/subtle's XORBytes has vector kernels for
+// the whole width of a register, and one pass of it both copies and masks.
+func maskXOR(dst, src []byte, key [4]byte, pos int) {
+	var ks [maskBlockMin]byte
+	n := min(len(src), len(ks))
+	r := pos & 3
+	ks[0], ks[1], ks[2], ks[3] = key[r], key[(r+1)&3], key[(r+2)&3], key[(r+3)&3]
+	for f := 4; f < n; f *= 2 {
+		copy(ks[f:n], ks[:f])
+	}
+	for len(src) > 0 { // every block but the last is len(ks) long, a multiple of 4: the key stays in phase
+		k := min(len(src), len(ks))
+		subtle.XORBytes(dst[:k], src[:k], ks[:k])
+		dst, src = dst[k:], src[k:]
+	}
+}
+
+// AppendMasked appends src XORed with the masking key, from payload offset pos, to dst: a copy and
+// the masking in one pass, where append and MaskBytes make two. src is not modified.
+func AppendMasked(dst, src []byte, key [4]byte, pos int) []byte {
+	if len(src) < maskBlockMin {
+		start := len(dst)
+		dst = append(dst, src...)
+		MaskBytes(dst[start:], key, pos)
+		return dst
+	}
+	dst = slices.Grow(dst, len(src))
+	start := len(dst)
+	dst = dst[:start+len(src)]
+	maskXOR(dst[start:], src, key, pos)
+	return dst
+}
+
 // AppendFrame appends one whole unfragmented binary message carrying a ZMTP frame:
 // its payload is the flags byte followed by body. With mask != nil (the client side)
 // the payload is masked while it is appended; body itself is not modified. It does not
@@ -230,10 +275,7 @@ func AppendFrame(dst []byte, flags byte, body []byte, mask *[4]byte) []byte {
 		return append(dst, body...)
 	}
 	dst = append(dst, flags^mask[0])
-	start := len(dst)
-	dst = append(dst, body...)
-	MaskBytes(dst[start:], *mask, 1)
-	return dst
+	return AppendMasked(dst, body, *mask, 1)
 }
 
 // AppendFrameHeader appends the header and the flags byte of an unmasked (server)

@@ -216,8 +216,9 @@ func TestParseHeaderErrors(t *testing.T) {
 // MaskBytes must give the same result whatever the pieces a payload is cut into.
 func TestMaskBytesStreaming(t *testing.T) {
 	key := [4]byte{0xa1, 0x02, 0xf3, 0x44}
-	// 300 bytes stay on the word loop; 1500 cross maskSIMDMin into gobwas's Cipher.
-	for _, size := range []int{300, 1500} {
+	// 300 bytes stay on the word loop; 1500 cross maskSIMDMin into gobwas's Cipher; 9000 cross
+	// maskBlockMin into maskXOR's key-stream blocks.
+	for _, size := range []int{300, 1500, 9000} {
 		payload := pattern(size, 7)
 		want := bytes.Clone(payload)
 		for i := range want {
@@ -247,6 +248,30 @@ func TestMaskBytesStreaming(t *testing.T) {
 		for i := range b {
 			if b[i] != payload[i]^key[(i+3)%4] {
 				t.Fatalf("size %d pos -1: byte %d wrong", size, i)
+			}
+		}
+	}
+}
+
+// AppendMasked is append then MaskBytes, in one pass: after any prefix, from any payload offset,
+// over block boundaries, and src untouched.
+func TestAppendMasked(t *testing.T) {
+	key := [4]byte{0x10, 0x32, 0x54, 0x76}
+	for _, size := range []int{0, 3, 511, 4095, 4096, 4097, 3*4096 + 5, 1 << 20} {
+		for pos := range 5 {
+			src := pattern(size, 5)
+			orig := bytes.Clone(src)
+			got := AppendMasked([]byte("head"), src, key, pos)
+			if !bytes.Equal(src, orig) {
+				t.Fatalf("size %d pos %d: src changed", size, pos)
+			}
+			if string(got[:4]) != "head" || len(got) != 4+size {
+				t.Fatalf("size %d pos %d: %d bytes, prefix %q", size, pos, len(got), got[:4])
+			}
+			for i, c := range got[4:] {
+				if c != src[i]^key[(pos+i)%4] {
+					t.Fatalf("size %d pos %d: byte %d is %#x, want %#x", size, pos, i, c, src[i]^key[(pos+i)%4])
+				}
 			}
 		}
 	}
