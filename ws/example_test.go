@@ -23,6 +23,19 @@ func ExampleAppendFrame() {
 	// 82 83 01 02 03 04 00 6a 6a
 }
 
+// A client masks a payload as it copies it; masking again from the same offset undoes it, as a
+// server does in place.
+func ExampleAppendMasked() {
+	key := [4]byte{1, 2, 3, 4}
+	masked := ws.AppendMasked([]byte("hdr:"), []byte("hello"), key, 1)
+	fmt.Printf("% x\n", masked[4:])
+	ws.MaskBytes(masked[4:], key, 1)
+	fmt.Printf("%s\n", masked)
+	// Output:
+	// 6a 66 68 6d 6d
+	// hdr:hello
+}
+
 func ExampleParseHeader() {
 	wire := ws.AppendFrame(nil, 0, make([]byte, 300), nil)
 	h, n, err := ws.ParseHeader(wire, -1)

@@ -248,7 +248,8 @@ func maskXOR(dst, src []byte, key [4]byte, pos int) {
 }
 
 // AppendMasked appends src XORed with the masking key, from payload offset pos, to dst: a copy and
-// the masking in one pass, where append and MaskBytes make two. src is not modified.
+// the masking in one pass, where append and MaskBytes make two. src is not modified. It allocates
+// only when dst lacks room for src. Any goroutine; src and dst must not overlap.
 func AppendMasked(dst, src []byte, key [4]byte, pos int) []byte {
 	if len(src) < maskBlockMin {
 		start := len(dst)
