@@ -330,14 +330,14 @@ func (p *Pipe) TryRecv() *pool.Msg {
 }
 
 // unlockAfterRecv releases p.mu, which the caller holds after taking messages from in (took: at
-// least one), and lets the sender go on if that made room: an inproc twin that found in full hears
-// it has room (taskWritable), a network connection paused on a full in resumes reading once in is
-// down to the low water mark. Both are posted after the unlock: they take a loop's waker lock.
+// least one), and lets the sender go on once in is down to the low-water mark: an inproc twin that
+// found in full hears it has room (taskWritable), as a network sender does (encoded), and a network
+// connection paused on a full in resumes reading. Both are posted after the unlock: they take a loop's waker lock.
 func (p *Pipe) unlockAfterRecv(took bool) {
 	if p.inproc {
 		var wake *Pipe
 		if took && p.twinFull && p.twin != nil {
-			if limit := inprocLimit(p.twin, p); limit <= 0 || p.in.len() < limit {
+			if limit := inprocLimit(p.twin, p); limit <= 0 || p.in.len() <= lowWater(limit) {
 				p.twinFull, wake = false, p.twin
 			}
 		}
