@@ -58,8 +58,8 @@ func waitStalled(t *testing.T, what string, cond func() bool, counter *atomic.In
 }
 
 // A reader that stops reading: its connection pauses once RCVHWM messages wait (muted, or detached
-// from gnet once a bulk transfer piled up pauseSoftLimit bytes), so TCP pushes back and the sender is
-// held at its SNDHWM; the reader's queue never holds more than RCVHWM. Once the reader has
+// from gnet once a bulk transfer piled up pauseSoftLimit bytes), so TCP pushes back and the sender's
+// queue fills to its SNDHWM; the reader's queue never holds more than RCVHWM. Once the reader has
 // taken its queue down to the low-water mark the connection reads again and the queue refills; in
 // the end every message arrives intact and in order.
 func TestPauseAtRcvHWM(t *testing.T) {
@@ -95,10 +95,8 @@ func testPauseAtRcvHWM(t *testing.T, cfg Config, tr string) {
 		}
 		sendErr <- nil
 	}()
-	// A sender held at SNDHWM hears of room at the low-water mark (encoded): its queue rests
-	// anywhere above that once the loop has written what the kernel took.
-	waitStalled(t, "the reader's HWM reached and the sender held above its low-water mark", func() bool {
-		return k.bp.InLen() >= hwm && k.cp.OutLen() > lowWater(hwm)
+	waitStalled(t, "both HWMs reached and the sender held back", func() bool {
+		return k.bp.InLen() >= hwm && k.cp.OutLen() >= hwm
 	}, &sent)
 	if n := k.bp.InLen(); n != hwm {
 		t.Fatalf("the reader's queue holds %d messages, RCVHWM is %d", n, hwm)

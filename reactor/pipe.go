@@ -330,14 +330,14 @@ func (p *Pipe) TryRecv() *pool.Msg {
 }
 
 // unlockAfterRecv releases p.mu, which the caller holds after taking messages from in (took: at
-// least one), and lets the sender go on once in is down to the low-water mark: an inproc twin that
-// found in full hears it has room (taskWritable), as a network sender does (encoded), and a network
-// connection paused on a full in resumes reading. Both are posted after the unlock: they take a loop's waker lock.
+// least one), and lets the sender go on if that made room: an inproc twin that found in full hears
+// it has room (taskWritable), a network connection paused on a full in resumes reading once in is
+// down to the low water mark. Both are posted after the unlock: they take a loop's waker lock.
 func (p *Pipe) unlockAfterRecv(took bool) {
 	if p.inproc {
 		var wake *Pipe
 		if took && p.twinFull && p.twin != nil {
-			if limit := inprocLimit(p.twin, p); limit <= 0 || p.in.len() <= lowWater(limit) {
+			if limit := inprocLimit(p.twin, p); limit <= 0 || p.in.len() < limit {
 				p.twinFull, wake = false, p.twin
 			}
 		}
@@ -383,9 +383,8 @@ func (p *Pipe) OutLen() int {
 	return p.outCount
 }
 
-// lowWater is where a paused connection resumes reading, and where a sender held at SNDHWM hears of
-// room (encoded): half the HWM, as libzmq, and always below it (with an HWM of 1 the half is the
-// HWM itself, and a full queue would never count as paused).
+// lowWater is where a paused connection resumes reading: half the HWM, as libzmq, and always below
+// it (with an HWM of 1 the half is the HWM itself, and a full queue would never count as paused).
 func lowWater(hwm int) int {
 	if hwm <= 0 {
 		return 1 << 30
@@ -500,10 +499,7 @@ func (p *Pipe) encoded(n int) {
 		}
 	}
 	p.roomLocked()
-	// A sender that found the queue full hears of room once it is down to the low-water mark, not
-	// at the first free place: libzmq reactivates a writer only after its reader took that many, so
-	// a sender held at SNDHWM goes on with a burst, not one message per wake-up.
-	notify := p.sawFull && (p.opts.SndHWM <= 0 || p.outCount <= lowWater(p.opts.SndHWM))
+	notify := p.sawFull && (p.opts.SndHWM <= 0 || p.outCount < p.opts.SndHWM)
 	if notify {
 		p.sawFull = false
 	}

@@ -142,13 +142,11 @@ func testBoundedMemory(t *testing.T, cfg reactor.Config) {
 	}()
 
 	// Both queues full means everything between them (kernel buffers, gnet) is saturated too:
-	// without pausing the reader, gnet would keep reading and the PUSH queue would never fill. A
-	// PUSH held at SNDHWM hears of room only at the low-water mark (half, as libzmq), so its queue
-	// rests anywhere above that once the loop has written what the kernel took.
-	waitStalled(t, "the PULL's HWM reached and the PUSH held above its low-water mark", func() bool {
+	// without pausing the reader, gnet would keep reading and the PUSH queue would never fill.
+	waitStalled(t, "both HWMs reached and the PUSH blocked", func() bool {
 		in, _ := pipeLens(pull)
 		_, out := pipeLens(push)
-		return in >= hwm && out > hwm/2
+		return in >= hwm && out >= hwm
 	}, &sent)
 	grown := heapMiB() - base
 	offered := float64(sent.Load()) * size / (1 << 20)
@@ -252,11 +250,10 @@ func TestBoundedMemoryBothWays(t *testing.T) {
 	}
 	go send(a, &sent[0])
 	go send(b, &sent[1])
-	// A sender held at SNDHWM hears of room at the low-water mark (half): its queue rests above it.
-	waitStalled(t, "both inbound queues full and both senders held above their low-water marks", func() bool {
+	waitStalled(t, "all four queues full and both senders blocked", func() bool {
 		ain, aout := pipeLens(a)
 		bin, bout := pipeLens(b)
-		return ain >= hwm && aout > hwm/2 && bin >= hwm && bout > hwm/2
+		return ain >= hwm && aout >= hwm && bin >= hwm && bout >= hwm
 	}, &sent[0], &sent[1])
 	grown := heapMiB() - base
 	offered := float64(sent[0].Load()+sent[1].Load()) * size / (1 << 20)
