@@ -94,8 +94,9 @@ fail:
 /* thr_send closes monitor and s: the flush (linger) is part of its timed region. */
 static enum bench_status thr_send(const struct bench_args *a, void *s, void *monitor, struct bench_result *r)
 {
-	unsigned char *payload = calloc((size_t)a->size + 1, 1);
-	if (!payload) {
+	/* --fill sends libzmq's own buffers: no payload to copy from */
+	unsigned char *payload = a->fill ? NULL : calloc((size_t)a->size + 1, 1);
+	if (!a->fill && !payload) {
 		perror("thr send libzmq-c");
 		bench_fail(r, BENCH_ERROR, 0);
 		goto drop;

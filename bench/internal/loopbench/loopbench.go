@@ -201,21 +201,14 @@ func (s *socket) Send(ctx context.Context, payload []byte) error {
 	if err != nil {
 		return err
 	}
-	if s.mode != Direct && s.copies == nil {
-		s.copies = make([][]byte, s.hwm+1)
-		for i := range s.copies {
-			s.copies[i] = make([]byte, len(payload))
-		}
-		if s.mode == Handoff {
-			s.w = startWriter(c, s.copies)
-		}
-	}
 	switch s.mode {
 	case Copy:
-		b := s.copies[s.next]
-		s.next = (s.next + 1) % len(s.copies)
+		b := s.nextBuffer(len(payload))
 		payload = b[:copy(b, payload)]
 	case Handoff:
+		if s.w == nil {
+			s.w = startWriter(c, s.buffers(len(payload)))
+		}
 		return deadline(ctx, s.w.send(ctx, payload))
 	}
 	_, err = c.Write(payload)
@@ -231,7 +224,7 @@ func (s *socket) SendFilled(ctx context.Context, size int, seq uint64, check boo
 	}
 	b := s.buf[:size]
 	if s.mode == Rotate {
-		b = s.rotate(size)
+		b = s.nextBuffer(size)
 	}
 	if check {
 		binary.LittleEndian.PutUint64(b, seq)
@@ -302,7 +295,7 @@ func (s *socket) Recv(ctx context.Context) ([]byte, error) {
 	}
 	b := s.buf
 	if s.mode == Rotate {
-		b = s.rotate(len(s.buf))
+		b = s.nextBuffer(len(s.buf))
 	}
 	if _, err := io.ReadFull(c, b); err != nil {
 		return nil, deadline(ctx, err)
@@ -310,17 +303,22 @@ func (s *socket) Recv(ctx context.Context) ([]byte, error) {
 	return b, nil
 }
 
-// rotate returns the next of Rotate's HWM+1 buffers of size bytes, made at the first call. Their
-// bytes are whatever the last message through them left: Rotate sends what the buffer holds, as
-// --fill does.
-func (s *socket) rotate(size int) []byte {
+// buffers returns the HWM+1 buffers of size bytes that Copy, Handoff and Rotate go through, made at
+// the first call. Their bytes are whatever the last message through them left: Rotate sends what
+// its buffer holds, as --fill does.
+func (s *socket) buffers(size int) [][]byte {
 	if s.copies == nil {
 		s.copies = make([][]byte, s.hwm+1)
 		for i := range s.copies {
 			s.copies[i] = make([]byte, size)
 		}
 	}
-	b := s.copies[s.next][:size]
+	return s.copies
+}
+
+// nextBuffer returns the next of buffers(size) in turn (Copy and Rotate).
+func (s *socket) nextBuffer(size int) []byte {
+	b := s.buffers(size)[s.next][:size]
 	s.next = (s.next + 1) % len(s.copies)
 	return b
 }

@@ -187,7 +187,7 @@ func TestRotateBuffers(t *testing.T) {
 	s := &socket{mode: Rotate, hwm: 2}
 	var seen [][]byte
 	for range 4 {
-		seen = append(seen, s.rotate(8))
+		seen = append(seen, s.nextBuffer(8))
 	}
 	for i := range 3 {
 		for j := range i {
