@@ -62,6 +62,9 @@ type Stats struct {
 	// HeldBodies counts large bodies the kernel took only part of, whose rest was written from the
 	// message as the socket drained (conn.part) instead of being copied into gnet's buffer.
 	HeldBodies uint64
+	// PassedTurns counts the times a loop serving several peers let the descriptors ready at its
+	// waker's turn go before the tasks posted to it (waker.run). Loops only: a socket's are 0.
+	PassedTurns uint64
 }
 
 // Counters are write-path counters updated by the loops: every loop has its own (summed by
@@ -70,10 +73,10 @@ type Stats struct {
 type Counters struct {
 	// The padding keeps the counters, which loops and sending goroutines update, off the cache
 	// lines of whatever surrounds them (a socket's mutex, a loop's fields).
-	_                                                            [64]byte
-	writes, inline, queued, pauses, detaches, blocks, mutedReads atomic.Uint64
-	senderWrites, senderShort, directReads, heldBodies           atomic.Uint64
-	_                                                            [64]byte
+	_                                                               [64]byte
+	writes, inline, queued, pauses, detaches, blocks, mutedReads    atomic.Uint64
+	senderWrites, senderShort, directReads, heldBodies, passedTurns atomic.Uint64
+	_                                                               [64]byte
 }
 
 // Stats reads the counters. Any goroutine.
@@ -81,7 +84,7 @@ func (c *Counters) Stats() Stats {
 	return Stats{Writes: c.writes.Load(), BytesInline: c.inline.Load(), BytesQueued: c.queued.Load(),
 		Pauses: c.pauses.Load(), Detaches: c.detaches.Load(), MutedReads: c.mutedReads.Load(),
 		SenderWrites: c.senderWrites.Load(), SenderShort: c.senderShort.Load(), Blocks: c.blocks.Load(),
-		DirectReads: c.directReads.Load(), HeldBodies: c.heldBodies.Load()}
+		DirectReads: c.directReads.Load(), HeldBodies: c.heldBodies.Load(), PassedTurns: c.passedTurns.Load()}
 }
 
 // loop is zloop's state for one gnet event loop. Everything but the counters, switchAt (read by

@@ -310,6 +310,34 @@ func TestLoopServing(t *testing.T) {
 	}
 }
 
+// A loop serving several peers passes its waker's turn once, to the back of the ready descriptors,
+// and runs the posted tasks at the next: everything queued is still written, in order. A loop that
+// does not serve runs them at once.
+func TestServingLoopPassesWakerTurnOnce(t *testing.T) {
+	r := newTestReactor(t, Config{Loops: 1})
+	var sc Counters
+	k := pair(t, r, "tcp", testOptions("PULL"), pushOptions(&sc))
+	k.cp.mu.Lock()
+	l := k.cp.conn.loop
+	k.cp.mu.Unlock()
+	q := &seqSender{t: t, k: k, sc: &sc}
+	for i := 0; i < 5; i++ {
+		q.next(k.cp.TrySendLoop) // posted to the waker, whose turn runs it
+	}
+	if n := r.Stats().PassedTurns; n != 0 {
+		t.Fatalf("a loop reading one peer passed its waker's turn %d times", n)
+	}
+	l.switchAt.Store(time.Now().Add(time.Hour).UnixNano()) // serving others while the test runs
+	const n = 20
+	for i := 0; i < n; i++ {
+		q.next(k.cp.TrySendLoop)
+	}
+	if p := r.Stats().PassedTurns; p < n || p > 2*n {
+		t.Fatalf("%d messages each posted alone to a serving loop's waker passed %d turns, want one each", n, p)
+	}
+	l.switchAt.Store(0)
+}
+
 // While the connection's loop serves other peers, an idle connection's send is left to the loop;
 // once it serves this one peer alone, the sender writes it again. Everything arrives in order.
 func TestNoDirectWriteWhileLoopServesOthers(t *testing.T) {

@@ -159,6 +159,7 @@ func (r *Reactor) Stats() Stats {
 		s.Blocks += ls.Blocks
 		s.DirectReads += ls.DirectReads
 		s.HeldBodies += ls.HeldBodies
+		s.PassedTurns += ls.PassedTurns
 	}
 	return s
 }

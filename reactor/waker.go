@@ -3,6 +3,7 @@ package reactor
 import (
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/panjf2000/gnet/v2"
 )
@@ -22,6 +23,8 @@ type waker struct {
 	running []task // the tasks run takes: loop-owned, swapped with tasks under mu
 	pending bool   // a byte is on its way: later posts need not write another
 	closed  bool   // the reactor stopped: no more tasks
+
+	passed bool // on the loop: the waker's last turn went to the back of the ready descriptors (run)
 
 	// fdMu keeps close from closing fd (and the kernel from reusing its number) while a post
 	// writes to it; the byte is written outside mu, so that the loop it wakes does not find mu
@@ -152,6 +155,23 @@ func (w *waker) run(gc gnet.Conn) {
 	if n := gc.InboundBuffered(); n > 0 {
 		_, _ = gc.Discard(n)
 	}
+	if !w.passed && w.l.serving(time.Now().UnixNano()) {
+		// A loop serving many peers (a ROUTER's thousand DEALERs) lets the descriptors ready now
+		// go first: a new byte puts the waker behind them, and the replies its tasks write leave
+		// after the poll's reads, together. Written at the waker's place among the reads, the
+		// replies to requests read after it waited a whole poll more than the others, and the
+		// round trips' p99 was 1.00x libzmq's; passing the turn once made it 0.89x with 1 in
+		// flight and 0.95x with 4 (8 interleaved runs), the rate unchanged. Once: the next turn
+		// runs, so a task waits one poll more at most.
+		w.passed = true
+		w.l.passedTurns.Add(1)
+		w.mu.Lock()
+		w.pending = true // the byte below is on its way: posts need not write another
+		w.mu.Unlock()
+		w.wake()
+		return
+	}
+	w.passed = false
 	// One lock per wake-up: the posted tasks and the loop's emptied list trade places.
 	w.mu.Lock()
 	w.tasks, w.running = w.running[:0], w.tasks
