@@ -310,17 +310,24 @@ func TestLoopServing(t *testing.T) {
 	}
 }
 
+// loopPair connects a PUSH pipe to a PULL pipe over tcp on a reactor of one loop, and returns the
+// loop and a sequence sender on the PUSH side that counts its direct writes.
+func loopPair(t *testing.T) (*Reactor, *link, *loop, *seqSender) {
+	t.Helper()
+	r := newTestReactor(t, Config{Loops: 1})
+	sc := new(Counters)
+	k := pair(t, r, "tcp", testOptions("PULL"), pushOptions(sc))
+	k.cp.mu.Lock()
+	l := k.cp.conn.loop
+	k.cp.mu.Unlock()
+	return r, k, l, &seqSender{t: t, k: k, sc: sc}
+}
+
 // A loop serving several peers passes its waker's turn once, to the back of the ready descriptors,
 // and runs the posted tasks at the next: everything queued is still written, in order. A loop that
 // does not serve runs them at once.
 func TestServingLoopPassesWakerTurnOnce(t *testing.T) {
-	r := newTestReactor(t, Config{Loops: 1})
-	var sc Counters
-	k := pair(t, r, "tcp", testOptions("PULL"), pushOptions(&sc))
-	k.cp.mu.Lock()
-	l := k.cp.conn.loop
-	k.cp.mu.Unlock()
-	q := &seqSender{t: t, k: k, sc: &sc}
+	r, k, l, q := loopPair(t)
 	for i := 0; i < 5; i++ {
 		q.next(k.cp.TrySendLoop) // posted to the waker, whose turn runs it
 	}
@@ -341,13 +348,7 @@ func TestServingLoopPassesWakerTurnOnce(t *testing.T) {
 // While the connection's loop serves other peers, an idle connection's send is left to the loop;
 // once it serves this one peer alone, the sender writes it again. Everything arrives in order.
 func TestNoDirectWriteWhileLoopServesOthers(t *testing.T) {
-	r := newTestReactor(t, Config{Loops: 1})
-	var sc Counters
-	k := pair(t, r, "tcp", testOptions("PULL"), pushOptions(&sc))
-	k.cp.mu.Lock()
-	l := k.cp.conn.loop
-	k.cp.mu.Unlock()
-	q := &seqSender{t: t, k: k, sc: &sc}
+	_, k, l, q := loopPair(t)
 	next := func() bool { return q.next(k.cp.TrySend) }
 	next() // the loop's last read is now the PULL side's, the only connection it reads from here on
 	// Serving others, for as long as the test runs: the switch an hour ahead.
