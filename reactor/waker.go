@@ -24,7 +24,7 @@ type waker struct {
 	pending bool   // a byte is on its way: later posts need not write another
 	closed  bool   // the reactor stopped: no more tasks
 
-	passed bool // on the loop: the waker's last turn went to the back of the ready descriptors (run)
+	passed bool // on the loop: the next turn runs without passing (run); set by a pass and by later
 
 	// fdMu keeps close from closing fd (and the kernel from reusing its number) while a post
 	// writes to it; the byte is written outside mu, so that the loop it wakes does not find mu
@@ -123,9 +123,10 @@ func (w *waker) wake() {
 }
 
 // later puts tasks the loop's turn had no room for (turnBudget) back in front of those posted
-// meanwhile, and wakes the loop for its next turn: gnet polls the other descriptors first. On
-// the loop, from run; it clears tasks.
+// meanwhile, and wakes the loop for its next turn: gnet polls the other descriptors first, so that
+// turn does not pass (run). On the loop, from run; it clears tasks.
 func (w *waker) later(tasks []task) {
+	w.passed = true
 	w.mu.Lock()
 	w.tasks = slices.Insert(w.tasks, 0, tasks...)
 	wake := !w.pending
@@ -155,28 +156,31 @@ func (w *waker) run(gc gnet.Conn) {
 	if n := gc.InboundBuffered(); n > 0 {
 		_, _ = gc.Discard(n)
 	}
-	if !w.passed && w.l.serving(time.Now().UnixNano()) {
+	pass := !w.passed && w.l.serving(time.Now().UnixNano())
+	w.mu.Lock()
+	if pass {
 		// A loop serving many peers (a ROUTER's thousand DEALERs) lets the descriptors ready now
 		// go first: a new byte puts the waker behind them, and the replies its tasks write leave
 		// after the poll's reads, together. Written at the waker's place among the reads, the
 		// replies to requests read after it waited a whole poll more than the others, and the
 		// round trips' p99 was 1.00x libzmq's; passing the turn once made it 0.89x with 1 in
 		// flight and 0.95x with 4 (8 interleaved runs), the rate unchanged. Once: the next turn
-		// runs, so a task waits one poll more at most.
-		w.passed = true
-		w.l.passedTurns.Add(1)
-		w.mu.Lock()
+		// runs (later keeps a turn cut short from passing again), so a task waits one poll more at
+		// most. A turn that finds nothing posted passes too: skipping it, which saves the byte's
+		// write and read, measured no better over 10 rounds (p99/p50 1.71-1.81 against 1.63-1.66; bench/results/
+		// 2026-12-05-swarm-passturn-review.txt).
 		w.pending = true // the byte below is on its way: posts need not write another
 		w.mu.Unlock()
+		w.passed = true
+		w.l.passedTurns.Add(1)
 		w.wake()
 		return
 	}
-	w.passed = false
 	// One lock per wake-up: the posted tasks and the loop's emptied list trade places.
-	w.mu.Lock()
 	w.tasks, w.running = w.running[:0], w.tasks
 	w.pending = false
 	w.mu.Unlock()
+	w.passed = false
 	tasks := w.running
 	start := w.l.written()
 	for i, t := range tasks {
