@@ -57,7 +57,14 @@ func run(ctx context.Context, w io.Writer) error {
 		return err
 	}
 	defer xsub.Close()
+	up := xsub.Monitor(8)
 	if err := xsub.Connect(upstream); err != nil {
+		return err
+	}
+	// Connected upstream before any subscriber comes: the XSUB then passes up each subscription
+	// as the forwarder's XPUB reports it. Subscriptions that reach it earlier it would send when it
+	// connects, each topic once (as libzmq's XSUB does), and the publisher would see one "END".
+	if err := handshake(ctx, up); err != nil {
 		return err
 	}
 	xpub, err := sockets.New(sockets.XPub, sockets.WithXPubVerbose(true), sockets.WithLinger(0))
@@ -131,4 +138,21 @@ func run(ctx context.Context, w io.Writer) error {
 		return fmt.Errorf("proxy: %w", err)
 	}
 	return nil
+}
+
+// handshake waits for the monitored socket's first completed handshake.
+func handshake(ctx context.Context, events <-chan sockets.Event) error {
+	for {
+		select {
+		case e, ok := <-events:
+			if !ok {
+				return errors.New("the monitor stopped before a handshake")
+			}
+			if e.Type == sockets.EventHandshakeSucceeded {
+				return nil
+			}
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
