@@ -64,32 +64,39 @@ func TestSplit(t *testing.T) {
 func TestAggregate(t *testing.T) {
 	c := testCase{"echo-1k-k4", "dealer", "router-echo", 1000, 4, nil, 0}
 	plays := []play{
-		{Case: c, Impl: "a", Figures: map[string]float64{"rt_per_s": 100, "rtt_p99_us": 10}},
-		{Case: c, Impl: "b", Figures: map[string]float64{"rt_per_s": 50, "rtt_p99_us": 40}},
-		{Case: c, Impl: "a", Figures: map[string]float64{"rt_per_s": 300, "rtt_p99_us": 30}},
-		{Case: c, Impl: "b", Err: fmt.Errorf("broken")},
-		{Case: c, Impl: "a", Figures: map[string]float64{"rt_per_s": 200, "rtt_p99_us": 20}},
+		{Case: c, Impl: "a", Round: 1, Figures: map[string]float64{"rt_per_s": 100, "rtt_p99_us": 10}},
+		{Case: c, Impl: "b", Round: 1, Figures: map[string]float64{"rt_per_s": 50, "rtt_p99_us": 40}},
+		{Case: c, Impl: "a", Round: 2, Figures: map[string]float64{"rt_per_s": 300, "rtt_p99_us": 30}},
+		{Case: c, Impl: "b", Round: 2, Err: fmt.Errorf("broken")},
+		{Case: c, Impl: "a", Round: 3, Figures: map[string]float64{"rt_per_s": 200, "rtt_p99_us": 20}},
+		{Case: c, Impl: "b", Round: 3, Figures: map[string]float64{"rt_per_s": 400, "rtt_p99_us": 10}},
 	}
 	rows := aggregate(plays, []testCase{c}, []string{"a", "b"})
 	if len(rows) != 4 { // round trips, p50, p99, server CPU per round trip
 		t.Fatalf("%d rows", len(rows))
 	}
 	rt, p99 := rows[0], rows[2]
-	if rt.Median["a"] != 200 || rt.Median["b"] != 50 || rt.Runs["b"] != 1 || rt.Tries["b"] != 2 || rt.ratio([]string{"a", "b"}) != 4 {
+	if rt.Median["a"] != 200 || rt.Median["b"] != 225 || rt.Runs["b"] != 2 || rt.Tries["b"] != 3 {
 		t.Fatalf("round trips %+v", rt)
 	}
-	// RTT: lower is better, so a at 20 us against b at 40 us is twice as good.
-	if p99.Metric.Key != "rtt_p99_us" || p99.ratio([]string{"a", "b"}) != 0.5 || p99.advantage([]string{"a", "b"}) != 2 {
+	// Paired by round: round 2 has no b; a beat b in round 1 (2x) and lost in round 3 (0.5x).
+	if fmt.Sprint(rt.Paired) != "[2 0.5]" || rt.roundsBetter() != 1 {
+		t.Fatalf("round trips by round %v, %d better", rt.Paired, rt.roundsBetter())
+	}
+	// RTT: lower is better, so a at 20 us against b at 25 us (medians) is 1.25 times as good; by
+	// round a did better in round 1 (10 against 40 us) only.
+	if p99.Metric.Key != "rtt_p99_us" || p99.ratio([]string{"a", "b"}) != 0.8 || p99.advantage([]string{"a", "b"}) != 1.25 ||
+		fmt.Sprint(p99.Paired) != "[0.25 2]" || p99.roundsBetter() != 1 {
 		t.Fatalf("p99 %+v", p99)
 	}
 	var md, svg bytes.Buffer
 	if err := renderMarkdown(&md, rows, []string{"a", "b"}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(md.String(), "| echo-1k-k4 (1000 conns) | round trips | 200/s | 50/s (1/2) | 4.00 |") {
+	if !strings.Contains(md.String(), "| echo-1k-k4 (1000 conns) | round trips | 200/s | 225/s (2/3) | 0.89 | 1.25 | 1 of 2 |") {
 		t.Fatalf("table:\n%s", md.String())
 	}
-	if err := renderSVG(&svg, rows, []string{"a", "b"}); err != nil || !strings.Contains(svg.String(), "4.00x") {
+	if err := renderSVG(&svg, rows, []string{"a", "b"}); err != nil || !strings.Contains(svg.String(), "1.25x") {
 		t.Fatalf("svg %v:\n%s", err, svg.String())
 	}
 }

@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"maps"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/zloop/zloop/bench/internal/stats"
@@ -62,6 +64,10 @@ type row struct {
 	Runs   map[string]int // ok runs behind the median
 	Tries  map[string]int
 	CPU    map[string]float64 // the servers' median CPU seconds per run
+	// Paired are the first implementation's figure over the second's within each round in which
+	// both were ok: on a noisy machine the two servers of one round share its weather, so the
+	// median of these ratios says more than the ratio of the two medians.
+	Paired []float64
 }
 
 // aggregate turns the plays into rows, in the order of cases and their metrics.
@@ -89,10 +95,56 @@ func aggregate(plays []play, cases []testCase, impls []string) []row {
 				r.Median[impl] = stats.Median(vs)
 				r.CPU[impl] = stats.Median(cpu)
 			}
+			if len(impls) >= 2 {
+				r.Paired = paired(plays, c, m, impls[0], impls[1])
+			}
 			rows = append(rows, r)
 		}
 	}
 	return rows
+}
+
+// paired returns a's figure over b's in every round in which both plays of c were ok, in the
+// order of rounds.
+func paired(plays []play, c testCase, m metric, a, b string) []float64 {
+	byRound := map[int]*[2]float64{}
+	for _, p := range plays {
+		v, ok := p.Figures[m.Key]
+		if p.Case.Name != c.Name || p.Case.N != c.N || p.Err != nil || !ok || (p.Impl != a && p.Impl != b) {
+			continue
+		}
+		pair := byRound[p.Round]
+		if pair == nil {
+			pair = &[2]float64{math.NaN(), math.NaN()}
+			byRound[p.Round] = pair
+		}
+		pair[boolIndex(p.Impl == b)] = v
+	}
+	var out []float64
+	for _, round := range slices.Sorted(maps.Keys(byRound)) {
+		if pair := byRound[round]; !math.IsNaN(pair[0]) && !math.IsNaN(pair[1]) && pair[1] != 0 {
+			out = append(out, pair[0]/pair[1])
+		}
+	}
+	return out
+}
+
+func boolIndex(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// roundsBetter counts the rounds in which the first implementation did at least as well.
+func (r row) roundsBetter() int {
+	n := 0
+	for _, x := range r.Paired {
+		if (r.Metric.Lower && x <= 1) || (!r.Metric.Lower && x >= 1) {
+			n++
+		}
+	}
+	return n
 }
 
 // ratio is the first implementation's median over the second's, NaN when either is missing.
@@ -124,21 +176,23 @@ func renderMarkdown(w io.Writer, rows []row, impls []string, pre []string) error
 		b.WriteString(l + "\n")
 	}
 	b.WriteString("\nMedians over the ok runs (`n/m` when some of the m runs failed); the ratio is the first\n" +
-		"server's figure over the second's (for RSS, time and RTT lower is better). Server CPU is the\n" +
-		"server processes' user+system seconds per run, medians, from connect to the end.\n\n")
+		"server's figure over the second's (for RSS, time and RTT lower is better). \"Rounds\" is the\n" +
+		"median of that ratio taken within each round in which both were ok, and in how many of those\n" +
+		"rounds the first did at least as well. Server CPU is the server processes' user+system seconds\n" +
+		"per run, medians, from connect to the end.\n\n")
 	b.WriteString("| case | figure |")
 	for _, impl := range impls {
 		fmt.Fprintf(&b, " %s |", impl)
 	}
 	if len(impls) >= 2 {
-		fmt.Fprintf(&b, " %s/%s |", impls[0], impls[1])
+		fmt.Fprintf(&b, " %s/%s | rounds | %s at least as good |", impls[0], impls[1], impls[0])
 	}
 	b.WriteString("\n|---|---|")
 	for range impls {
 		b.WriteString("---:|")
 	}
 	if len(impls) >= 2 {
-		b.WriteString("---:|")
+		b.WriteString("---:|---:|---:|")
 	}
 	b.WriteByte('\n')
 	for _, r := range rows {
@@ -159,6 +213,11 @@ func renderMarkdown(w io.Writer, rows []row, impls []string, pre []string) error
 				b.WriteString(" - |")
 			} else {
 				fmt.Fprintf(&b, " %.2f |", x)
+			}
+			if len(r.Paired) == 0 {
+				b.WriteString(" - | - |")
+			} else {
+				fmt.Fprintf(&b, " %.2f | %d of %d |", stats.Median(r.Paired), r.roundsBetter(), len(r.Paired))
 			}
 		}
 		b.WriteByte('\n')
