@@ -6,6 +6,7 @@
 //	swarmbench -cases fanout-1k,echo-1k-k4 -runs 1           # some of them
 //	swarmbench -cases all                                    # with idle-100k (6 servers, slow)
 //	swarmbench -n 100 -window 1 -warmup 0.3 -runs 1          # every case at 100 connections
+//	swarmbench -report results/a.txt,results/b.txt -name pooled  # earlier runs' raw lines, pooled
 //
 // For each case, run and server it starts the case's server processes (bin/<impl>/server MODE
 // ENDPOINT, one per 19,950 connections at most: the descriptor cap), then one swarm per server
@@ -86,6 +87,7 @@ const perProcess = 19950
 type options struct {
 	bin, swarm, out, name string
 	impls, cases          string
+	report                string
 	runs, n, threads      int
 	warmup, window        float64
 	timeout, grace        time.Duration
@@ -105,6 +107,7 @@ func run(argv []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.name, "name", "", "base name of the output files (default <date>-swarm)")
 	fs.StringVar(&o.impls, "impls", "zloop,libzmq-c", "servers: bin/<impl>/server; ratios are the first over the second")
 	fs.StringVar(&o.cases, "cases", "standard", "case names, comma-separated; standard, all (standard and idle-100k), serve (echo through the handler API), heartbeat (idle-hb-5k, idle-hb-20k)")
+	fs.StringVar(&o.report, "report", "", "run nothing: pool the raw lines of these `FILES` (comma-separated) into OUT/NAME.md")
 	fs.IntVar(&o.runs, "runs", 3, "interleaved repeats (the table shows medians)")
 	fs.IntVar(&o.n, "n", 0, "connections of every case instead of its own (a quick run)")
 	fs.IntVar(&o.threads, "threads", 1, "epoll loops of each swarm client")
@@ -119,12 +122,28 @@ func run(argv []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "swarmbench: unexpected arguments %q\n", fs.Args())
 		return 2
 	}
+	if o.report != "" {
+		err := reportFiles(&o)
+		if err != nil {
+			fmt.Fprintln(stderr, "swarmbench:", err)
+			return 2
+		}
+		return 0
+	}
 	code, err := benchAll(&o)
 	if err != nil {
 		fmt.Fprintln(stderr, "swarmbench:", err)
 		return 2
 	}
 	return code
+}
+
+func reportFiles(o *options) error {
+	impls := parseList(o.impls)
+	if len(impls) == 0 || o.name == "" {
+		return fmt.Errorf("%w: -report needs -impls and -name", errConfig)
+	}
+	return report(o, parseList(o.report), impls)
 }
 
 // parseCases resolves -cases and -n into the cases to run.

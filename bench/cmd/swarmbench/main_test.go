@@ -165,3 +165,44 @@ func TestRunnerEndToEnd(t *testing.T) {
 		t.Fatalf("table:\n%s", md)
 	}
 }
+
+// TestReportPoolsRuns reads two runs' raw lines: rounds pair only within their own run.
+func TestReportPoolsRuns(t *testing.T) {
+	dir := t.TempDir()
+	a := "# swarmbench 2026-12-05T17:41:38Z host vm\n" +
+		"# case=echo-1k-k4 impl=zloop round=1 n=1000 procs=1 status=ok rt_per_s=300 rtt_p99_us=10\n" +
+		"RESULT status=ok tool=swarm role=dealer\n" +
+		"# case=echo-1k-k4 impl=libzmq-c round=1 n=1000 procs=1 status=ok rt_per_s=100 rtt_p99_us=20\n"
+	b := "# case=echo-1k-k4 impl=zloop round=1 n=1000 procs=1 status=ok rt_per_s=100 rtt_p99_us=40\n" +
+		"# case=echo-1k-k4 impl=libzmq-c round=1 n=1000 procs=1 status=ok rt_per_s=200 rtt_p99_us=20\n" +
+		"# case=echo-1k-k4 impl=zloop round=2 n=1000 procs=1 status=error\n" +
+		"# case=echo-1k-k4 impl=libzmq-c round=2 n=1000 procs=1 status=ok rt_per_s=200 rtt_p99_us=20\n"
+	fa, fb := filepath.Join(dir, "a.txt"), filepath.Join(dir, "b.txt")
+	for f, s := range map[string]string{fa: a, fb: b} {
+		if err := os.WriteFile(f, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var out, errb bytes.Buffer
+	code := run([]string{"-report", fa + "," + fb, "-impls", "zloop,libzmq-c", "-out", dir, "-name", "pooled"}, &out, &errb)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	md, err := os.ReadFile(filepath.Join(dir, "pooled.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// zloop: 300 and 100 (median 200), libzmq-c 100, 200, 200 (median 200, one run errored on
+	// zloop's side); by round 3 and 0.5: median 1.75, one of two at least as good.
+	for _, want := range []string{
+		"| echo-1k-k4 (1000 conns) | round trips | 200/s (2/3) | 200/s | 1.00 | 1.75 | 1 of 2 |",
+		"| echo-1k-k4 (1000 conns) | RTT p99 | 25 us (2/3) | 20 us | 1.25 | 1.25 | 1 of 2 |",
+	} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("no %q in:\n%s", want, md)
+		}
+	}
+	if code := run([]string{"-report", filepath.Join(dir, "none.txt"), "-name", "x", "-out", dir}, &out, &errb); code != 2 {
+		t.Errorf("a missing file: exit %d", code)
+	}
+}
