@@ -54,6 +54,9 @@ type group struct {
 	CPU, Allocs [2]stat
 	// Steady is steady_allocs_per_msg: allocations over the second half of each loop only.
 	Steady [2]stat
+	// ByRound is Main in each round the pair ran ok: two pairs of one round share the machine's
+	// weather, so their ratio within it is steadier than the ratio of their medians.
+	ByRound map[int]float64
 }
 
 // higherIsBetter reports whether a larger Main is better (throughput) or worse (latency).
@@ -103,6 +106,34 @@ func (s *section) ratio(g *group, base pair) (float64, bool) {
 	return b.Main.Median / g.Main.Median, true
 }
 
+// roundRatio is ratio taken within each round in which both g and the baseline ran ok: the
+// median of those ratios, in how many of the n rounds g did at least as well, and n.
+func (s *section) roundRatio(g *group, base pair) (median float64, better, n int) {
+	b := s.find(base)
+	if b == nil {
+		return 0, 0, 0
+	}
+	var rs []float64
+	for round, v := range g.ByRound {
+		w, ok := b.ByRound[round]
+		if !ok || v <= 0 || w <= 0 {
+			continue
+		}
+		r := v / w
+		if !g.higherIsBetter() {
+			r = w / v
+		}
+		rs = append(rs, r)
+		if r >= 1 {
+			better++
+		}
+	}
+	if len(rs) == 0 {
+		return 0, 0, 0
+	}
+	return summarise(rs).Median, better, len(rs)
+}
+
 // figure returns the named figure of res as a number, or NaN.
 func figure(res contract.Result, ok bool, key string) float64 {
 	if !ok {
@@ -148,7 +179,7 @@ func aggregate(recs []record) []*section {
 		sec.Count = max(sec.Count, r.Test.Count)
 		g := sec.find(r.Pair)
 		if g == nil {
-			g = &group{Test: r.Test, Pair: r.Pair}
+			g = &group{Test: r.Test, Pair: r.Pair, ByRound: map[int]float64{}}
 			sec.Groups = append(sec.Groups, g)
 			raw[g] = &vals{}
 		}
@@ -168,6 +199,9 @@ func aggregate(recs []record) []*section {
 		} else {
 			v.main = append(v.main, figure(cres, cok, "rtt_p50_us"))
 			v.p99 = append(v.p99, figure(cres, cok, "rtt_p99_us"))
+		}
+		if m := v.main[len(v.main)-1]; !math.IsNaN(m) {
+			g.ByRound[r.Round] = m
 		}
 		for side, res := range [2]contract.Result{cres, sres} {
 			if r.CPU[side] >= 0 {
@@ -209,7 +243,7 @@ func renderMarkdown(w io.Writer, secs []*section, baselines []pair, preamble []s
 			if base == limitPair {
 				head = append(head, "% of limit")
 			} else {
-				head = append(head, "x "+base.String())
+				head = append(head, "x "+base.String()+" (by round)")
 			}
 			align = append(align, "---:")
 		}
@@ -238,7 +272,11 @@ func renderMarkdown(w io.Writer, secs []*section, baselines []pair, preamble []s
 				if r, ok := s.ratio(g, base); ok && base == limitPair {
 					cells = append(cells, fmt.Sprintf("%.0f%%", 100*r))
 				} else if ok {
-					cells = append(cells, fmt.Sprintf("%.2f", r))
+					cell := fmt.Sprintf("%.2f", r)
+					if m, better, n := s.roundRatio(g, base); n > 0 {
+						cell += fmt.Sprintf(" (%.2f, %d of %d)", m, better, n)
+					}
+					cells = append(cells, cell)
 				} else {
 					cells = append(cells, "-")
 				}

@@ -158,7 +158,7 @@ func TestRunCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	// fakeTool reports 1000*SIZE msg/s: ok->ok2 at 16 B is 16,000 msg/s, the baseline's too.
-	if !strings.Contains(string(md), "| ok -> ok2 | 2/2 | 16,000 | 16,000 - 16,000 | 128 | 1.00 |") {
+	if !strings.Contains(string(md), "| ok -> ok2 | 2/2 | 16,000 | 16,000 - 16,000 | 128 | 1.00 (1.00, 2 of 2) |") {
 		t.Fatalf("table:\n%s", md)
 	}
 	if !strings.Contains(stdout.String(), "### thr 16 B x 10 messages") {
@@ -236,9 +236,9 @@ func TestRunCommandLimitTransports(t *testing.T) {
 	for _, s := range []string{
 		"### thr 8 B x 10 messages (PUSH -> PULL) over ipc",
 		"### lat 4 B x 10 round trips (REQ -> REP) over ws",
-		"| sender -> receiver | ok | msg/s median | min - max | Mb/s | x ok->ok | % of limit |",
-		"| loopback -> loopback | 2/2 | 16,000 | 16,000 - 16,000 | 128 | 2.00 | 100% |",
-		"| ok -> ok | 2/2 | 8,000 | 8,000 - 8,000 | 64 | 1.00 | 50% |",
+		"| sender -> receiver | ok | msg/s median | min - max | Mb/s | x ok->ok (by round) | % of limit |",
+		"| loopback -> loopback | 2/2 | 16,000 | 16,000 - 16,000 | 128 | 2.00 (2.00, 2 of 2) | 100% |",
+		"| ok -> ok | 2/2 | 8,000 | 8,000 - 8,000 | 64 | 1.00 (1.00, 2 of 2) | 50% |",
 	} {
 		if !strings.Contains(string(md), s) {
 			t.Fatalf("no %q in the table:\n%s", s, md)
@@ -249,7 +249,7 @@ func TestRunCommandLimitTransports(t *testing.T) {
 	if code := run([]string{"-from", filepath.Join(out, "x.txt"), "-out", t.TempDir(), "-name", "y", "-baselines", "ok:ok"}, &stdout, &stderr); code != 0 {
 		t.Fatalf("-from: exit %d\n%s", code, stderr.String())
 	}
-	if !strings.Contains(stdout.String(), "| ok -> ok | 2/2 | 8,000 | 8,000 - 8,000 | 64 | 1.00 | 50% |") {
+	if !strings.Contains(stdout.String(), "| ok -> ok | 2/2 | 8,000 | 8,000 - 8,000 | 64 | 1.00 (1.00, 2 of 2) | 50% |") {
 		t.Fatalf("-from table:\n%s", stdout.String())
 	}
 }
