@@ -118,12 +118,18 @@ func compare(o *options, stdout, stderr io.Writer) (int, error) {
 			return 0, err
 		}
 		first := fmt.Sprintf("Re-rendered from `%s`.", o.from)
-		// The raw file's first line says when and where: "# compare TIME MACHINE".
-		if line, _, _ := strings.Cut(string(b), "\n"); strings.HasPrefix(line, "# compare ") {
-			when, where, _ := strings.Cut(strings.TrimPrefix(line, "# compare "), " ")
+		// The raw file's first line says when and where, "# compare TIME MACHINE", and its second
+		// how it was run, "# compare FLAGS".
+		lines := strings.SplitN(string(b), "\n", 3)
+		if strings.HasPrefix(lines[0], "# compare ") {
+			when, where, _ := strings.Cut(strings.TrimPrefix(lines[0], "# compare "), " ")
 			first = fmt.Sprintf("Run %s, %s; re-rendered from `%s`.", when, where, filepath.Base(o.from))
 		}
-		return report(recs, baselines, []string{first}, base, stdout)
+		pre := []string{first}
+		if len(lines) > 1 && strings.HasPrefix(lines[1], "# compare -") {
+			pre = append(pre, "", fmt.Sprintf("Command: `%s`.", strings.TrimPrefix(lines[1], "# ")))
+		}
+		return report(recs, baselines, pre, base, stdout)
 	}
 
 	thrPairs, err := parsePairs(o.pairs, impls)

@@ -184,6 +184,10 @@ func TestRunCommand(t *testing.T) {
 	if tables(md) != tables(md2) {
 		t.Fatalf("-from gives another table:\n%s\nvs\n%s", md, md2)
 	}
+	// ... and keeps the command the raw file was made by.
+	if !strings.Contains(string(md2), "re-rendered from `x.txt`.\n\nCommand: `compare -") {
+		t.Fatalf("-from's preamble:\n%s", md2)
+	}
 }
 
 // Several transports interleave within each round, the limit line runs first in each, and the
