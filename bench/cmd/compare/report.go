@@ -113,25 +113,14 @@ func (s *section) roundRatio(g *group, base pair) (median float64, better, n int
 	if b == nil {
 		return 0, 0, 0
 	}
-	var rs []float64
-	for round, v := range g.ByRound {
-		w, ok := b.ByRound[round]
-		if !ok || v <= 0 || w <= 0 {
-			continue
-		}
-		r := v / w
-		if !g.higherIsBetter() {
-			r = w / v
-		}
-		rs = append(rs, r)
-		if r >= 1 {
-			better++
-		}
+	rs := stats.RoundRatios(g.ByRound, b.ByRound)
+	if !g.higherIsBetter() {
+		rs = stats.RoundRatios(b.ByRound, g.ByRound) // the baseline's p50 over g's, as ratio
 	}
 	if len(rs) == 0 {
 		return 0, 0, 0
 	}
-	return summarise(rs).Median, better, len(rs)
+	return stats.Median(rs), stats.AtLeastAsGood(rs, false), len(rs)
 }
 
 // figure returns the named figure of res as a number, or NaN.
@@ -200,9 +189,7 @@ func aggregate(recs []record) []*section {
 			v.main = append(v.main, figure(cres, cok, "rtt_p50_us"))
 			v.p99 = append(v.p99, figure(cres, cok, "rtt_p99_us"))
 		}
-		if m := v.main[len(v.main)-1]; !math.IsNaN(m) {
-			g.ByRound[r.Round] = m
-		}
+		g.ByRound[r.Round] = v.main[len(v.main)-1] // NaN when missing: RoundRatios leaves it out
 		for side, res := range [2]contract.Result{cres, sres} {
 			if r.CPU[side] >= 0 {
 				v.cpu[side] = append(v.cpu[side], r.CPU[side])

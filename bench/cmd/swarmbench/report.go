@@ -4,9 +4,7 @@ import (
 	"fmt"
 	"html"
 	"io"
-	"maps"
 	"math"
-	"slices"
 	"strings"
 
 	"github.com/zloop/zloop/bench/internal/stats"
@@ -76,8 +74,10 @@ func aggregate(plays []play, cases []testCase, impls []string) []row {
 	for _, c := range cases {
 		for _, m := range metricsOf(c) {
 			r := row{Case: c, Metric: m, Median: map[string]float64{}, Runs: map[string]int{}, Tries: map[string]int{}, CPU: map[string]float64{}}
-			for _, impl := range impls {
+			byRound := make([]map[int]float64, len(impls)) // the figure of each ok play by round
+			for i, impl := range impls {
 				var vs, cpu []float64
+				byRound[i] = map[int]float64{}
 				for _, p := range plays {
 					if p.Case.Name != c.Name || p.Case.N != c.N || p.Impl != impl {
 						continue
@@ -89,6 +89,7 @@ func aggregate(plays []play, cases []testCase, impls []string) []row {
 					if v, ok := p.Figures[m.Key]; ok {
 						vs = append(vs, v)
 						cpu = append(cpu, p.Figures["server_cpu_s"])
+						byRound[i][p.Round] = v
 					}
 				}
 				r.Runs[impl] = len(vs)
@@ -96,7 +97,7 @@ func aggregate(plays []play, cases []testCase, impls []string) []row {
 				r.CPU[impl] = stats.Median(cpu)
 			}
 			if len(impls) >= 2 {
-				r.Paired = paired(plays, c, m, impls[0], impls[1])
+				r.Paired = stats.RoundRatios(byRound[0], byRound[1])
 			}
 			rows = append(rows, r)
 		}
@@ -104,48 +105,8 @@ func aggregate(plays []play, cases []testCase, impls []string) []row {
 	return rows
 }
 
-// paired returns a's figure over b's in every round in which both plays of c were ok, in the
-// order of rounds.
-func paired(plays []play, c testCase, m metric, a, b string) []float64 {
-	byRound := map[int]*[2]float64{}
-	for _, p := range plays {
-		v, ok := p.Figures[m.Key]
-		if p.Case.Name != c.Name || p.Case.N != c.N || p.Err != nil || !ok || (p.Impl != a && p.Impl != b) {
-			continue
-		}
-		pair := byRound[p.Round]
-		if pair == nil {
-			pair = &[2]float64{math.NaN(), math.NaN()}
-			byRound[p.Round] = pair
-		}
-		pair[boolIndex(p.Impl == b)] = v
-	}
-	var out []float64
-	for _, round := range slices.Sorted(maps.Keys(byRound)) {
-		if pair := byRound[round]; !math.IsNaN(pair[0]) && !math.IsNaN(pair[1]) && pair[1] != 0 {
-			out = append(out, pair[0]/pair[1])
-		}
-	}
-	return out
-}
-
-func boolIndex(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
-
 // roundsBetter counts the rounds in which the first implementation did at least as well.
-func (r row) roundsBetter() int {
-	n := 0
-	for _, x := range r.Paired {
-		if (r.Metric.Lower && x <= 1) || (!r.Metric.Lower && x >= 1) {
-			n++
-		}
-	}
-	return n
-}
+func (r row) roundsBetter() int { return stats.AtLeastAsGood(r.Paired, r.Metric.Lower) }
 
 // ratio is the first implementation's median over the second's, NaN when either is missing.
 func (r row) ratio(impls []string) float64 {

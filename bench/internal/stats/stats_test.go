@@ -2,6 +2,7 @@ package stats
 
 import (
 	"math"
+	"slices"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -36,5 +37,23 @@ func TestSizeName(t *testing.T) {
 		if got := SizeName(n); got != want {
 			t.Errorf("SizeName(%d) = %q, want %q", n, got, want)
 		}
+	}
+}
+
+func TestRoundRatios(t *testing.T) {
+	a := map[int]float64{3: 30, 1: 10, 2: 20, 4: 0, 5: 50}
+	b := map[int]float64{1: 5, 2: 40, 3: 30, 4: 10} // no round 5; round 4 has no figure of a's
+	got := RoundRatios(a, b)
+	if want := []float64{2, 0.5, 1}; !slices.Equal(got, want) {
+		t.Fatalf("RoundRatios = %v, want %v (rounds in order, only where both have a figure)", got, want)
+	}
+	if n := AtLeastAsGood(got, false); n != 2 {
+		t.Errorf("higher is better: %d at least as good, want 2 (2 and 1)", n)
+	}
+	if n := AtLeastAsGood(got, true); n != 2 {
+		t.Errorf("lower is better: %d at least as good, want 2 (0.5 and 1)", n)
+	}
+	if got := RoundRatios(nil, b); got != nil {
+		t.Errorf("RoundRatios(nil, b) = %v", got)
 	}
 }
