@@ -162,15 +162,11 @@ func parseCases(spec string, n int) ([]testCase, error) {
 		case "heartbeat":
 			out = append(out, heartbeat...)
 		default:
-			found := false
-			for _, c := range slices.Concat(standard, []testCase{big}, serve, heartbeat) {
-				if c.Name == name {
-					out, found = append(out, c), true
-				}
+			c, err := caseNamed(name)
+			if err != nil {
+				return nil, err
 			}
-			if !found {
-				return nil, fmt.Errorf("%w: unknown case %q", errConfig, name)
-			}
+			out = append(out, c)
 		}
 	}
 	if len(out) == 0 {
@@ -185,6 +181,33 @@ func parseCases(spec string, n int) ([]testCase, error) {
 		}
 	}
 	return out, nil
+}
+
+// caseNamed returns the case of that name, among all swarmbench knows.
+func caseNamed(name string) (testCase, error) {
+	for _, c := range slices.Concat(standard, []testCase{big}, serve, heartbeat) {
+		if c.Name == name {
+			return c, nil
+		}
+	}
+	return testCase{}, fmt.Errorf("%w: unknown case %q", errConfig, name)
+}
+
+// writeFile creates path and renders into it, and into tee too when it is not nil.
+func writeFile(path string, tee io.Writer, render func(io.Writer) error) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	var w io.Writer = f
+	if tee != nil {
+		w = io.MultiWriter(f, tee)
+	}
+	err = render(w)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // split spreads n connections over as few processes as the descriptor cap allows.
@@ -277,26 +300,10 @@ func benchAll(o *options) (int, error) {
 		"",
 		fmt.Sprintf("Raw lines: `%s.txt`. Command: `%s`.", o.name, cmdline),
 	}
-	md, err := os.Create(base + ".md")
-	if err != nil {
+	if err := writeFile(base+".md", o.stdout, func(w io.Writer) error { return renderMarkdown(w, rows, impls, pre) }); err != nil {
 		return 0, err
 	}
-	err = renderMarkdown(io.MultiWriter(md, o.stdout), rows, impls, pre)
-	if cerr := md.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return 0, err
-	}
-	svg, err := os.Create(base + ".svg")
-	if err != nil {
-		return 0, err
-	}
-	err = renderSVG(svg, rows, impls)
-	if cerr := svg.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	if err := writeFile(base+".svg", nil, func(w io.Writer) error { return renderSVG(w, rows, impls) }); err != nil {
 		return 0, err
 	}
 	fmt.Fprintf(o.stdout, "wrote %s.txt, %s.md and %s.svg\n", base, base, base)

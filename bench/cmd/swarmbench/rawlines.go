@@ -15,64 +15,60 @@ import (
 // file i, round r, is round i*roundsPerFile+r, so that only servers of one run are paired.
 const roundsPerFile = 100000
 
-// readPlays parses the play header lines of a raw file ("# case=... impl=... round=... status=...
-// figures"). Lines it does not know are skipped; a header that names a case swarmbench does not
-// have is an error.
+// readPlays parses the play header lines of a raw file, as play.raw writes them ("# case=...
+// impl=... round=... n=... procs=... status=... figures"); other lines are skipped. A header that
+// names a case swarmbench does not have, or a value that is not a number, is an error.
 func readPlays(r io.Reader, file int) ([]play, error) {
 	var plays []play
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
-	for sc.Scan() {
-		line, ok := strings.CutPrefix(sc.Text(), "# case=")
+	for line := 1; sc.Scan(); line++ {
+		rest, ok := strings.CutPrefix(sc.Text(), "# case=")
 		if !ok {
 			continue
 		}
-		fields := strings.Fields("case=" + line)
-		p := play{Figures: map[string]float64{}}
-		n := 0
-		for _, f := range fields {
-			k, v, _ := strings.Cut(f, "=")
-			switch k {
-			case "case":
-				c, err := caseNamed(v)
-				if err != nil {
-					return nil, err
-				}
-				p.Case = c
-			case "impl":
-				p.Impl = v
-			case "round":
-				p.Round, _ = strconv.Atoi(v)
-				p.Round += file * roundsPerFile
-			case "n":
-				n, _ = strconv.Atoi(v)
-			case "procs":
-			case "status":
-				if v != "ok" {
-					p.Err = fmt.Errorf("status %s", v)
-				}
-			default:
-				x, err := strconv.ParseFloat(v, 64)
-				if err != nil {
-					return nil, fmt.Errorf("%s: %w", f, err)
-				}
-				p.Figures[k] = x
-			}
+		p, err := parsePlay("case=" + rest)
+		if err != nil {
+			return nil, fmt.Errorf("line %d: %w", line, err)
 		}
-		if n > 0 {
-			p.Case.N = n
-		}
+		p.Round += file * roundsPerFile
 		plays = append(plays, p)
 	}
 	return plays, sc.Err()
 }
 
-func caseNamed(name string) (testCase, error) {
-	cs, err := parseCases(name, 0)
-	if err != nil {
-		return testCase{}, err
+// parsePlay reads one play header's fields.
+func parsePlay(header string) (play, error) {
+	p := play{Figures: map[string]float64{}}
+	n := 0
+	for _, f := range strings.Fields(header) {
+		k, v, _ := strings.Cut(f, "=")
+		var err error
+		switch k {
+		case "case":
+			p.Case, err = caseNamed(v)
+		case "impl":
+			p.Impl = v
+		case "round":
+			p.Round, err = strconv.Atoi(v)
+		case "n":
+			n, err = strconv.Atoi(v)
+		case "procs":
+		case "status":
+			if v != "ok" {
+				p.Err = fmt.Errorf("status %s", v)
+			}
+		default:
+			p.Figures[k], err = strconv.ParseFloat(v, 64)
+		}
+		if err != nil {
+			return play{}, fmt.Errorf("%s: %w", f, err)
+		}
 	}
-	return cs[0], nil
+	if n > 0 {
+		p.Case.N = n
+	}
+	return p, nil
 }
 
 // report pools the plays of raw files (-report) into one table: their medians over every run of
@@ -107,16 +103,9 @@ func report(o *options, files, impls []string) error {
 	pre := []string{fmt.Sprintf("The runs of %s pooled (`swarmbench -report`): medians over all their plays, ratios by round within each run.", strings.Join(names, ", "))}
 	rows := aggregate(plays, cases, impls)
 	base := filepath.Join(o.out, o.name)
-	md, err := os.Create(base + ".md")
-	if err != nil {
+	if err := writeFile(base+".md", o.stdout, func(w io.Writer) error { return renderMarkdown(w, rows, impls, pre) }); err != nil {
 		return err
 	}
-	err = renderMarkdown(io.MultiWriter(md, o.stdout), rows, impls, pre)
-	if cerr := md.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		fmt.Fprintf(o.stdout, "wrote %s.md\n", base)
-	}
-	return err
+	fmt.Fprintf(o.stdout, "wrote %s.md\n", base)
+	return nil
 }
