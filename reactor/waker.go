@@ -160,15 +160,12 @@ func (w *waker) run(gc gnet.Conn) {
 	w.mu.Lock()
 	if pass {
 		// A loop serving many peers (a ROUTER's thousand DEALERs) lets the descriptors ready now
-		// go first: a new byte puts the waker behind them, and the replies its tasks write leave
-		// after the poll's reads, together. Written at the waker's place among the reads, the
-		// replies to requests read after it waited a whole poll more than the others, and the
-		// round trips' p99 was 1.00x libzmq's; passing the turn once made it 0.89x with 1 in
-		// flight and 0.95x with 4 (8 interleaved runs), the rate unchanged. Once: the next turn
-		// runs (later keeps a turn cut short from passing again), so a task waits one poll more at
-		// most. A turn that finds nothing posted passes too: skipping it, which saves the byte's
-		// write and read, measured no better over 10 rounds (p99/p50 1.71-1.81 against 1.63-1.66; bench/results/
-		// 2026-12-05-swarm-passturn-review.txt).
+		// go first: a new byte puts the waker behind them, so the replies its tasks write leave
+		// after the poll's reads, together, instead of at the waker's place among them, where the
+		// replies to requests read after it waited a whole poll more (the round trips' p99; the runs
+		// are in bench/results/HISTORY.md). Once: the next turn runs (later keeps a turn cut
+		// short from passing again), so a task waits one poll more at most. A turn with nothing
+		// posted passes too: skipping it saves a byte's write and read and measured no better.
 		w.pending = true // the byte below is on its way: posts need not write another
 		w.mu.Unlock()
 		w.passed = true
