@@ -80,8 +80,12 @@ type conn struct {
 	part        partial
 	afterPart   []byte        // what the loop wrote while a body was held: it follows the body
 	partWritten atomic.Uint64 // bytes of held bodies written, for the poll's progress (the watcher writes too)
-	watched     bool
-	watchedFD   int
+	watchedFD   int32
+	// lowat is the socket's receive low-water mark while a large body comes in over TCP
+	// (conn_read.go): 0 not yet known, -1 never raised on this connection, 1 the kernel's default,
+	// more while raised.
+	lowat   int32
+	watched bool
 }
 
 // A connection's state is two small machines, both loop-owned.

@@ -59,6 +59,9 @@ type Stats struct {
 	// DirectReads counts reads of a large frame's body straight from the socket into its message
 	// (over tls:// and wss://, decryptions straight into it).
 	DirectReads uint64
+	// LowWaterWaits counts the times a large body's TCP socket was left to wake its loop only once
+	// a bulk of the body had arrived (its receive low-water mark raised, conn_read.go).
+	LowWaterWaits uint64
 	// HeldBodies counts large bodies the kernel took only part of, whose rest was written from the
 	// message as the socket drained (conn.part) instead of being copied into gnet's buffer.
 	HeldBodies uint64
@@ -76,6 +79,7 @@ type Counters struct {
 	_                                                               [64]byte
 	writes, inline, queued, pauses, detaches, blocks, mutedReads    atomic.Uint64
 	senderWrites, senderShort, directReads, heldBodies, passedTurns atomic.Uint64
+	lowWaterWaits                                                   atomic.Uint64
 	_                                                               [64]byte
 }
 
@@ -84,7 +88,8 @@ func (c *Counters) Stats() Stats {
 	return Stats{Writes: c.writes.Load(), BytesInline: c.inline.Load(), BytesQueued: c.queued.Load(),
 		Pauses: c.pauses.Load(), Detaches: c.detaches.Load(), MutedReads: c.mutedReads.Load(),
 		SenderWrites: c.senderWrites.Load(), SenderShort: c.senderShort.Load(), Blocks: c.blocks.Load(),
-		DirectReads: c.directReads.Load(), HeldBodies: c.heldBodies.Load(), PassedTurns: c.passedTurns.Load()}
+		DirectReads: c.directReads.Load(), HeldBodies: c.heldBodies.Load(), PassedTurns: c.passedTurns.Load(),
+		LowWaterWaits: c.lowWaterWaits.Load()}
 }
 
 // loop is zloop's state for one gnet event loop. Everything but the counters, switchAt (read by

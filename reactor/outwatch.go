@@ -93,7 +93,7 @@ func (w *outWatcher) output(c *conn) {
 func (w *outWatcher) arm(c *conn) bool {
 	fd := c.gc.Fd()
 	if c.watched {
-		if c.watchedFD == fd && !w.broken.Load() && w.p.rearm(fd) == nil {
+		if int(c.watchedFD) == fd && !w.broken.Load() && w.p.rearm(fd) == nil {
 			return true
 		}
 		w.forget(c)
@@ -107,7 +107,7 @@ func (w *outWatcher) arm(c *conn) bool {
 		return false
 	}
 	w.conns[int32(fd)] = c
-	c.watched, c.watchedFD = true, fd
+	c.watched, c.watchedFD = true, int32(fd) // a descriptor is a C int
 	return true
 }
 
@@ -118,9 +118,9 @@ func (w *outWatcher) forget(c *conn) {
 		return
 	}
 	w.mu.Lock()
-	w.p.remove(c.watchedFD)
-	if w.conns[int32(c.watchedFD)] == c {
-		delete(w.conns, int32(c.watchedFD))
+	w.p.remove(int(c.watchedFD))
+	if w.conns[c.watchedFD] == c {
+		delete(w.conns, c.watchedFD)
 	}
 	w.mu.Unlock()
 	c.watched = false

@@ -158,6 +158,7 @@ func (r *Reactor) Stats() Stats {
 		s.SenderShort += ls.SenderShort
 		s.Blocks += ls.Blocks
 		s.DirectReads += ls.DirectReads
+		s.LowWaterWaits += ls.LowWaterWaits
 		s.HeldBodies += ls.HeldBodies
 		s.PassedTurns += ls.PassedTurns
 	}

@@ -18,3 +18,8 @@ func setMaxRT(fd uintptr, d time.Duration) error {
 func bindToDevice(fd uintptr, dev string) error {
 	return syscall.SetsockoptString(int(fd), syscall.SOL_SOCKET, syscall.SO_BINDTODEVICE, dev)
 }
+
+// setRcvLowat sets a socket's receive low-water mark (conn_read.go).
+func setRcvLowat(fd, n int) error {
+	return syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_RCVLOWAT, n)
+}

@@ -103,7 +103,9 @@ func TestLargeInOrder(t *testing.T) {
 			push, pull := pushPull(t, r, tr.ep, tr.bound, []Option{WithSndHWM(4), hb}, []Option{WithRcvHWM(2), hb})
 			sendLargeInOrder(t, ctx, push, pull, 40)
 			st := push.Stats()
-			t.Logf("sender: %d held bodies, %d writes; receiver: %d direct reads", st.HeldBodies, st.Writes, pull.Stats().DirectReads)
+			rs := pull.Stats()
+			t.Logf("sender: %d held bodies, %d writes; receiver: %d direct reads, %d low-water waits",
+				st.HeldBodies, st.Writes, rs.DirectReads, rs.LowWaterWaits)
 			if runtime.GOOS == "linux" && (st.HeldBodies == 0 || pull.Stats().DirectReads == 0) {
 				t.Fatalf("no body held (%d) or no direct read (%d): the paths under test did not run", st.HeldBodies, pull.Stats().DirectReads)
 			}
