@@ -113,6 +113,25 @@ func TestLargeInOrder(t *testing.T) {
 	}
 }
 
+// The same without heartbeats over TCP, where a large body's socket then wakes its loop in bulks
+// (reactor's receive low-water mark, raised only without a heartbeat deadline): the mark never
+// holds a message back, across pauses of the slow reader and bodies of every size.
+func TestLargeInOrderLowWater(t *testing.T) {
+	for _, tr := range largeTransports {
+		if strings.HasPrefix(tr.ep, "ipc://") {
+			continue // a unix socket's poll ignores the mark
+		}
+		t.Run(tr.name, func(t *testing.T) {
+			r := newReactorWith(t, reactor.Config{Loops: 2})
+			ctx := testCtx(t)
+			push, pull := pushPull(t, r, tr.ep, tr.bound, []Option{WithSndHWM(4)}, []Option{WithRcvHWM(2)})
+			sendLargeInOrder(t, ctx, push, pull, 40)
+			rs := pull.Stats()
+			t.Logf("receiver: %d direct reads, %d low-water waits", rs.DirectReads, rs.LowWaterWaits)
+		})
+	}
+}
+
 // fillUntilBlocked sends largeMsg(0), largeMsg(1), ... until a Send has waited for room for a
 // while: the peer reads nothing, so its queue, both kernels' buffers and the sender's queue are full,
 // and the sender's connection holds a large body. It returns how many were sent.
