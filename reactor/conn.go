@@ -82,8 +82,8 @@ type conn struct {
 	partWritten atomic.Uint64 // bytes of held bodies written, for the poll's progress (the watcher writes too)
 	watchedFD   int32
 	// lowat is the socket's receive low-water mark while a large body comes in over TCP
-	// (conn_read.go): 0 not yet known, -1 never raised on this connection, 1 the kernel's default,
-	// more while raised.
+	// (conn_read.go): 0 not yet known, -1 not used on this connection (not TCP, or the system
+	// refused it), 1 the kernel's default, more while raised.
 	lowat   int32
 	watched bool
 }
