@@ -92,43 +92,37 @@ func pushPull(t *testing.T, r *reactor.Reactor, ep string, pushBinds bool, po, l
 
 // Large messages mixed with small ones reach a slow reader whole and in order over every stream
 // transport: the kernel refuses parts of the large bodies, which the sender then writes from the
-// message as the socket drains, and nothing overtakes them, not even the heartbeats both sides
-// send every millisecond (and answer) while a body is held.
+// message as the socket drains, and nothing overtakes them. With heartbeats, both sides send one
+// every millisecond (and answer) while a body is held; without them, over TCP, the reader's socket
+// wakes its loop in bulks (reactor's receive low-water mark), which must never hold a message back.
 func TestLargeInOrder(t *testing.T) {
 	for _, tr := range largeTransports {
-		t.Run(tr.name, func(t *testing.T) {
-			r := newReactorWith(t, reactor.Config{Loops: 2})
-			ctx := testCtx(t)
-			hb := WithHeartbeat(time.Millisecond, time.Minute, time.Minute)
-			push, pull := pushPull(t, r, tr.ep, tr.bound, []Option{WithSndHWM(4), hb}, []Option{WithRcvHWM(2), hb})
-			sendLargeInOrder(t, ctx, push, pull, 40)
-			st := push.Stats()
-			rs := pull.Stats()
-			t.Logf("sender: %d held bodies, %d writes; receiver: %d direct reads, %d low-water waits",
-				st.HeldBodies, st.Writes, rs.DirectReads, rs.LowWaterWaits)
-			if runtime.GOOS == "linux" && (st.HeldBodies == 0 || pull.Stats().DirectReads == 0) {
-				t.Fatalf("no body held (%d) or no direct read (%d): the paths under test did not run", st.HeldBodies, pull.Stats().DirectReads)
+		for _, heartbeats := range []bool{true, false} {
+			name := tr.name
+			if !heartbeats {
+				if strings.HasPrefix(tr.ep, "ipc://") {
+					continue // a unix socket's poll ignores the mark: nothing to add to the run above
+				}
+				name += "/no-heartbeats"
 			}
-		})
-	}
-}
-
-// The same without heartbeats over TCP, where a large body's socket then wakes its loop in bulks
-// (reactor's receive low-water mark, raised only without a heartbeat deadline): the mark never
-// holds a message back, across pauses of the slow reader and bodies of every size.
-func TestLargeInOrderLowWater(t *testing.T) {
-	for _, tr := range largeTransports {
-		if strings.HasPrefix(tr.ep, "ipc://") {
-			continue // a unix socket's poll ignores the mark
+			t.Run(name, func(t *testing.T) {
+				r := newReactorWith(t, reactor.Config{Loops: 2})
+				ctx := testCtx(t)
+				po, lo := []Option{WithSndHWM(4)}, []Option{WithRcvHWM(2)}
+				if heartbeats {
+					hb := WithHeartbeat(time.Millisecond, time.Minute, time.Minute)
+					po, lo = append(po, hb), append(lo, hb)
+				}
+				push, pull := pushPull(t, r, tr.ep, tr.bound, po, lo)
+				sendLargeInOrder(t, ctx, push, pull, 40)
+				st, rs := push.Stats(), pull.Stats()
+				t.Logf("sender: %d held bodies, %d writes; receiver: %d direct reads, %d low-water waits",
+					st.HeldBodies, st.Writes, rs.DirectReads, rs.LowWaterWaits)
+				if runtime.GOOS == "linux" && (st.HeldBodies == 0 || rs.DirectReads == 0) {
+					t.Fatalf("no body held (%d) or no direct read (%d): the paths under test did not run", st.HeldBodies, rs.DirectReads)
+				}
+			})
 		}
-		t.Run(tr.name, func(t *testing.T) {
-			r := newReactorWith(t, reactor.Config{Loops: 2})
-			ctx := testCtx(t)
-			push, pull := pushPull(t, r, tr.ep, tr.bound, []Option{WithSndHWM(4)}, []Option{WithRcvHWM(2)})
-			sendLargeInOrder(t, ctx, push, pull, 40)
-			rs := pull.Stats()
-			t.Logf("receiver: %d direct reads, %d low-water waits", rs.DirectReads, rs.LowWaterWaits)
-		})
 	}
 }
 
