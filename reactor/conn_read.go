@@ -390,10 +390,10 @@ func (c *conn) raiseLowWater(fd int) {
 // that much, all of it still in the socket (after every read, on the loop). A connection detaching
 // passes here before its descriptor leaves gnet.
 func (c *conn) settleLowWater() {
-	if c.lowat <= 1 || c.gc == nil {
-		return
+	if c.lowat <= 1 || c.gc == nil || c.failErr != nil {
+		return // a failing connection reads no more: its mark does not matter
 	}
-	if (c.in == inGnet || c.in == inMuted) && c.failErr == nil && c.cur != nil && c.curLeft >= int(c.lowat) &&
+	if (c.in == inGnet || c.in == inMuted) && c.cur != nil && c.curLeft >= int(c.lowat) &&
 		c.carry.len() == 0 && c.gc.InboundBuffered() == 0 {
 		return
 	}
