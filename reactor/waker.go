@@ -24,7 +24,9 @@ type waker struct {
 	pending bool   // a byte is on its way: later posts need not write another
 	closed  bool   // the reactor stopped: no more tasks
 
-	passed bool // on the loop: the next turn runs without passing (run); set by a pass and by later
+	// passed, on the loop: the next turn runs its tasks instead of passing (run). Set by a pass, and
+	// by later for a turn cut short by its budget.
+	passed bool
 
 	// fdMu keeps close from closing fd (and the kernel from reusing its number) while a post
 	// writes to it; the byte is written outside mu, so that the loop it wakes does not find mu
